@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mxarchive",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mxarchive", targets: ["mxarchive"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
+        .target(name: "ArchiveCore"),
+        // Typed Client-Server API over a transport (async-http-client in production).
+        .target(name: "MatrixAPI", dependencies: [
+            "ArchiveCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // The SQLite store: schema, migrations, page ingestion, queries.
+        .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
+        // Pipelines (sync, events, status, verify) wiring the parts together.
+        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore"]),
+        .executableTarget(name: "mxarchive", dependencies: [
+            "MXArchive",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore"]),
+    ]
+)

@@ -1,0 +1,98 @@
+/// The view of an event the edit rules need. Encrypted events are given with their decrypted type and
+/// content, so the same rules serve both (an edit of an encrypted message keeps `m.relates_to` in the clear
+/// and `m.new_content` inside).
+public struct EditSubject: Sendable, Hashable {
+    public let eventID: String
+    public let roomID: String
+    public let sender: String
+    public let type: String
+    public let hasStateKey: Bool
+    public let originServerTS: Int64
+    public let content: JSONValue
+    public let isRedacted: Bool
+
+    public init(eventID: String, roomID: String, sender: String, type: String, hasStateKey: Bool,
+                originServerTS: Int64, content: JSONValue, isRedacted: Bool) {
+        self.eventID = eventID
+        self.roomID = roomID
+        self.sender = sender
+        self.type = type
+        self.hasStateKey = hasStateKey
+        self.originServerTS = originServerTS
+        self.content = content
+        self.isRedacted = isRedacted
+    }
+
+    public init(_ event: RawEvent, isRedacted: Bool) {
+        self.init(eventID: event.eventID, roomID: event.roomID, sender: event.sender, type: event.type,
+                  hasStateKey: event.stateKey != nil, originServerTS: event.originServerTS,
+                  content: event.content, isRedacted: isRedacted)
+    }
+
+    var replaceTarget: String? {
+        guard content.value(at: "m.relates_to", "rel_type")?.stringValue == Relation.Kind.replace.rawValue else {
+            return nil
+        }
+        return content.value(at: "m.relates_to", "event_id")?.stringValue
+    }
+}
+
+/// Why an edit does not apply. Stored edits that are invalid stay in the archive but never change the
+/// message (Matrix spec, "Validity of replacement events").
+public enum EditRejection: String, Sendable, Hashable {
+    case notAnEditOfThisEvent = "not_an_edit_of_this_event"
+    case otherRoom = "other_room"
+    case otherSender = "other_sender"
+    case otherType = "other_type"
+    case stateEvent = "state_event"
+    case originalIsAnEdit = "original_is_an_edit"
+    case missingNewContent = "missing_new_content"
+    case redacted = "redacted"
+}
+
+/// The outcome of resolving all the edits of one message.
+public struct ResolvedEdits: Sendable, Hashable {
+    /// The content to show: the winning edit's `m.new_content` with the original's `m.relates_to`.
+    public let currentContent: JSONValue
+    public let winner: String?
+    /// Valid edits, oldest first (by the same order that picks the winner), for the edit history.
+    public let validEdits: [String]
+    public let rejected: [String: EditRejection]
+}
+
+public enum EditResolver {
+    public static func validate(edit: EditSubject, of original: EditSubject) -> EditRejection? {
+        if edit.replaceTarget != original.eventID { return .notAnEditOfThisEvent }
+        if edit.isRedacted { return .redacted }
+        if edit.roomID != original.roomID { return .otherRoom }
+        if edit.sender != original.sender { return .otherSender }
+        if edit.type != original.type { return .otherType }
+        if edit.hasStateKey || original.hasStateKey { return .stateEvent }
+        if original.replaceTarget != nil { return .originalIsAnEdit }
+        guard case .object = edit.content["m.new_content"] else { return .missingNewContent }
+        return nil
+    }
+
+    /// Resolves edits independently of the order they arrived in: the valid edit with the greatest
+    /// `origin_server_ts` wins, ties broken by the lexicographically greatest event id.
+    public static func resolve(original: EditSubject, edits: [EditSubject]) -> ResolvedEdits {
+        var valid: [EditSubject] = []
+        var rejected: [String: EditRejection] = [:]
+        for edit in edits {
+            if let reason = validate(edit: edit, of: original) {
+                rejected[edit.eventID] = reason
+            } else {
+                valid.append(edit)
+            }
+        }
+        valid.sort { ($0.originServerTS, $0.eventID) < ($1.originServerTS, $1.eventID) }
+        guard let winner = valid.last, !original.isRedacted,
+              case .object(var newContent) = winner.content["m.new_content"] else {
+            return ResolvedEdits(currentContent: original.content, winner: nil,
+                                 validEdits: valid.map(\.eventID), rejected: rejected)
+        }
+        newContent["m.relates_to"] = original.content["m.relates_to"]
+        return ResolvedEdits(currentContent: .object(newContent), winner: winner.eventID,
+                             validEdits: valid.map(\.eventID), rejected: rejected)
+    }
+}

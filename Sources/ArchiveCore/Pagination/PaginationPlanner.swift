@@ -1,0 +1,60 @@
+/// The pagination state machine of one room in one sync run, without I/O: it says which page to fetch
+/// next and how a reply moves the cursors.
+///
+/// A new room is walked backward from now (remembering where it began as the forward cursor) or forward
+/// from its first event (`--from-start`). A known room first finishes an interrupted backward walk, then
+/// walks forward from its forward cursor until the server has nothing newer.
+public struct PaginationPlanner: Sendable {
+    public enum StartMode: Sendable, Hashable {
+        case latest
+        case fromStart
+    }
+
+    public private(set) var cursors: RoomCursors
+    public let startMode: StartMode
+    private var forwardFinished = false
+
+    public init(cursors: RoomCursors, startMode: StartMode) {
+        self.cursors = cursors
+        self.startMode = startMode
+    }
+
+    /// The next page to fetch, or nil when the room is up to date.
+    public func nextRequest() -> PageRequest? {
+        switch cursors.backward {
+        case .notStarted where cursors.forward == nil:
+            switch startMode {
+            case .latest: return PageRequest(direction: .backward, from: nil)
+            case .fromStart: return PageRequest(direction: .forward, from: nil)
+            }
+        case .at(let token):
+            return PageRequest(direction: .backward, from: token)
+        case .notStarted, .complete:
+            if forwardFinished { return nil }
+            return PageRequest(direction: .forward, from: cursors.forward)
+        }
+    }
+
+    /// Applies a reply to `request`, returning where its events go. The caller stores the events and the new
+    /// `cursors` in one transaction.
+    @discardableResult
+    public mutating func apply(_ reply: PageReply, to request: PageRequest) -> Placement {
+        // A page with no events, or without `end`, is the end of that direction (Synapse's last page has an
+        // empty chunk and no `end`; a token that does not move means the same).
+        let exhausted = reply.eventCount == 0 || reply.end == nil || reply.end == request.from
+        switch request.direction {
+        case .backward:
+            if request.from == nil, cursors.forward == nil {
+                // The first backward page starts at "now": that is where later forward walks begin.
+                cursors.forward = reply.start
+            }
+            cursors.backward = exhausted ? .complete : .at(reply.end!)
+            return .before
+        case .forward:
+            if request.from == nil { cursors.backward = .complete }
+            if let end = reply.end, reply.eventCount > 0 { cursors.forward = end }
+            if exhausted { forwardFinished = true }
+            return .after
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import ArchiveCore
+import Foundation
+
+/// One `/messages` page ready to be stored, with the cursors it moves the room to.
+public struct PageIngest: Sendable {
+    public var roomID: String
+    public var roomVersion: RoomVersion
+    public var events: [RawEvent]
+    public var placement: Placement
+    public var cursors: RoomCursors
+    /// Lazy-loaded member events of the page (`state` of the reply): display names for its senders.
+    public var memberState: [RawEvent]
+    public var malformed: [(MalformedEvent, JSONValue)]
+    /// Legal hold: keep the content of events that a redaction in this page removes, marked as redacted.
+    public var retainRedacted: Bool
+
+    public init(roomID: String, roomVersion: RoomVersion, events: [RawEvent], placement: Placement,
+                cursors: RoomCursors, memberState: [RawEvent] = [], malformed: [(MalformedEvent, JSONValue)] = [],
+                retainRedacted: Bool = false) {
+        self.roomID = roomID
+        self.roomVersion = roomVersion
+        self.events = events
+        self.placement = placement
+        self.cursors = cursors
+        self.memberState = memberState
+        self.malformed = malformed
+        self.retainRedacted = retainRedacted
+    }
+}
+
+public struct IngestOutcome: Sendable, Hashable {
+    public var newEvents: Int
+    public var duplicates: Int
+}
+
+extension ArchiveStore {
+    /// Stores a page: its new events, the redactions and edits they apply, and the new cursors, in one
+    /// transaction. A crash loses at most this page and never leaves a cursor ahead of its events.
+    /// Events already stored (by id) are skipped, so a page fetched twice changes nothing.
+    public func ingest(_ page: PageIngest) throws -> IngestOutcome {
+        try db.transaction {
+            var outcome = IngestOutcome(newEvents: 0, duplicates: 0)
+            var affected: [String] = []
+            var newRedactions: [RawEvent] = []
+            var newEvents: [RawEvent] = []
+
+            let bounds = try db.statement("SELECT min(position), max(position) FROM events WHERE room_id = ?")
+                .firstRow(.text(page.roomID)) { ($0.optionalInt(0), $0.optionalInt(1)) }
+            var nextAfter = (bounds?.1 ?? 0) + 1
+            var nextBefore = (bounds?.0 ?? 1) - 1
+
+            let insert = try db.statement("""
+                INSERT OR IGNORE INTO events (event_id, room_id, position, sender, type, state_key,
+                    origin_server_ts, raw_json, rel_type, rel_target, rel_key, reply_to, redacts, redacted_by,
+                    is_timeline_item)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for event in page.events {
+                let position: Int64
+                switch page.placement {
+                case .after: position = nextAfter
+                case .before: position = nextBefore
+                }
+                let primary = event.relations.first { $0.kind != .reply }
+                let redacts = event.redactionTarget(roomVersion: page.roomVersion)
+                try insert.run(
+                    .text(event.eventID), .text(page.roomID), .int(position), .text(event.sender), .text(event.type),
+                    .optional(event.stateKey), .int(event.originServerTS), .text(JSONCoding.encode(event.json)),
+                    .optional(primary?.relType), .optional(primary?.target), .optional(primary?.key),
+                    .optional(event.inReplyTo), .optional(redacts), .optional(event.redactedBecause),
+                    .int(event.isAggregationOnly ? 0 : 1))
+                guard db.changes > 0 else {
+                    outcome.duplicates += 1
+                    continue
+                }
+                outcome.newEvents += 1
+                switch page.placement {
+                case .after: nextAfter += 1
+                case .before: nextBefore -= 1
+                }
+                newEvents.append(event)
+                affected.append(event.eventID)
+                if let target = event.replaceTarget { affected.append(target) }
+                if redacts != nil { newRedactions.append(event) }
+            }
+
+            // Redactions in this page, then redactions stored earlier whose target only arrived now (a
+            // backward walk meets the redaction before the event it removes).
+            for redaction in newRedactions {
+                if let target = redaction.redactionTarget(roomVersion: page.roomVersion) {
+                    affected += try applyRedaction(redaction.eventID, redactionJSON: redaction.json, target: target,
+                                                   roomID: page.roomID, roomVersion: page.roomVersion,
+                                                   retain: page.retainRedacted)
+                }
+            }
+            let earlierRedaction = try db.statement(
+                "SELECT event_id, raw_json FROM events WHERE redacts = ? AND room_id = ? LIMIT 1")
+            for event in newEvents {
+                guard let (redactionID, json) = try earlierRedaction.firstRow(.text(event.eventID), .text(page.roomID),
+                                                                              row: { ($0.text(0)!, $0.text(1)!) })
+                else { continue }
+                affected += try applyRedaction(redactionID, redactionJSON: try? JSONCoding.decode(json),
+                                               target: event.eventID, roomID: page.roomID,
+                                               roomVersion: page.roomVersion, retain: page.retainRedacted)
+            }
+
+            var seen: Set<String> = []
+            for eventID in affected where seen.insert(eventID).inserted {
+                try resolveEdits(of: eventID)
+            }
+
+            if !page.memberState.isEmpty {
+                try insertState(page.memberState, roomID: page.roomID, replace: false)
+            }
+            let recordMalformed = try db.statement(
+                "INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at) VALUES (?, ?, ?, ?, ?)")
+            for (problem, json) in page.malformed {
+                try recordMalformed.run(.text(page.roomID), .optional(problem.eventID), .text(problem.reason),
+                                        .text(JSONCoding.encode(json)), .int(Int64(Date.now.timeIntervalSince1970)))
+            }
+            try saveCursors(page.cursors, roomID: page.roomID)
+            return outcome
+        }
+    }
+
+    func saveCursors(_ cursors: RoomCursors, roomID: String) throws {
+        let (state, token): (String, String?) = switch cursors.backward {
+        case .notStarted: ("not_started", nil)
+        case .at(let token): ("at", token)
+        case .complete: ("complete", nil)
+        }
+        try db.statement("UPDATE rooms SET backward_state = ?, backward_token = ?, forward_token = ? WHERE room_id = ?")
+            .run(.text(state), .optional(token), .optional(cursors.forward), .text(roomID))
+        guard db.changes == 1 else { throw StoreError.corrupt("cursors for unknown room \(roomID)") }
+    }
+
+    /// Marks `target` redacted by `redactionID` and, unless retained, strips it to what its room version
+    /// keeps. Returns the events whose edit resolution this changes.
+    private func applyRedaction(_ redactionID: String, redactionJSON: JSONValue?, target: String, roomID: String,
+                                roomVersion: RoomVersion, retain: Bool) throws -> [String] {
+        let row = try db.statement(
+            "SELECT room_id, raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ?")
+            .firstRow(.text(target)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4)) }
+        guard let (targetRoom, rawJSON, redactedBy, relType, relTarget) = row,
+              targetRoom == roomID, redactedBy == nil, let rawJSON else { return [] }
+        var newJSON = rawJSON
+        if !retain {
+            let original = try JSONCoding.decode(rawJSON)
+            newJSON = JSONCoding.encode(Redactor.redact(original, roomVersion: roomVersion, because: redactionJSON))
+        }
+        try db.statement("UPDATE events SET redacted_by = ?, raw_json = ? WHERE event_id = ?")
+            .run(.text(redactionID), .text(newJSON), .text(target))
+        var affected = [target]
+        if relType == Relation.Kind.replace.rawValue, let relTarget { affected.append(relTarget) }
+        return affected
+    }
+
+    /// Re-derives the current content of a timeline event from all its stored edits. Order-independent:
+    /// the result depends only on which edits are stored, not on the order they came in.
+    private func resolveEdits(of eventID: String) throws {
+        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, redacted_by"
+        func subject(_ row: SQLiteStatement) throws -> EditSubject {
+            let json = try JSONCoding.decode(row.text(6) ?? "{}")
+            return EditSubject(eventID: row.text(0) ?? "", roomID: row.text(1) ?? "", sender: row.text(2) ?? "",
+                               type: row.text(3) ?? "", hasStateKey: !row.isNull(4), originServerTS: row.int(5),
+                               content: json["content"] ?? .object([:]), isRedacted: !row.isNull(7))
+        }
+        guard let (original, isTimelineItem, hadResolution) = try db.statement(
+            "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ?")
+            .firstRow(.text(eventID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),
+            isTimelineItem else { return }
+        let edits = try db.statement(
+            "SELECT \(subjectColumns) FROM events WHERE rel_target = ? AND rel_type = 'm.replace'")
+            .rows(.text(eventID), row: subject)
+        guard !edits.isEmpty || hadResolution else { return }
+        let resolved = EditResolver.resolve(original: original, edits: edits)
+        try db.statement("UPDATE events SET current_content = ?, replaced_by = ?, valid_edits = ? WHERE event_id = ?")
+            .run(resolved.winner == nil ? .null : .text(JSONCoding.encode(resolved.currentContent)),
+                 .optional(resolved.winner), .text(JSONCoding.encode(.array(resolved.validEdits.map(JSONValue.string)))),
+                 .text(eventID))
+    }
+}

@@ -1,0 +1,100 @@
+import ArchiveCore
+
+extension ArchiveStore {
+    /// Streams a room's normalised timeline in stored order (the room's `dir=f` order), calling `body` for
+    /// each item; memory stays flat however long the room is. `since`/`until` are milliseconds, `until`
+    /// exclusive.
+    public func timeline(roomID: String, since: Int64? = nil, until: Int64? = nil,
+                         _ body: (TimelineItem) throws -> Void) throws {
+        let statement = try db.statement("""
+            SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
+                   redacted_by, current_content, replaced_by, valid_edits, position
+            FROM events
+            WHERE room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?
+            ORDER BY position
+            """)
+        statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)])
+        var names = DisplayNameCache()
+        while try statement.step() {
+            let eventID = statement.text(0) ?? ""
+            let raw = try JSONCoding.decode(statement.text(6) ?? "{}")
+            let content = try statement.text(9).map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
+            let edits = try statement.text(11).map(JSONCoding.decode)?.arrayValue?.compactMap(\.stringValue) ?? []
+            let sender = statement.text(2) ?? ""
+            let position = statement.int(12)
+            let event = RawEvent(eventID: eventID, roomID: roomID, sender: sender, type: statement.text(3) ?? "",
+                                 stateKey: statement.text(4), originServerTS: statement.int(5), json: raw)
+            let redactedBy = statement.text(8)
+            let item = TimelineItem(
+                eventID: eventID, roomID: roomID, sender: sender,
+                senderDisplayName: try names.displayName(of: sender, at: position, roomID: roomID, store: self),
+                type: event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
+                content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
+                reactions: try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
+                thread: try threadSummary(of: eventID), redacted: redactedBy != nil, redactedBy: redactedBy,
+                decryption: statement.text(7) ?? "none")
+            try body(item)
+        }
+    }
+
+    /// Reaction counts: each sender counts once per key; redacted reactions do not count.
+    func reactions(to eventID: String) throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        let rows = try db.statement("""
+            SELECT rel_key, count(DISTINCT sender) FROM events
+            WHERE rel_target = ? AND rel_type = 'm.annotation' AND redacted_by IS NULL AND rel_key IS NOT NULL
+            GROUP BY rel_key
+            """).rows(.text(eventID)) { ($0.text(0) ?? "", Int($0.int(1))) }
+        for (key, count) in rows { result[key] = count }
+        return result
+    }
+
+    /// For a thread root: how many (unredacted) replies it has and the latest one in timeline order.
+    func threadSummary(of eventID: String) throws -> TimelineItem.ThreadSummary? {
+        let row = try db.statement("""
+            SELECT count(*), (SELECT event_id FROM events WHERE rel_target = ?1 AND rel_type = 'm.thread'
+                              AND redacted_by IS NULL ORDER BY position DESC LIMIT 1)
+            FROM events WHERE rel_target = ?1 AND rel_type = 'm.thread' AND redacted_by IS NULL
+            """).firstRow(.text(eventID)) { (Int($0.int(0)), $0.text(1)) }
+        guard let (count, latest) = row, count > 0 else { return nil }
+        return TimelineItem.ThreadSummary(replyCount: count, latestEventID: latest)
+    }
+
+    /// The display name `userID` had at timeline `position`: their latest member event at or before it,
+    /// else the member state the server gave (lazy-loaded or current).
+    func displayName(of userID: String, at position: Int64, roomID: String) throws -> (name: String?, validUntil: Int64?) {
+        let member = try db.statement("""
+            SELECT raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?
+            AND position <= ? ORDER BY position DESC LIMIT 1
+            """).firstRow(.text(roomID), .text(userID), .int(position)) { $0.text(0) }
+        let next = try db.statement("""
+            SELECT min(position) FROM events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?
+            AND position > ?
+            """).firstRow(.text(roomID), .text(userID), .int(position)) { $0.optionalInt(0) } ?? nil
+        let json: String?
+        if let member, let member {
+            json = member
+        } else {
+            json = try db.statement(
+                "SELECT json FROM room_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?")
+                .firstRow(.text(roomID), .text(userID)) { $0.text(0) } ?? nil
+        }
+        let name = try json.flatMap { try JSONCoding.decode($0).value(at: "content", "displayname")?.stringValue }
+        return (name, next)
+    }
+}
+
+/// Remembers each sender's display name until the position of their next member event, so a long
+/// timeline costs one lookup per name change rather than one per message.
+struct DisplayNameCache {
+    private var entries: [String: (name: String?, from: Int64, until: Int64?)] = [:]
+
+    mutating func displayName(of userID: String, at position: Int64, roomID: String, store: ArchiveStore) throws -> String? {
+        if let entry = entries[userID], position >= entry.from, entry.until.map({ position < $0 }) ?? true {
+            return entry.name
+        }
+        let (name, until) = try store.displayName(of: userID, at: position, roomID: roomID)
+        entries[userID] = (name, position, until)
+        return name
+    }
+}

@@ -1,0 +1,37 @@
+import ArchiveCore
+
+extension ArchiveStore {
+    /// Checks the archive: SQLite's own integrity and foreign keys, and that every cursor stands for stored
+    /// events and every resolved edit or redaction points at a stored event. Returns the problems found
+    /// (empty when the archive is sound).
+    public func verify() throws -> [String] {
+        var problems: [String] = []
+        let integrity = try db.statement("PRAGMA integrity_check").rows { $0.text(0) ?? "" }
+        if integrity != ["ok"] { problems += integrity.map { "sqlite integrity_check: \($0)" } }
+        let foreignKeys = try db.statement("PRAGMA foreign_key_check").rows { "\($0.text(0) ?? "?") row \($0.int(1))" }
+        problems += foreignKeys.map { "foreign key violation in \($0)" }
+
+        for room in try rooms() {
+            let moved = room.cursors.forward != nil || room.cursors.backward != .notStarted
+            if moved, room.eventCount == 0, room.archiveStartsAt == nil {
+                problems.append("room \(room.roomID): cursors have moved but no events are stored")
+            }
+            if case .at(let token) = room.cursors.backward, token.isEmpty {
+                problems.append("room \(room.roomID): backward cursor is empty")
+            }
+            if room.cursors.backward != .notStarted, room.eventCount > 0, room.cursors.forward == nil {
+                problems.append("room \(room.roomID): events stored but no forward cursor to resume from")
+            }
+        }
+        let danglingEdits = try db.statement("""
+            SELECT e.event_id FROM events e LEFT JOIN events w ON w.event_id = e.replaced_by
+            WHERE e.replaced_by IS NOT NULL AND (w.event_id IS NULL OR w.rel_target != e.event_id)
+            """).rows { $0.text(0) ?? "" }
+        problems += danglingEdits.map { "event \($0): replaced_by names an event that is not its edit" }
+        let gaps = try db.statement("""
+            SELECT room_id FROM events GROUP BY room_id HAVING max(position) - min(position) + 1 != count(*)
+            """).rows { $0.text(0) ?? "" }
+        problems += gaps.map { "room \($0): timeline positions have gaps" }
+        return problems
+    }
+}

@@ -1,0 +1,150 @@
+import ArchiveCore
+import Foundation
+
+/// A room as the archive knows it.
+public struct StoredRoom: Sendable, Hashable {
+    public let metadata: RoomMetadata
+    public let cursors: RoomCursors
+    public let archiveStartsAt: Int64?
+    public let lastSyncAt: Int64?
+    public let eventCount: Int
+    public var roomID: String { metadata.roomID }
+}
+
+/// The archive's single source of truth: one SQLite file (`archive.sqlite`) in the store folder, WAL mode,
+/// foreign keys on, created 0600 in a 0700 folder. Not thread-safe: one sync or query uses it at a time.
+public final class ArchiveStore {
+    let db: SQLiteDatabase
+    public let directory: URL
+
+    public static let databaseFileName = "archive.sqlite"
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        try SecureFiles.createDirectory(directory)
+        let path = directory.appendingPathComponent(Self.databaseFileName).path
+        // Create the file ourselves so it is 0600 from the first byte; SQLite gives its -wal and -shm
+        // files the same mode as the database.
+        try SecureFiles.touch(path)
+        db = try SQLiteDatabase(path: path)
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+        try migrate()
+    }
+
+    /// The number of schema migrations applied; `Migrations.all.count` after open.
+    public var schemaVersion: Int {
+        (try? db.statement("PRAGMA user_version").firstRow { Int($0.int(0)) }) ?? 0
+    }
+
+    private func migrate() throws {
+        let current = schemaVersion
+        guard current <= Migrations.all.count else {
+            throw StoreError.corrupt("the archive was written by a newer mxarchive (schema \(current))")
+        }
+        for (index, sql) in Migrations.all.enumerated() where index >= current {
+            try db.transaction {
+                try db.execute(sql)
+                try db.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+
+    // MARK: Rooms
+
+    public func room(_ roomID: String) throws -> StoredRoom? {
+        try rooms(where: "WHERE room_id = ?", [.text(roomID)]).first
+    }
+
+    public func rooms() throws -> [StoredRoom] {
+        try rooms(where: "", [])
+    }
+
+    private func rooms(where clause: String, _ values: [SQLiteValue]) throws -> [StoredRoom] {
+        let sql = """
+            SELECT room_id, room_version, name, topic, avatar_url, canonical_alias, encrypted, room_type,
+                   predecessor, successor, backward_state, backward_token, forward_token, archive_starts_at,
+                   last_sync_at, (SELECT count(*) FROM events WHERE events.room_id = rooms.room_id)
+            FROM rooms \(clause) ORDER BY room_id
+            """
+        let statement = try db.statement(sql)
+        statement.bind(values)
+        var result: [StoredRoom] = []
+        while try statement.step() {
+            let metadata = RoomMetadata(
+                roomID: statement.text(0) ?? "", roomVersion: RoomVersion(statement.text(1) ?? "1"),
+                name: statement.text(2), topic: statement.text(3), avatarURL: statement.text(4),
+                canonicalAlias: statement.text(5), encrypted: statement.int(6) != 0, roomType: statement.text(7),
+                predecessor: statement.text(8), successor: statement.text(9))
+            let backward: BackwardCursor
+            switch statement.text(10) {
+            case "at": backward = .at(statement.text(11) ?? "")
+            case "complete": backward = .complete
+            default: backward = .notStarted
+            }
+            result.append(StoredRoom(
+                metadata: metadata, cursors: RoomCursors(backward: backward, forward: statement.text(12)),
+                archiveStartsAt: statement.optionalInt(13), lastSyncAt: statement.optionalInt(14),
+                eventCount: Int(statement.int(15))))
+        }
+        return result
+    }
+
+    /// Records a room's current metadata and state, keeping its cursors. Called at the start of each sync.
+    public func updateRoom(_ metadata: RoomMetadata, state: [RawEvent]) throws {
+        try db.transaction {
+            try db.statement("""
+                INSERT INTO rooms (room_id, room_version, name, topic, avatar_url, canonical_alias, encrypted,
+                                   room_type, predecessor, successor)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (room_id) DO UPDATE SET room_version = excluded.room_version, name = excluded.name,
+                    topic = excluded.topic, avatar_url = excluded.avatar_url,
+                    canonical_alias = excluded.canonical_alias, encrypted = excluded.encrypted,
+                    room_type = excluded.room_type, predecessor = excluded.predecessor,
+                    successor = excluded.successor
+                """).run(.text(metadata.roomID), .text(metadata.roomVersion.identifier), .optional(metadata.name),
+                         .optional(metadata.topic), .optional(metadata.avatarURL),
+                         .optional(metadata.canonicalAlias), .int(metadata.encrypted ? 1 : 0),
+                         .optional(metadata.roomType), .optional(metadata.predecessor),
+                         .optional(metadata.successor))
+            if !state.isEmpty {
+                try db.statement("DELETE FROM room_state WHERE room_id = ?").run(.text(metadata.roomID))
+                try insertState(state, roomID: metadata.roomID, replace: true)
+            }
+        }
+    }
+
+    func insertState(_ state: [RawEvent], roomID: String, replace: Bool) throws {
+        let verb = replace ? "INSERT OR REPLACE" : "INSERT OR IGNORE"
+        let statement = try db.statement(
+            "\(verb) INTO room_state (room_id, type, state_key, event_id, json) VALUES (?, ?, ?, ?, ?)")
+        for event in state {
+            guard let stateKey = event.stateKey else { continue }
+            try statement.run(.text(roomID), .text(event.type), .text(stateKey), .text(event.eventID),
+                              .text(JSONCoding.encode(event.json)))
+        }
+    }
+
+    /// Marks the room as starting at a date (`sync --since`): nothing before it is fetched.
+    public func setArchiveStart(roomID: String, timestamp: Int64) throws {
+        try db.statement("UPDATE rooms SET archive_starts_at = ? WHERE room_id = ?").run(.int(timestamp), .text(roomID))
+    }
+
+    public func markSynced(roomID: String, at timestamp: Int64) throws {
+        try db.statement("UPDATE rooms SET last_sync_at = ? WHERE room_id = ?").run(.int(timestamp), .text(roomID))
+    }
+
+    public func eventCount(roomID: String) throws -> Int {
+        try db.statement("SELECT count(*) FROM events WHERE room_id = ?").firstRow(.text(roomID)) { Int($0.int(0)) } ?? 0
+    }
+
+    /// Finds a room by its canonical alias among archived rooms (for offline commands).
+    public func roomID(forAlias alias: String) throws -> String? {
+        try db.statement("SELECT room_id FROM rooms WHERE canonical_alias = ?").firstRow(.text(alias)) { $0.text(0) } ?? nil
+    }
+
+    public func malformedCount(roomID: String) throws -> Int {
+        try db.statement("SELECT count(*) FROM malformed_events WHERE room_id = ?").firstRow(.text(roomID)) {
+            Int($0.int(0))
+        } ?? 0
+    }
+}

@@ -1,0 +1,156 @@
+import CSQLite
+import Foundation
+
+/// The one file that talks to SQLite's C API. It owns the connection and its statements and turns result
+/// codes into `StoreError`s, so no raw pointer leaves it.
+final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    let path: String
+    private var statementCache: [String: SQLiteStatement] = [:]
+
+    init(path: String) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw StoreError.sqlite(step: "open \(path)", message: message)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more SQL statements that return no rows.
+    func execute(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if code != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? lastError
+            sqlite3_free(errorMessage)
+            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message)
+        }
+    }
+
+    /// A prepared statement, cached by its text: ingestion runs the same few statements many times.
+    func statement(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statementCache[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &raw, nil) == SQLITE_OK, let raw else {
+            throw StoreError.sqlite(step: "prepare \(sql.prefix(60))", message: lastError)
+        }
+        let statement = SQLiteStatement(raw, database: self)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// Runs `body` in one transaction, committing on success and rolling back on any error.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// A prepared statement. Values are bound by position (1-based, as SQLite counts).
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let database: SQLiteDatabase
+
+    fileprivate init(_ handle: OpaquePointer, database: SQLiteDatabase) {
+        self.handle = handle
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    fileprivate func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    @discardableResult
+    func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .null: sqlite3_bind_null(handle, index)
+            case .int(let number): sqlite3_bind_int64(handle, index, number)
+            case .text(let text): sqlite3_bind_text(handle, index, text, -1, mxa_sqlite_transient())
+            }
+        }
+        return self
+    }
+
+    /// Steps once; true when a row is available.
+    func step() throws -> Bool {
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            throw StoreError.sqlite(step: "step \(String(cString: sqlite3_sql(handle)).prefix(60))",
+                                    message: database.lastError)
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run(_ values: SQLiteValue...) throws {
+        bind(values)
+        _ = try step()
+    }
+
+    /// All rows, each read by `row`.
+    func rows<T>(_ values: SQLiteValue..., row: (SQLiteStatement) throws -> T) throws -> [T] {
+        bind(values)
+        var result: [T] = []
+        while try step() { result.append(try row(self)) }
+        return result
+    }
+
+    func firstRow<T>(_ values: SQLiteValue..., row: (SQLiteStatement) throws -> T) throws -> T? {
+        bind(values)
+        guard try step() else { return nil }
+        return try row(self)
+    }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+
+    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+}
+
+enum SQLiteValue {
+    case null
+    case int(Int64)
+    case text(String)
+
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+    static func optional(_ number: Int64?) -> SQLiteValue { number.map(SQLiteValue.int) ?? .null }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Files and folders of the store hold message history and credentials: folders are 0700, files 0600,
+/// from the moment they exist (no window where another user could open them).
+public enum SecureFiles {
+    public static func createDirectory(_ url: URL) throws {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw StoreError.filesystem("\(url.path) exists and is not a folder") }
+            return
+        }
+        do {
+            try manager.createDirectory(at: url, withIntermediateDirectories: true,
+                                        attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError.filesystem("cannot create the store folder \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Creates an empty 0600 file if it does not exist.
+    public static func touch(_ path: String) throws {
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.filesystem("cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+    }
+
+    /// Writes `data` to `url` atomically (temporary file, fsync, rename), 0600. A crash leaves either the
+    /// old file or the new one, never half of one: this is how credentials are replaced after a refresh.
+    public static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError.filesystem("cannot write \(temporary): \(String(cString: strerror(errno)))")
+        }
+        let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress, buffer.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == data.count, synced, rename(temporary, url.path) == 0 else {
+            unlink(temporary)
+            throw StoreError.filesystem("cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// An exclusive lock on a file in the store, held while a sync runs, so that two syncs never interleave
+/// their pages. The kernel releases it when the process dies, even by SIGKILL.
+public final class StoreLock {
+    private let fd: Int32
+
+    public init(directory: URL, name: String = "sync.lock") throws {
+        let path = directory.appendingPathComponent(name).path
+        fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.filesystem("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            let who = holder.isEmpty ? "" : " (pid \(holder))"
+            throw StoreError.locked("another mxarchive sync is already running on \(directory.path)\(who); wait for it to finish")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

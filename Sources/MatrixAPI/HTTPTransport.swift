@@ -1,0 +1,41 @@
+import Foundation
+
+/// One HTTP exchange, independent of the client library, so the Matrix client can run over a transport
+/// that replays recorded pages in tests.
+public struct HTTPRequestSpec: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: Data?
+    public var timeoutSeconds: Int64
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil,
+                timeoutSeconds: Int64 = 60) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+public struct HTTPResponseData: Sendable {
+    public var status: Int
+    public var body: Data
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// Sends requests. Throws only for failures below HTTP (connection refused or dropped, timeout); any
+/// HTTP status is a response.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequestSpec) async throws -> HTTPResponseData
+}
+
+/// Thrown by transports when no HTTP response arrived. Retried with backoff.
+public struct TransportFailure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,244 @@
+import ArchiveCore
+import Foundation
+
+/// A `/messages` reply.
+public struct MessagesPage: Sendable {
+    public let chunk: [JSONValue]
+    public let start: String?
+    public let end: String?
+    /// Member events for the chunk's senders (lazy loading).
+    public let state: [JSONValue]
+
+    public init(chunk: [JSONValue], start: String?, end: String?, state: [JSONValue]) {
+        self.chunk = chunk
+        self.start = start
+        self.end = end
+        self.state = state
+    }
+}
+
+/// The typed Client-Server API the archiver uses. An actor because a token refresh replaces the
+/// credentials every later request uses.
+public actor MatrixClient {
+    public private(set) var credentials: Credentials
+    private let transport: any HTTPTransport
+    private let retryPolicy: RetryPolicy
+    private let baseURL: String
+    /// Persists refreshed credentials before they are used, so a crash right after a refresh cannot lose
+    /// the only valid refresh token (refresh tokens are single-use).
+    private let persistCredentials: @Sendable (Credentials) throws -> Void
+    private let sleeper: @Sendable (Double) async throws -> Void
+
+    public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
+                retryPolicy: RetryPolicy = RetryPolicy(),
+                persistCredentials: @escaping @Sendable (Credentials) throws -> Void = { _ in },
+                sleeper: @escaping @Sendable (Double) async throws -> Void = { seconds in
+                    try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+                }) {
+        self.credentials = credentials
+        self.transport = transport
+        self.retryPolicy = retryPolicy
+        self.baseURL = Self.normalise(credentials.homeserver)
+        self.persistCredentials = persistCredentials
+        self.sleeper = sleeper
+    }
+
+    static func normalise(_ homeserver: String) -> String {
+        var url = homeserver
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    // MARK: Login
+
+    /// Password login asking for a refresh token. The password is read by the caller from a file and only
+    /// ever travels in this request's body.
+    public static func login(homeserver: String, user: String, password: String, deviceName: String,
+                             transport: any HTTPTransport = AsyncHTTPTransport()) async throws -> Credentials {
+        let base = normalise(homeserver)
+        let body: JSONValue = [
+            "type": "m.login.password",
+            "identifier": ["type": "m.id.user", "user": .string(user)],
+            "password": .string(password),
+            "initial_device_display_name": .string(deviceName),
+            "refresh_token": true,
+        ]
+        let client = MatrixClient(credentials: Credentials(homeserver: base, userID: user, deviceID: nil,
+                                                           accessToken: "", refreshToken: nil),
+                                  transport: transport)
+        let reply = try await client.call("login", method: "POST", path: "/_matrix/client/v3/login", body: body,
+                                          authenticated: false)
+        guard let accessToken = reply["access_token"]?.stringValue, let userID = reply["user_id"]?.stringValue else {
+            throw MatrixError(step: "login", status: nil, errcode: nil, serverMessage: "reply lacks access_token")
+        }
+        return Credentials(homeserver: base, userID: userID, deviceID: reply["device_id"]?.stringValue,
+                           accessToken: accessToken, refreshToken: reply["refresh_token"]?.stringValue)
+    }
+
+    // MARK: Endpoints
+
+    public func joinedRooms() async throws -> [String] {
+        let reply = try await call("list joined rooms", path: "/_matrix/client/v3/joined_rooms")
+        return reply["joined_rooms"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    public func state(roomID: String) async throws -> [JSONValue] {
+        let reply = try await call("read state of \(roomID)", path: "/_matrix/client/v3/rooms/\(Self.segment(roomID))/state")
+        return reply.arrayValue ?? []
+    }
+
+    public func messages(roomID: String, direction: Direction, from: String?, limit: Int) async throws -> MessagesPage {
+        var query = [("dir", direction.rawValue), ("limit", String(limit)),
+                     ("filter", #"{"lazy_load_members":true}"#)]
+        if let from { query.append(("from", from)) }
+        let reply = try await call("fetch messages of \(roomID)",
+                                   path: "/_matrix/client/v3/rooms/\(Self.segment(roomID))/messages", query: query)
+        return MessagesPage(chunk: reply["chunk"]?.arrayValue ?? [], start: reply["start"]?.stringValue,
+                            end: reply["end"]?.stringValue, state: reply["state"]?.arrayValue ?? [])
+    }
+
+    /// All rooms of a space (the space itself first), following `next_batch`.
+    public func hierarchy(spaceID: String) async throws -> [(roomID: String, roomType: String?)] {
+        var rooms: [(String, String?)] = []
+        var from: String?
+        repeat {
+            var query = [("limit", "100")]
+            if let from { query.append(("from", from)) }
+            let reply = try await call("read the hierarchy of space \(spaceID)",
+                                       path: "/_matrix/client/v1/rooms/\(Self.segment(spaceID))/hierarchy", query: query)
+            for room in reply["rooms"]?.arrayValue ?? [] {
+                if let id = room["room_id"]?.stringValue { rooms.append((id, room["room_type"]?.stringValue)) }
+            }
+            from = reply["next_batch"]?.stringValue
+        } while from != nil
+        return rooms
+    }
+
+    public func resolveAlias(_ alias: String) async throws -> String {
+        let reply = try await call("resolve alias \(alias)", path: "/_matrix/client/v3/directory/room/\(Self.segment(alias))")
+        guard let roomID = reply["room_id"]?.stringValue else {
+            throw MatrixError(step: "resolve alias \(alias)", status: nil, errcode: nil, serverMessage: "no room_id in reply")
+        }
+        return roomID
+    }
+
+    /// The first event at or after `timestamp` (milliseconds), or nil when there is none.
+    public func eventAt(roomID: String, timestamp: Int64) async throws -> String? {
+        do {
+            let reply = try await call("find the event at a date in \(roomID)",
+                                       path: "/_matrix/client/v1/rooms/\(Self.segment(roomID))/timestamp_to_event",
+                                       query: [("ts", String(timestamp)), ("dir", "f")])
+            return reply["event_id"]?.stringValue
+        } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
+            return nil
+        }
+    }
+
+    /// An event with the pagination tokens around it (`limit=0`: no neighbours).
+    public func context(roomID: String, eventID: String) async throws -> (event: JSONValue?, start: String?, end: String?) {
+        let reply = try await call("read the context of \(eventID)",
+                                   path: "/_matrix/client/v3/rooms/\(Self.segment(roomID))/context/\(Self.segment(eventID))",
+                                   query: [("limit", "0")])
+        return (reply["event"], reply["start"]?.stringValue, reply["end"]?.stringValue)
+    }
+
+    public func whoami() async throws -> String {
+        let reply = try await call("check the access token", path: "/_matrix/client/v3/account/whoami")
+        return reply["user_id"]?.stringValue ?? credentials.userID
+    }
+
+    // MARK: Plumbing
+
+    /// Percent-encodes one path segment: room ids, aliases and event ids contain `!`, `#`, `$`, `:`.
+    static func segment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    private static func queryString(_ items: [(String, String)]) -> String {
+        guard !items.isEmpty else { return "" }
+        return "?" + items.map { "\(segment($0.0))=\(segment($0.1))" }.joined(separator: "&")
+    }
+
+    /// One API call with the retry rules: 429 waits `retry_after_ms`; 5xx, timeouts and dropped connections
+    /// back off exponentially; a soft-logged-out token is refreshed once and the call repeated.
+    func call(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
+              body: JSONValue? = nil, authenticated: Bool = true) async throws -> JSONValue {
+        var attempt = 0
+        var refreshed = false
+        while true {
+            attempt += 1
+            var headers = [("Accept", "application/json")]
+            if authenticated { headers.append(("Authorization", "Bearer \(credentials.accessToken)")) }
+            var data: Data?
+            if let body {
+                data = Data(JSONCoding.encode(body).utf8)
+                headers.append(("Content-Type", "application/json"))
+            }
+            let request = HTTPRequestSpec(method: method, url: baseURL + path + Self.queryString(query),
+                                          headers: headers, body: data)
+            let failure: RetryPolicy.Failure
+            let lastError: any Error
+            do {
+                let response = try await transport.send(request)
+                if (200..<300).contains(response.status) {
+                    do {
+                        return try JSONCoding.decode(response.body)
+                    } catch {
+                        throw MatrixError(step: step, status: response.status, errcode: nil,
+                                          serverMessage: "the reply is not valid JSON")
+                    }
+                }
+                let error = Self.matrixError(step: step, response: response)
+                if response.status == 401, error.errcode == "M_UNKNOWN_TOKEN", error.softLogout,
+                   authenticated, !refreshed, credentials.refreshToken != nil {
+                    refreshed = true
+                    try await refresh()
+                    attempt -= 1
+                    continue
+                }
+                lastError = error
+                failure = Self.classify(status: response.status, errcode: error.errcode, body: response.body)
+            } catch let error as TransportFailure {
+                lastError = MatrixError(step: step, status: nil, errcode: nil,
+                                        serverMessage: "connection failed: \(error.description)")
+                failure = .transient
+            }
+            guard let delay = retryPolicy.delay(after: failure, attempt: attempt) else { throw lastError }
+            try await sleeper(delay)
+        }
+    }
+
+    static func matrixError(step: String, response: HTTPResponseData) -> MatrixError {
+        let json = try? JSONCoding.decode(response.body)
+        return MatrixError(step: step, status: response.status, errcode: json?["errcode"]?.stringValue,
+                           serverMessage: json?["error"]?.stringValue,
+                           softLogout: json?["soft_logout"]?.boolValue ?? false)
+    }
+
+    static func classify(status: Int, errcode: String?, body: Data) -> RetryPolicy.Failure {
+        if status == 429 || errcode == "M_LIMIT_EXCEEDED" {
+            let json = try? JSONCoding.decode(body)
+            return .rateLimited(retryAfterMs: json?["retry_after_ms"]?.int64Value)
+        }
+        if status >= 500 || status == 408 { return .transient }
+        return .permanent
+    }
+
+    /// `POST /refresh`: exchanges the refresh token for a new pair, persisted before use.
+    private func refresh() async throws {
+        guard let refreshToken = credentials.refreshToken else { return }
+        let reply = try await call("refresh the access token", method: "POST", path: "/_matrix/client/v3/refresh",
+                                   body: ["refresh_token": .string(refreshToken)], authenticated: false)
+        guard let accessToken = reply["access_token"]?.stringValue else {
+            throw MatrixError(step: "refresh the access token", status: nil, errcode: nil,
+                              serverMessage: "reply lacks access_token")
+        }
+        var updated = credentials
+        updated.accessToken = accessToken
+        updated.refreshToken = reply["refresh_token"]?.stringValue ?? refreshToken
+        try persistCredentials(updated)
+        credentials = updated
+    }
+}

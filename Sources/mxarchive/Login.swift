@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import MXArchive
+import MatrixAPI
+
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Log in with a password and keep the session in the store.",
+        discussion: """
+            The password is read from a file (never from the command line, where other users can see it):
+              printf '%s' 'secret' > pw.txt && chmod 600 pw.txt
+              mxarchive login --homeserver https://matrix.example.org --user @me:example.org --password-file pw.txt
+            The access and refresh tokens are written to credentials.json in the store (0600) and refreshed
+            automatically. Alternatively set MXARCHIVE_HOMESERVER and MXARCHIVE_ACCESS_TOKEN.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The homeserver's base URL.", valueName: "url"))
+    var homeserver: String
+
+    @Option(help: ArgumentHelp("Your Matrix user id (@name:server) or local name.", valueName: "mxid"))
+    var user: String
+
+    @Option(help: ArgumentHelp("A file holding the password (trailing newline ignored).", valueName: "file"))
+    var passwordFile: String
+
+    func validate() throws {
+        guard homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://") else {
+            throw ValidationError("--homeserver must be an http:// or https:// URL, got '\(homeserver)'")
+        }
+    }
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: passwordFile) else {
+            throw ArchiveError.usage("cannot read the password file \(passwordFile)")
+        }
+        var password = String(decoding: data, as: UTF8.self)
+        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        guard !password.isEmpty else { throw ArchiveError.usage("the password file \(passwordFile) is empty") }
+        let credentials = try await MatrixClient.login(homeserver: homeserver, user: user, password: password,
+                                                       deviceName: "mxarchive")
+        try CredentialStore(storeDirectory: global.storeURL).save(credentials)
+        emit("logged in as \(credentials.userID) (device \(credentials.deviceID ?? "?")); "
+             + "credentials saved in \(global.storeURL.path)")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+
+/// The root command. `main` is ours (not ArgumentParser's) so that exit codes follow the contract:
+/// 0 success, 1 failure, 2 usage error, and every error is one readable line.
+@main
+struct MXArchiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mxarchive",
+        abstract: "Archive Matrix rooms into a local, searchable, verifiable store.",
+        discussion: """
+            A typical first run:
+              mxarchive login --homeserver https://matrix.example.org --user @me:example.org --password-file pw.txt
+              mxarchive sync --room '#team:example.org'
+              mxarchive events --room '#team:example.org' --jsonl > team.jsonl
+            Nightly (cron): `mxarchive sync` brings every archived room up to date.
+
+            Exit codes: 0 success, 1 failure, 2 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Login.self, Rooms.self, Sync.self, Events.self, Status.self, Verify.self])
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot(GlobalOptions.movingLeadingGlobals(Array(CommandLine.arguments.dropFirst())))
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            flushStandardOutput()
+        } catch {
+            flushStandardOutput()
+            exit(withError: error)
+        }
+    }
+
+    static func exit(withError error: any Error) -> Never {
+        let code = ErrorReporter.exitCode(for: error)
+        if code == 0 {
+            // --help and --version arrive as "errors" carrying the text to print.
+            print(fullMessage(for: error))
+            flushStandardOutput()
+        } else {
+            ErrorReporter.printError(ErrorReporter.message(for: error))
+        }
+        Foundation.exit(code)
+    }
+}

@@ -1,0 +1,74 @@
+import ArchiveCore
+import ArchiveStore
+import ArgumentParser
+import Foundation
+import MXArchive
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show per room what is archived: counts, cursors, last sync time (offline).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print {\"rooms\":[…]} as JSON.")
+    var json = false
+
+    func run() throws {
+        let store = try global.openStore()
+        var rows: [JSONValue] = []
+        for room in try store.rooms() {
+            let backward: String = switch room.cursors.backward {
+            case .notStarted: "not_started"
+            case .at: "in_progress"
+            case .complete: "complete"
+            }
+            let malformed = try store.malformedCount(roomID: room.roomID)
+            if json {
+                rows.append([
+                    "room_id": .string(room.roomID),
+                    "name": room.metadata.name.map(JSONValue.string) ?? .null,
+                    "canonical_alias": room.metadata.canonicalAlias.map(JSONValue.string) ?? .null,
+                    "room_version": .string(room.metadata.roomVersion.identifier),
+                    "encrypted": .bool(room.metadata.encrypted),
+                    "predecessor": room.metadata.predecessor.map(JSONValue.string) ?? .null,
+                    "successor": room.metadata.successor.map(JSONValue.string) ?? .null,
+                    "events": .int(Int64(room.eventCount)),
+                    "malformed_events": .int(Int64(malformed)),
+                    "backward": .string(backward),
+                    "has_forward_cursor": .bool(room.cursors.forward != nil),
+                    "archive_starts_at": room.archiveStartsAt.map(JSONValue.int) ?? .null,
+                    "last_sync_at": room.lastSyncAt.map(JSONValue.int) ?? .null,
+                ])
+            } else {
+                let synced = room.lastSyncAt.map(DateArgument.format) ?? "never"
+                emit("\(room.roomID)  \(room.metadata.name ?? "(no name)")  \(room.eventCount) events  "
+                     + "history: \(backward)  last sync: \(synced)"
+                     + (malformed > 0 ? "  malformed: \(malformed)" : ""))
+            }
+        }
+        if json { emit(JSONCoding.encode(["rooms": .array(rows)])) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the archive's integrity; exit 1 listing the problems if anything is wrong.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print {\"ok\": bool, \"problems\": [...]} as JSON.")
+    var json = false
+
+    func run() throws {
+        let store = try global.openStore()
+        let problems = try store.verify()
+        if json {
+            emit(JSONCoding.encode(["ok": .bool(problems.isEmpty), "problems": .array(problems.map(JSONValue.string))]))
+        } else if problems.isEmpty {
+            emit("archive OK: \(try store.rooms().count) rooms, integrity and cursors consistent")
+        } else {
+            problems.forEach { emit($0) }
+        }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+}

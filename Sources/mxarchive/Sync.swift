@@ -1,0 +1,138 @@
+import ArchiveCore
+import ArchiveStore
+import ArgumentParser
+import Foundation
+import MXArchive
+import MatrixAPI
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch new history of rooms into the archive (resumable, incremental).",
+        discussion: """
+            A first sync of a room walks backward from now (or forward from its first event with
+            --from-start, or from a date with --since). Every later sync fetches only what is new and
+            finishes any walk an earlier, interrupted run left. Each page is stored with its cursor in one
+            transaction: killing a sync loses nothing, and rerunning it duplicates nothing.
+
+            With no room named, every room already in the archive is synced (the nightly cron line):
+              mxarchive sync
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("room"), help: ArgumentHelp("A room id (!…) or alias (#…); repeatable.", valueName: "id-or-alias"))
+    var rooms: [String] = []
+
+    @Option(name: .customLong("space"), help: ArgumentHelp("A space: archive every room in its hierarchy; repeatable.", valueName: "id"))
+    var spaces: [String] = []
+
+    @Flag(help: "Archive every room the account has joined.")
+    var allJoined = false
+
+    @Flag(help: "New rooms: walk forward from the room's first visible event instead of backward from now.")
+    var fromStart = false
+
+    @Option(help: ArgumentHelp("New rooms: start the archive at this date (YYYY-MM-DD or ISO 8601, UTC).", valueName: "date"))
+    var since: String?
+
+    @Flag(help: "Also archive the rooms this room replaced or was replaced by (room upgrades).")
+    var followUpgrades = false
+
+    @Flag(help: "Legal hold: keep the content of redacted events, marked as redacted.")
+    var retainRedacted = false
+
+    @Option(help: ArgumentHelp("Events per /messages request (1–1000).", valueName: "n"))
+    var pageSize = 1000
+
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\"}]} at the end.")
+    var json = false
+
+    func validate() throws {
+        if fromStart && since != nil { throw ValidationError("--from-start and --since cannot be combined") }
+        if let since, DateArgument.parse(since) == nil {
+            throw ValidationError("--since '\(since)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z)")
+        }
+        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 1 and 1000") }
+    }
+
+    func run() async throws {
+        let store = try global.openStore()
+        let lock = try StoreLock(directory: global.storeURL)
+        defer { withExtendedLifetime(lock) {} }
+        let client = try global.makeClient()
+        let roomIDs = try await RoomSelector(client: client, store: store)
+            .select(rooms: rooms, spaces: spaces, allJoined: allJoined)
+        let start: SyncOptions.Start = if fromStart { .fromStart }
+            else if let since, let millis = DateArgument.parse(since) { .since(millis) }
+            else { .latest }
+        let options = SyncOptions(roomIDs: roomIDs, start: start, followUpgrades: followUpgrades,
+                                  retainRedacted: retainRedacted, pageSize: pageSize)
+        let progress = SyncProgress(live: isTerminal(2), summaries: !json)
+        let results = try await SyncPipeline(client: client, store: store, observer: progress).run(options)
+        progress.finish()
+        if json {
+            let rooms: [JSONValue] = results.map { result in
+                var object: [String: JSONValue] = [
+                    "room_id": .string(result.roomID),
+                    "new_events": .int(Int64(result.newEvents)),
+                    "total_events": .int(Int64(result.totalEvents)),
+                ]
+                if let error = result.error { object["error"] = .string(error) }
+                return .object(object)
+            }
+            emit(JSONCoding.encode(["rooms": .array(rooms)]))
+        }
+        let failed = results.filter { $0.error != nil }
+        if !failed.isEmpty {
+            throw ArchiveError.failure("\(failed.count) of \(results.count) rooms failed to sync")
+        }
+    }
+}
+
+/// Progress for a sync: a live line on a terminal (stderr), one summary line per room on stdout.
+final class SyncProgress: SyncObserver, @unchecked Sendable {
+    private let live: Bool
+    private let summaries: Bool
+    private let lock = NSLock()
+    private var roomStart = Date()
+    private var currentName = ""
+
+    init(live: Bool, summaries: Bool) {
+        self.live = live
+        self.summaries = summaries
+    }
+
+    func roomStarted(roomID: String, name: String?) {
+        lock.withLock {
+            roomStart = Date()
+            currentName = name.map { "\($0) (\(roomID))" } ?? roomID
+        }
+        if live { draw("\(currentName): reading…") }
+    }
+
+    func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int) {
+        guard live else { return }
+        let elapsed = max(Date().timeIntervalSince(lock.withLock { roomStart }), 0.001)
+        draw("\(currentName): \(pages) pages, \(newEvents) new events (\(totalEvents) archived), "
+             + "\(Int(Double(newEvents) / elapsed)) events/s")
+    }
+
+    func roomFinished(_ result: RoomSyncResult) {
+        if live { draw("") }
+        let label = result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID
+        if let error = result.error {
+            ErrorReporter.printError("\(label): \(error)")
+        } else if summaries {
+            var line = "\(label): \(result.newEvents) new events, \(result.totalEvents) archived, \(result.pages) pages"
+            if result.malformed > 0 { line += ", \(result.malformed) malformed events skipped (recorded)" }
+            emit(line)
+            flushStandardOutput()
+        }
+    }
+
+    func finish() { if live { draw("") } }
+
+    private func draw(_ text: String) {
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+}
