@@ -31,6 +31,11 @@ public struct PageIngest: Sendable {
 public struct IngestOutcome: Sendable, Hashable {
     public var newEvents: Int
     public var duplicates: Int
+
+    public init(newEvents: Int, duplicates: Int) {
+        self.newEvents = newEvents
+        self.duplicates = duplicates
+    }
 }
 
 extension ArchiveStore {

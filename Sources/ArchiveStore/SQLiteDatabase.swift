@@ -89,8 +89,10 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Resets the statement and binds fresh values, so one prepared statement serves a whole loop.
     @discardableResult
     func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
+        reset()
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             switch value {

@@ -1,0 +1,159 @@
+import ArchiveCore
+import ArchiveStore
+import Foundation
+import Testing
+
+/// The store against a real SQLite file: ingestion order, idempotence, edits and redactions that arrive
+/// before their targets, legal hold.
+@Suite struct ArchiveStoreTests {
+    let directory: URL
+    let store: ArchiveStore
+    var factory = EventFactory()
+    let version = RoomVersion("12")
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-store-\(UUID().uuidString)")
+        store = try ArchiveStore(directory: directory)
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+    }
+
+    func ingest(_ events: [RawEvent], placement: Placement, cursors: RoomCursors = RoomCursors(backward: .complete, forward: "f"),
+                retain: Bool = false) throws -> IngestOutcome {
+        try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: events,
+                                    placement: placement, cursors: cursors, retainRedacted: retain))
+    }
+
+    func timeline() throws -> [TimelineItem] {
+        var items: [TimelineItem] = []
+        try store.timeline(roomID: factory.roomID) { items.append($0) }
+        return items
+    }
+
+    @Test mutating func storeFilesArePrivate() throws {
+        let folder = try FileManager.default.attributesOfItem(atPath: directory.path)
+        #expect((folder[.posixPermissions] as? Int) == 0o700)
+        let file = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("archive.sqlite").path)
+        #expect((file[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test mutating func backwardAndForwardPagesGiveTheRoomsOwnOrder() throws {
+        let messages = (0..<6).map { factory.message("m\($0)") }
+        // First a backward page from now (newest first), then an older backward page, then a forward page.
+        _ = try ingest([messages[4], messages[3]], placement: .before)
+        _ = try ingest([messages[2], messages[1], messages[0]], placement: .before)
+        _ = try ingest([messages[5]], placement: .after)
+        #expect(try timeline().map(\.eventID) == messages.map(\.eventID))
+        #expect(try store.verify().isEmpty)
+    }
+
+    @Test mutating func aPageFetchedTwiceChangesNothing() throws {
+        let messages = (0..<3).map { factory.message("m\($0)") }
+        #expect(try ingest(messages, placement: .after).newEvents == 3)
+        let again = try ingest(messages, placement: .after)
+        #expect(again == IngestOutcome(newEvents: 0, duplicates: 3))
+        #expect(try timeline().count == 3)
+        #expect(try store.verify().isEmpty)
+    }
+
+    @Test mutating func editsAndRedactionsMetBeforeTheirTargetsApplyWhenTheTargetArrives() throws {
+        let original = factory.message("first words")
+        let other = factory.message("other")
+        let edit = factory.edit(of: original.eventID, to: "better words")
+        let redaction = factory.redaction(of: other.eventID)
+        // Backward walk: newest first, so the edit and the redaction are stored before their targets.
+        _ = try ingest([redaction, edit], placement: .before, cursors: RoomCursors(backward: .at("b"), forward: "f"))
+        _ = try ingest([other, original], placement: .before)
+        let items = try timeline()
+        #expect(items.map(\.eventID) == [original.eventID, other.eventID])
+        #expect(items[0].content["body"] == "better words")
+        #expect(items[0].replacedBy == edit.eventID)
+        #expect(items[1].redacted)
+        #expect(items[1].content == .object([:]))
+    }
+
+    @Test mutating func editWinnerDoesNotDependOnArrivalOrder() throws {
+        let original = factory.message("v0", id: "$orig")
+        let a = factory.edit(of: "$orig", to: "A", id: "$a", ts: 500)
+        let b = factory.edit(of: "$orig", to: "B", id: "$b", ts: 500)
+        let c = factory.edit(of: "$orig", to: "C", id: "$c", ts: 400)
+        _ = try ingest([b], placement: .after)
+        _ = try ingest([original, a], placement: .before)
+        _ = try ingest([c], placement: .after)
+        let item = try #require(try timeline().first)
+        #expect(item.content["body"] == "B")
+        #expect(Set(item.edits) == ["$a", "$b", "$c"])
+    }
+
+    @Test mutating func redactingTheWinningEditFallsBackToTheNextOne() throws {
+        let original = factory.message("v0")
+        let first = factory.edit(of: original.eventID, to: "v1")
+        let second = factory.edit(of: original.eventID, to: "v2")
+        _ = try ingest([original, first, second], placement: .after)
+        #expect(try timeline()[0].content["body"] == "v2")
+        _ = try ingest([factory.redaction(of: second.eventID)], placement: .after)
+        #expect(try timeline()[0].content["body"] == "v1")
+    }
+
+    @Test mutating func reactionsCountOncePerSenderAndKeyAndIgnoreRedactedOnes() throws {
+        let message = factory.message("react to me")
+        let thumbsAlice = factory.reaction(to: message.eventID, key: "👍")
+        let thumbsAliceAgain = factory.reaction(to: message.eventID, key: "👍")
+        let thumbsBob = factory.reaction(to: message.eventID, key: "👍", sender: "@bob:example.org")
+        let party = factory.reaction(to: message.eventID, key: "🎉", sender: "@bob:example.org")
+        _ = try ingest([message, thumbsAlice, thumbsAliceAgain, thumbsBob, party,
+                        factory.redaction(of: party.eventID)], placement: .after)
+        #expect(try timeline().first?.reactions == ["👍": 2])
+        #expect(try timeline().count == 1)
+    }
+
+    @Test mutating func legalHoldKeepsRedactedContentMarkedAsRedacted() throws {
+        let message = factory.message("evidence")
+        _ = try ingest([message, factory.redaction(of: message.eventID)], placement: .after, retain: true)
+        let item = try #require(try timeline().first)
+        #expect(item.redacted)
+        #expect(item.content["body"] == "evidence")
+    }
+
+    @Test mutating func aRedactionInAnotherRoomDoesNotApply() throws {
+        let message = factory.message("stays")
+        var other = EventFactory(roomID: "!elsewhere:example.org")
+        try store.updateRoom(RoomMetadata(roomID: other.roomID, roomVersion: version), state: [])
+        _ = try ingest([message], placement: .after)
+        _ = try store.ingest(PageIngest(roomID: other.roomID, roomVersion: version,
+                                        events: [other.redaction(of: message.eventID)], placement: .after,
+                                        cursors: RoomCursors(backward: .complete, forward: "x")))
+        #expect(try timeline().first?.redacted == false)
+    }
+
+    @Test mutating func aFailedPageLeavesNoTraceAndTheCursorWhereItWas() throws {
+        _ = try ingest([factory.message("kept")], placement: .after, cursors: RoomCursors(backward: .complete, forward: "f1"))
+        // A page for a room the store does not know fails as a whole: no event, no cursor.
+        var stranger = EventFactory(roomID: "!unknown:example.org")
+        #expect(throws: (any Error).self) {
+            _ = try store.ingest(PageIngest(roomID: stranger.roomID, roomVersion: version,
+                                            events: [stranger.message("lost")], placement: .after,
+                                            cursors: RoomCursors(backward: .complete, forward: "f2")))
+        }
+        #expect(try store.room(factory.roomID)?.cursors.forward == "f1")
+        #expect(try store.rooms().map(\.roomID) == [factory.roomID])
+        #expect(try store.verify().isEmpty)
+    }
+
+    @Test mutating func displayNamesFollowMemberEventsOverTime() throws {
+        let joinBob = factory.event(type: "m.room.member", sender: "@bob:example.org", stateKey: "@bob:example.org",
+                                    content: ["membership": "join", "displayname": "Bob"])
+        let before = factory.message("as Bob", sender: "@bob:example.org")
+        let rename = factory.event(type: "m.room.member", sender: "@bob:example.org", stateKey: "@bob:example.org",
+                                   content: ["membership": "join", "displayname": "Bobby"])
+        let after = factory.message("as Bobby", sender: "@bob:example.org")
+        _ = try ingest([joinBob, before, rename, after], placement: .after)
+        let names = try timeline().filter { $0.type == "m.room.message" }.map(\.senderDisplayName)
+        #expect(names == ["Bob", "Bobby"])
+    }
+
+    @Test func reopeningRunsNoMigrationTwice() throws {
+        let reopened = try ArchiveStore(directory: directory)
+        #expect(reopened.schemaVersion == store.schemaVersion)
+        #expect(store.schemaVersion >= 1)
+    }
+}

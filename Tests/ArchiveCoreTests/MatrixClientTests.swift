@@ -1,0 +1,119 @@
+import ArchiveCore
+import Foundation
+import MatrixAPI
+import Synchronization
+import Testing
+
+/// A transport that answers from a script of responses and records the requests, so the retry and
+/// refresh rules are tested without a network.
+final class ScriptedTransport: HTTPTransport {
+    enum Step: Sendable {
+        case reply(Int, String)
+        case drop
+    }
+
+    private let state: Mutex<(steps: [Step], requests: [HTTPRequestSpec])>
+
+    init(_ steps: [Step]) { state = Mutex((steps, [])) }
+
+    var requests: [HTTPRequestSpec] { state.withLock { $0.requests } }
+
+    func send(_ request: HTTPRequestSpec) async throws -> HTTPResponseData {
+        let step = state.withLock { state -> Step in
+            state.requests.append(request)
+            return state.steps.isEmpty ? .reply(500, "{}") : state.steps.removeFirst()
+        }
+        switch step {
+        case .reply(let status, let body): return HTTPResponseData(status: status, body: Data(body.utf8))
+        case .drop: throw TransportFailure("connection reset by peer")
+        }
+    }
+}
+
+final class Recorder<T: Sendable>: Sendable {
+    private let values = Mutex<[T]>([])
+    func append(_ value: T) { values.withLock { $0.append(value) } }
+    var all: [T] { values.withLock { $0 } }
+}
+
+@Suite struct MatrixClientTests {
+    let credentials = Credentials(homeserver: "http://hs.test/", userID: "@me:hs.test", deviceID: "D",
+                                  accessToken: "old-access", refreshToken: "old-refresh")
+
+    func client(_ transport: ScriptedTransport, sleeps: Recorder<Double>,
+                saved: Recorder<Credentials> = Recorder()) -> MatrixClient {
+        MatrixClient(credentials: credentials, transport: transport, retryPolicy: RetryPolicy(maxAttempts: 4),
+                     persistCredentials: { saved.append($0) }, sleeper: { sleeps.append($0) })
+    }
+
+    @Test func rateLimitWaitsRetryAfterThenSucceeds() async throws {
+        let transport = ScriptedTransport([
+            .reply(429, #"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":1234}"#),
+            .reply(200, #"{"joined_rooms":["!a:hs.test"]}"#),
+        ])
+        let sleeps = Recorder<Double>()
+        let rooms = try await client(transport, sleeps: sleeps).joinedRooms()
+        #expect(rooms == ["!a:hs.test"])
+        #expect(sleeps.all == [1.234])
+    }
+
+    @Test func serverErrorsAndDroppedConnectionsBackOff() async throws {
+        let transport = ScriptedTransport([.reply(502, "bad gateway"), .drop, .reply(200, #"{"joined_rooms":[]}"#)])
+        let sleeps = Recorder<Double>()
+        _ = try await client(transport, sleeps: sleeps).joinedRooms()
+        #expect(sleeps.all == [0.5, 1.0])
+        #expect(transport.requests.count == 3)
+    }
+
+    @Test func forbiddenIsNotRetriedAndSaysWhichStep() async throws {
+        let transport = ScriptedTransport([.reply(403, #"{"errcode":"M_FORBIDDEN","error":"You are not in the room"}"#)])
+        let sleeps = Recorder<Double>()
+        await #expect {
+            _ = try await client(transport, sleeps: sleeps).messages(roomID: "!x:hs.test", direction: .forward,
+                                                                    from: nil, limit: 10)
+        } throws: { error in
+            let description = String(describing: error)
+            return description.contains("!x:hs.test") && description.contains("M_FORBIDDEN")
+                && !description.contains("old-access")
+        }
+        #expect(transport.requests.count == 1)
+        #expect(sleeps.all.isEmpty)
+    }
+
+    @Test func softLogoutRefreshesPersistsAndRepeatsTheCall() async throws {
+        let transport = ScriptedTransport([
+            .reply(401, #"{"errcode":"M_UNKNOWN_TOKEN","soft_logout":true}"#),
+            .reply(200, #"{"access_token":"new-access","refresh_token":"new-refresh","expires_in_ms":60000}"#),
+            .reply(200, #"{"joined_rooms":[]}"#),
+        ])
+        let saved = Recorder<Credentials>()
+        let matrix = client(transport, sleeps: Recorder(), saved: saved)
+        _ = try await matrix.joinedRooms()
+        #expect(saved.all.map(\.accessToken) == ["new-access"])
+        #expect(saved.all.map(\.refreshToken) == ["new-refresh"])
+        let headers = transport.requests.map { request in request.headers.first { $0.0 == "Authorization" }?.1 }
+        #expect(headers == ["Bearer old-access", nil, "Bearer new-access"])
+        #expect(transport.requests[1].url == "http://hs.test/_matrix/client/v3/refresh")
+    }
+
+    @Test func aHardLogoutEndsTheRun() async throws {
+        let transport = ScriptedTransport([.reply(401, #"{"errcode":"M_UNKNOWN_TOKEN","soft_logout":false}"#)])
+        do {
+            _ = try await client(transport, sleeps: Recorder()).joinedRooms()
+            Issue.record("expected an error")
+        } catch let error as MatrixError {
+            #expect(error.endsRun)
+            #expect(error.description.contains("mxarchive login"))
+        }
+    }
+
+    @Test func identifiersAreEscapedInPaths() async throws {
+        let transport = ScriptedTransport([.reply(200, #"{"chunk":[],"start":"s"}"#)])
+        _ = try await client(transport, sleeps: Recorder()).messages(roomID: "!AbC/def+", direction: .backward,
+                                                                     from: "t1-2_3", limit: 5)
+        let url = try #require(transport.requests.first?.url)
+        #expect(url.hasPrefix("http://hs.test/_matrix/client/v3/rooms/%21AbC%2Fdef%2B/messages?"))
+        #expect(url.contains("dir=b") && url.contains("from=t1-2_3") && url.contains("limit=5"))
+        #expect(url.contains("lazy_load_members"))
+    }
+}
