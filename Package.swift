@@ -33,6 +33,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore"]),
+        // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
+        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"]),
     ]
 )

@@ -25,12 +25,14 @@ extension ArchiveStore {
             let event = RawEvent(eventID: eventID, roomID: roomID, sender: sender, type: statement.text(3) ?? "",
                                  stateKey: statement.text(4), originServerTS: statement.int(5), json: raw)
             let redactedBy = statement.text(8)
+            // Stripped by a redaction (not kept under legal hold): reactions to it are gone with it.
+            let stripped = redactedBy != nil && raw.value(at: "unsigned", "redacted_because") != nil
             let item = TimelineItem(
                 eventID: eventID, roomID: roomID, sender: sender,
                 senderDisplayName: try names.displayName(of: sender, at: position, roomID: roomID, store: self),
                 type: event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
-                reactions: try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
+                reactions: stripped ? [:] : try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
                 thread: try threadSummary(of: eventID), redacted: redactedBy != nil, redactedBy: redactedBy,
                 decryption: statement.text(7) ?? "none")
             try body(item)

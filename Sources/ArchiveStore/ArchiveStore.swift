@@ -27,7 +27,9 @@ public final class ArchiveStore {
         // files the same mode as the database.
         try SecureFiles.touch(path)
         db = try SQLiteDatabase(path: path)
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+        // secure_delete: a redaction rewrites the event's row, and the old text must not linger in free
+        // pages of the file.
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;")
         try migrate()
     }
 
