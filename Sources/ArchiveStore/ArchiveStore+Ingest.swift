@@ -170,6 +170,12 @@ extension ArchiveStore {
                                type: row.text(3) ?? "", hasStateKey: !row.isNull(4), originServerTS: row.int(5),
                                content: json["content"] ?? .object([:]), isRedacted: !row.isNull(7))
         }
+        // Most events have no edits and never had: one index probe and done, without decoding anything.
+        let hasEdits = try db.statement(
+            "SELECT 1 FROM events WHERE rel_target = ? AND rel_type = 'm.replace' LIMIT 1").firstRow(.text(eventID)) { _ in true } ?? false
+        let wasResolved = try db.statement("SELECT valid_edits IS NOT NULL FROM events WHERE event_id = ?")
+            .firstRow(.text(eventID)) { $0.int(0) != 0 } ?? false
+        guard hasEdits || wasResolved else { return }
         guard let (original, isTimelineItem, hadResolution) = try db.statement(
             "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ?")
             .firstRow(.text(eventID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),

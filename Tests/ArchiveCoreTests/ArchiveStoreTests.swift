@@ -151,9 +151,28 @@ import Testing
         #expect(names == ["Bob", "Bobby"])
     }
 
+    @Test mutating func malformedEventsAreRecordedNotStored() throws {
+        let good = factory.message("fine")
+        let bad: JSONValue = ["type": "m.room.message", "content": ["body": "no id"]]
+        let problem = try #require(RawEvent.parse(bad, roomID: factory.roomID).failureValue)
+        _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [good],
+                                        placement: .after, cursors: RoomCursors(backward: .complete, forward: "f"),
+                                        malformed: [(problem, bad)]))
+        #expect(try timeline().map(\.eventID) == [good.eventID])
+        #expect(try store.malformedCount(roomID: factory.roomID) == 1)
+        #expect(try store.verify().isEmpty)
+    }
+
     @Test func reopeningRunsNoMigrationTwice() throws {
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == store.schemaVersion)
         #expect(store.schemaVersion >= 1)
+    }
+}
+
+extension Result {
+    var failureValue: Failure? {
+        if case .failure(let failure) = self { return failure }
+        return nil
     }
 }

@@ -181,3 +181,26 @@ import Testing
         #expect(try plain.run(["verify"]).status == 0)
     }
 }
+
+/// On a terminal, sync draws a live progress line (room, pages, events, rate) on stderr.
+@Suite struct ProgressTests {
+    @Test func aTerminalGetsALiveProgressLine() throws {
+        let archive = try Archive.loggedIn()
+        // `script` gives the command a pseudo-terminal, as an admin's shell would.
+        let command = [Archive.binary.path, "--store", archive.store.path, "sync", "--room", "#big:localhost",
+                       "--page-size", "500"].map { "'\($0)'" }.joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(output.contains("\r\u{1B}[K"))
+        #expect(output.contains("Big room"))
+        #expect(output.contains("pages,") && output.contains("events/s"))
+    }
+}
