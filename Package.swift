@@ -15,6 +15,9 @@ let package = Package(
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Xapian (Debian: libxapian-dev) behind an `extern "C"` C++ shim that catches every exception.
+        // Imported by SearchIndex/Xapian.swift only; Swift's C++ interop stays off.
+        .target(name: "CXapian", linkerSettings: [.linkedLibrary("xapian")]),
         // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
         .target(name: "ArchiveCore"),
         // Typed Client-Server API over a transport (async-http-client in production).
@@ -26,14 +29,20 @@ let package = Package(
         ]),
         // The SQLite store: schema, migrations, page ingestion, queries.
         .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
-        // Pipelines (sync, events, status, verify) wiring the parts together.
-        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore"]),
+        // Full-text search: the query language, Xapian documents, sharded writers, searching and snippets.
+        .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
+        // Pipelines (sync, events, status, verify, search) wiring the parts together.
+        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex"]),
         .executableTarget(name: "mxarchive", dependencies: [
             "MXArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive"]),
+        // `scripts/bench search`: query latencies through the library, in one process.
+        .executableTarget(name: "SearchBench", dependencies: ["MXArchive", "ArchiveStore", "ArchiveCore"]),
+        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive",
+                                                             "SearchIndex"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
-        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"]),
-    ]
+        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
+    ],
+    cxxLanguageStandard: .cxx17
 )

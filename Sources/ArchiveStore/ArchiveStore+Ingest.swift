@@ -57,8 +57,9 @@ extension ArchiveStore {
             let insert = try db.statement("""
                 INSERT OR IGNORE INTO events (event_id, room_id, position, sender, type, state_key,
                     origin_server_ts, raw_json, rel_type, rel_target, rel_key, reply_to, redacts, redacted_by,
-                    is_timeline_item)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    is_timeline_item, change_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                        (SELECT coalesce(max(change_seq), 0) + 1 FROM events))
                 """)
             for event in page.events {
                 let position: Int64

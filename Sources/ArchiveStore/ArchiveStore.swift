@@ -25,7 +25,9 @@ public final class ArchiveStore {
         let path = directory.appendingPathComponent(Self.databaseFileName).path
         // Create the file ourselves so it is 0600 from the first byte; SQLite gives its -wal and -shm
         // files the same mode as the database.
-        try SecureFiles.touch(path)
+        // Only when missing: closing a descriptor of a file SQLite has open drops every POSIX lock this
+        // process holds on it, which breaks a second connection's locking (the search indexer opens one).
+        if !FileManager.default.fileExists(atPath: path) { try SecureFiles.touch(path) }
         db = try SQLiteDatabase(path: path)
         // secure_delete: a redaction rewrites the event's row, and the old text must not linger in free
         // pages of the file.

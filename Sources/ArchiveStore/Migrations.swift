@@ -67,5 +67,26 @@ enum Migrations {
             seen_at INTEGER NOT NULL
         );
         """,
+        // 2: the search index's change feed. `change_seq` grows with every insert and with every change of
+        // what a search document is made of (redaction, resolved edit, decryption), so the index catches up
+        // from a cursor and repairs itself after a crash. Existing rows count as changed in arrival order.
+        """
+        ALTER TABLE events ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE events SET change_seq = rowid;
+        CREATE INDEX events_by_change ON events(change_seq);
+        CREATE TRIGGER events_content_changed
+        AFTER UPDATE OF raw_json, decrypted_json, decryption, current_content, redacted_by ON events
+        BEGIN
+            UPDATE events SET change_seq = (SELECT max(change_seq) FROM events) + 1 WHERE rowid = new.rowid;
+        END;
+        CREATE TABLE search_index (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            build_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            shards INTEGER NOT NULL,
+            cursor INTEGER NOT NULL,
+            built_at INTEGER NOT NULL
+        );
+        """,
     ]
 }

@@ -130,8 +130,12 @@ final class SQLiteStatement {
         return result
     }
 
+    /// The first row only. The statement is reset before returning: a statement left mid-way keeps its read
+    /// transaction open, and a connection holding an old snapshot cannot write after another connection has
+    /// (the search indexer writes from its own connection).
     func firstRow<T>(_ values: SQLiteValue..., row: (SQLiteStatement) throws -> T) throws -> T? {
         bind(values)
+        defer { sqlite3_reset(handle) }
         guard try step() else { return nil }
         return try row(self)
     }

@@ -13,12 +13,14 @@ struct MXArchiveCommand: AsyncParsableCommand {
               mxarchive login --homeserver https://matrix.example.org --user @me:example.org --password-file pw.txt
               mxarchive sync --room '#team:example.org'
               mxarchive events --room '#team:example.org' --jsonl > team.jsonl
+              mxarchive search 'migration from:@alice:example.org after:2024-03-01'
             Nightly (cron): `mxarchive sync` brings every archived room up to date.
 
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Login.self, Rooms.self, Sync.self, Events.self, Status.self, Verify.self])
+        subcommands: [Login.self, Rooms.self, Sync.self, Events.self, Search.self, Reindex.self, Status.self,
+                      Verify.self])
 
     static func main() async {
         do {

@@ -61,11 +61,14 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let store = try global.openStore()
-        let problems = try store.verify()
+        let index = try SearchIndexCheck.check(store: store)
+        let problems = try store.verify() + index.problems
         if json {
             emit(JSONCoding.encode(["ok": .bool(problems.isEmpty), "problems": .array(problems.map(JSONValue.string))]))
         } else if problems.isEmpty {
-            emit("archive OK: \(try store.rooms().count) rooms, integrity and cursors consistent")
+            emit("archive OK: \(try store.rooms().count) rooms, integrity and cursors consistent"
+                 + (try store.searchIndexState() == nil ? "" : "; search index consistent"))
+            index.notes.forEach { emit("note: \($0)") }
         } else {
             problems.forEach { emit($0) }
         }

@@ -44,6 +44,9 @@ struct Sync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Events per /messages request (1–1000).", valueName: "n"))
     var pageSize = 1000
 
+    @Flag(help: "Leave the search index alone; the next sync or `mxarchive reindex` catches it up.")
+    var noIndex = false
+
     @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\"}]} at the end.")
     var json = false
 
@@ -68,8 +71,30 @@ struct Sync: AsyncParsableCommand {
         let options = SyncOptions(roomIDs: roomIDs, start: start, followUpgrades: followUpgrades,
                                   retainRedacted: retainRedacted, pageSize: pageSize)
         let progress = SyncProgress(live: isTerminal(2), summaries: !json)
-        let results = try await SyncPipeline(client: client, store: store, observer: progress).run(options)
+        // The index is written on its own thread from its own connection, beside fetching and storing.
+        let indexer = noIndex ? nil : try BackgroundIndexer(storeDirectory: global.storeURL)
+        indexer?.start()
+        let observer: any SyncObserver = indexer.map { IndexingSyncObserver(base: progress, indexer: $0) as any SyncObserver }
+            ?? progress
+        let results: [RoomSyncResult]
+        do {
+            results = try await SyncPipeline(client: client, store: store, observer: observer).run(options)
+        } catch {
+            _ = try? indexer?.finish()
+            throw error
+        }
         progress.finish()
+        var indexed: IndexRunResult?
+        do {
+            indexed = try indexer?.finish()
+        } catch {
+            throw ArchiveError.failure("the archive is up to date but the search index could not be: \(error); "
+                                       + "run `mxarchive reindex`")
+        }
+        if let indexed, !json {
+            emit("search index: \(indexed.documentsWritten) messages indexed, \(indexed.documentsRemoved) removed"
+                 + (indexed.rebuilt ? " (built from the archive)" : ""))
+        }
         if json {
             let rooms: [JSONValue] = results.map { result in
                 var object: [String: JSONValue] = [
@@ -80,7 +105,15 @@ struct Sync: AsyncParsableCommand {
                 if let error = result.error { object["error"] = .string(error) }
                 return .object(object)
             }
-            emit(JSONCoding.encode(["rooms": .array(rooms)]))
+            var object: [String: JSONValue] = ["rooms": .array(rooms)]
+            if let indexed {
+                object["index"] = [
+                    "documents_written": .int(Int64(indexed.documentsWritten)),
+                    "documents_removed": .int(Int64(indexed.documentsRemoved)),
+                    "rebuilt": .bool(indexed.rebuilt),
+                ]
+            }
+            emit(JSONCoding.encode(.object(object)))
         }
         let failed = results.filter { $0.error != nil }
         if !failed.isEmpty {

@@ -121,9 +121,12 @@ import Testing
         try archive.sync(["--room", "#live:localhost"])
         let manager = FileManager.default
         #expect(try manager.attributesOfItem(atPath: archive.store.path)[.posixPermissions] as? Int == 0o700)
-        for name in try manager.contentsOfDirectory(atPath: archive.store.path) {
-            let mode = try manager.attributesOfItem(atPath: archive.store.appendingPathComponent(name).path)[.posixPermissions] as? Int
-            #expect(mode == 0o600, "\(name) is not 0600")
+        // Every file 0600 and every folder (the search index's) 0700, all the way down.
+        let names = manager.enumerator(atPath: archive.store.path)
+        while let name = names?.nextObject() as? String {
+            let attributes = try manager.attributesOfItem(atPath: archive.store.appendingPathComponent(name).path)
+            let isFolder = attributes[.type] as? FileAttributeType == .typeDirectory
+            #expect(attributes[.posixPermissions] as? Int == (isFolder ? 0o700 : 0o600), "\(name) is not private")
         }
     }
 }
@@ -170,8 +173,13 @@ import Testing
         #expect(stripped?["redacted"] == .bool(true))
         #expect(stripped?["content"] == .object([:]))
         // Nothing of the text is left on disk either (SQLite's secure_delete zeroes the old row).
-        for name in try FileManager.default.contentsOfDirectory(atPath: plain.store.path) {
-            let bytes = try Data(contentsOf: plain.store.appendingPathComponent(name))
+        // (The search index is a folder of files: every one of them is checked.)
+        let files = FileManager.default.enumerator(atPath: plain.store.path)
+        while let name = files?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let path = plain.store.appendingPathComponent(name).path
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(name) still holds the redacted text")
         }
 
