@@ -335,8 +335,9 @@ char *mxa_xresults_snippet(mxa_xresults *results, const char *text, size_t lengt
                            const char *hi_start, const char *hi_end, const char *omit, char **error) {
     char *snippet = nullptr;
     guarded(error, [&] {
-        unsigned flags = Xapian::MSet::SNIPPET_BACKGROUND_MODEL | Xapian::MSet::SNIPPET_EXHAUSTIVE |
-                         Xapian::MSet::SNIPPET_CJK_NGRAM;
+        // No background model: it looks up the frequency of every word of the text in the index, which
+        // costs more than the search itself; chat messages are short enough that the hits decide.
+        unsigned flags = Xapian::MSet::SNIPPET_EXHAUSTIVE | Xapian::MSet::SNIPPET_CJK_NGRAM;
         snippet = copy_string(results->mset.snippet(std::string(text, length), snippet_length, results->stemmer,
                                                     flags, hi_start, hi_end, omit));
     });

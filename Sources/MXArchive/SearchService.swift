@@ -46,9 +46,11 @@ public struct SearchResults: Sendable {
 }
 
 /// `mxarchive search`: parses the query, searches the index, and reads each hit's current text, room,
-/// sender and context from the store (the store is the truth; the index only finds).
-public struct SearchService {
+/// sender and context from the store (the store is the truth; the index only finds). The index is opened
+/// at the first search and kept for the next ones.
+public final class SearchService {
     let store: ArchiveStore
+    private var opened: (reader: SearchIndexReader, buildID: String)?
 
     public init(store: ArchiveStore) { self.store = store }
 
@@ -60,6 +62,10 @@ public struct SearchService {
     }
 
     public func search(_ query: String, options: SearchOptions) throws -> SearchResults {
+        try store.reading { try run(query, options: options) }
+    }
+
+    private func run(_ query: String, options: SearchOptions) throws -> SearchResults {
         var terms = [try Self.parse(query)]
         if !options.rooms.isEmpty { terms.append(.or(options.rooms.map(SearchExpression.room))) }
         if let sender = options.sender { terms.append(.sender(sender)) }
@@ -70,10 +76,15 @@ public struct SearchService {
             return [term]
         })
 
-        guard let (layout, state) = try SearchIndexer.currentLayout(store: store) else {
-            throw ArchiveError.failure("there is no search index in \(store.directory.path) yet: run `mxarchive reindex`")
+        guard let state = try store.searchIndexState() else { throw Self.noIndex(store) }
+        let reader: SearchIndexReader
+        if let opened, opened.buildID == state.buildID {
+            reader = opened.reader
+        } else {
+            guard let (layout, _) = try SearchIndexer.currentLayout(store: store) else { throw Self.noIndex(store) }
+            reader = try SearchIndexReader(layout: layout)
+            opened = (reader, state.buildID)
         }
-        let reader = try SearchIndexReader(layout: layout)
         let page: SearchPage
         do {
             page = try reader.search(expression, offset: options.offset, limit: options.limit,
@@ -90,7 +101,7 @@ public struct SearchService {
             if roomNames[message.roomID] == nil { roomNames[message.roomID] = try store.roomLabel(message.roomID) }
             let text = message.text ?? ""
             var snippet = text.isEmpty ? Snippet(marked: "") : try page.snippet(of: text, length: options.snippetLength)
-            if snippet.plain.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            if snippet.plain.allSatisfy(\.isWhitespace) {
                 // Never empty: a message found by its filters alone, or an attachment without a caption.
                 snippet = Snippet(marked: text.isEmpty ? "[\(message.msgtype ?? "message")]" : String(text.prefix(options.snippetLength)))
             }
@@ -100,6 +111,10 @@ public struct SearchService {
         }
         let lag = max(0, try store.latestChange() - state.cursor)
         return SearchResults(query: query, totalEstimate: page.totalEstimate, results: results, indexLag: lag)
+    }
+
+    static func noIndex(_ store: ArchiveStore) -> ArchiveError {
+        .failure("there is no search index in \(store.directory.path) yet: run `mxarchive reindex`")
     }
 
     func resolveRoom(_ idOrAlias: String) throws -> String {

@@ -70,11 +70,11 @@ public final class SearchIndexWriter: @unchecked Sendable {
 
     /// Queues actions; blocks only while a shard's queue is full.
     public func submit(_ actions: [SearchDocument.Action]) throws {
-        var perShard = Array(repeating: [SearchDocument.Action](), count: workers.count)
+        var perShard = Array(repeating: [ShardWorker.Operation](), count: workers.count)
         for action in actions {
             switch action {
-            case .put(let document): perShard[layout.shard(of: document.eventID)].append(action)
-            case .delete(let eventID): perShard[layout.shard(of: eventID)].append(action)
+            case .put(let document): perShard[layout.shard(of: document.eventID)].append(.put(PreparedDocument(document)))
+            case .delete(let eventID): perShard[layout.shard(of: eventID)].append(.delete(eventID))
             case .skip: continue
             }
         }
@@ -105,8 +105,13 @@ public final class SearchIndexWriter: @unchecked Sendable {
 
 /// One shard's writer and the thread that owns it.
 final class ShardWorker: @unchecked Sendable {
+    enum Operation {
+        case put(PreparedDocument)
+        case delete(String)
+    }
+
     enum Job {
-        case batch([SearchDocument.Action], replace: Bool)
+        case batch([Operation], replace: Bool)
         case commit(DispatchSemaphore)
         case stop
     }
@@ -186,7 +191,6 @@ final class ShardWorker: @unchecked Sendable {
                         switch action {
                         case .put(let document): try writer.put(document, replace: replace)
                         case .delete(let eventID): try writer.delete(eventID: eventID)
-                        case .skip: break
                         }
                     }
                 }

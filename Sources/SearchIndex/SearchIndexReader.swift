@@ -15,8 +15,7 @@ public struct Snippet: Sendable, Hashable {
     public init(marked: String) { self.marked = marked }
 
     public var plain: String {
-        marked.replacingOccurrences(of: XapianResults.highlightStart, with: "")
-            .replacingOccurrences(of: XapianResults.highlightEnd, with: "")
+        String(decoding: marked.utf8.filter { $0 != 0x02 && $0 != 0x03 }, as: UTF8.self)
     }
 
     public func highlighted(start: String, end: String) -> String {
@@ -24,7 +23,7 @@ public struct Snippet: Sendable, Hashable {
             .replacingOccurrences(of: XapianResults.highlightEnd, with: end)
     }
 
-    public var hasHits: Bool { marked.contains(XapianResults.highlightStart) }
+    public var hasHits: Bool { marked.utf8.contains(0x02) }
 }
 
 /// One page of results, able to make snippets for its matches.

@@ -11,6 +11,42 @@ func takeError(_ error: UnsafeMutablePointer<CChar>?, step: String) -> SearchInd
     return .xapian(step: step, message: String(cString: error))
 }
 
+/// A document flattened into the one buffer the shim reads (every string of it, with its ranges), made on
+/// the thread that reads the store so that a shard's writer thread spends its time in Xapian.
+struct PreparedDocument: Sendable {
+    var buffer: [UInt8] = []
+    var id = 0..<0, text = 0..<0, terms = 0..<0, room = 0..<0, data = 0..<0
+    var timestamp: Double
+    var hash: UInt64
+
+    init(_ document: SearchDocument) {
+        timestamp = Double(document.originServerTS)
+        hash = document.contentHash
+        buffer.reserveCapacity(document.textParts.reduce(128) { $0 + $1.utf8.count } + document.terms.count * 48)
+        id = append(SearchTerm.id(document.eventID))
+        let textStart = buffer.count
+        for (index, part) in document.textParts.enumerated() {
+            if index > 0 { buffer.append(0x1F) }
+            buffer.append(contentsOf: part.utf8)
+        }
+        text = textStart..<buffer.count
+        let termsStart = buffer.count
+        for term in document.terms {
+            buffer.append(contentsOf: term.utf8)
+            buffer.append(0)
+        }
+        terms = termsStart..<buffer.count
+        room = append(document.roomID)
+        data = append(document.eventID)
+    }
+
+    private mutating func append(_ text: String) -> Range<Int> {
+        let start = buffer.count
+        buffer.append(contentsOf: text.utf8)
+        return start..<buffer.count
+    }
+}
+
 /// One writable shard. Used by one thread at a time.
 final class XapianWriter: @unchecked Sendable {
     private let handle: OpaquePointer
@@ -28,44 +64,23 @@ final class XapianWriter: @unchecked Sendable {
     deinit { mxa_xwriter_close(handle) }
 
     /// Adds or replaces (by its id term) one document.
-    func put(_ document: SearchDocument, replace: Bool) throws {
-        // One buffer for every string of the document; the shim copies what it keeps.
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(512)
-        func append(_ text: String) -> Range<Int> {
-            let start = buffer.count
-            buffer.append(contentsOf: text.utf8)
-            return start..<buffer.count
-        }
-        let id = append(SearchTerm.id(document.eventID))
-        let textStart = buffer.count
-        for (index, part) in document.textParts.enumerated() {
-            if index > 0 { buffer.append(0x1F) }
-            buffer.append(contentsOf: part.utf8)
-        }
-        let text = textStart..<buffer.count
-        let termsStart = buffer.count
-        for term in document.terms {
-            buffer.append(contentsOf: term.utf8)
-            buffer.append(0)
-        }
-        let terms = termsStart..<buffer.count
-        let room = append(document.roomID)
-        let data = append(document.eventID)
-        let hash = document.contentHash
+    func put(_ document: PreparedDocument, replace: Bool) throws {
         var error: UnsafeMutablePointer<CChar>?
-        let status = buffer.withUnsafeBufferPointer { raw -> Int32 in
+        let status = document.buffer.withUnsafeBufferPointer { raw -> Int32 in
             let base = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: CChar.self)
             var input = mxa_xdoc(
-                id_term: base + id.lowerBound, id_term_length: id.count,
-                text: base + text.lowerBound, text_length: text.count,
-                terms: base + terms.lowerBound, terms_length: terms.count,
-                timestamp: Double(document.originServerTS),
-                room: base + room.lowerBound, room_length: room.count,
-                hash: hash, data: base + data.lowerBound, data_length: data.count)
+                id_term: base + document.id.lowerBound, id_term_length: document.id.count,
+                text: base + document.text.lowerBound, text_length: document.text.count,
+                terms: base + document.terms.lowerBound, terms_length: document.terms.count,
+                timestamp: document.timestamp,
+                room: base + document.room.lowerBound, room_length: document.room.count,
+                hash: document.hash, data: base + document.data.lowerBound, data_length: document.data.count)
             return mxa_xwriter_put(handle, &input, replace ? 1 : 0, &error)
         }
-        if status != 0 { throw takeError(error, step: "index \(document.eventID)") }
+        if status != 0 {
+            let eventID = String(decoding: document.buffer[document.data], as: UTF8.self)
+            throw takeError(error, step: "index \(eventID)")
+        }
     }
 
     func delete(eventID: String) throws {

@@ -157,7 +157,6 @@ def fts5(work, queries):
     if os.path.exists(path):
         os.remove(path)
     db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE VIRTUAL TABLE fts USING fts5(body, sender, event_id UNINDEXED, ts UNINDEXED, "
                "tokenize = 'porter unicode61')")
     t0 = time.monotonic()

@@ -131,7 +131,7 @@ public struct SearchDocument: Sendable, Hashable {
         default: break
         }
         let rawHTML = content["formatted_body"]?.stringValue ?? ""
-        if containsLink(body) || containsLink(formattedText) || rawHTML.contains("href=") {
+        if containsLink(body) || containsLink(formattedText) || contains(rawHTML, "href=") {
             terms.append(SearchTerm.has(.link))
         }
         guard !parts.isEmpty || isAttachment else { return nil }
@@ -161,7 +161,28 @@ public struct SearchDocument: Sendable, Hashable {
     }
 
     static func containsLink(_ text: String) -> Bool {
-        text.contains("https://") || text.contains("http://") || text.contains("www.")
+        contains(text, "http://") || contains(text, "https://") || contains(text, "www.")
+    }
+
+    /// Byte search in UTF-8 (Foundation's `contains` bridges to NSString: too slow for a million messages).
+    static func contains(_ text: String, _ needle: StaticString) -> Bool {
+        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard let first = pattern.first else { return true }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= pattern.count else { return false }
+            var index = 0
+            let last = bytes.count - pattern.count
+            while index <= last {
+                if bytes[index] == first {
+                    var offset = 1
+                    while offset < pattern.count, bytes[index + offset] == pattern[offset] { offset += 1 }
+                    if offset == pattern.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
     static func normalise(_ text: String) -> String {
@@ -206,7 +227,7 @@ public enum HTMLText {
     }
 
     public static func decodeEntities(_ text: String) -> String {
-        guard text.contains("&") else { return text }
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
         return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
             .replacingOccurrences(of: "&#x27;", with: "'").replacingOccurrences(of: "&nbsp;", with: " ")
