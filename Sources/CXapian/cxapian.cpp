@@ -211,7 +211,12 @@ mxa_xquery *mxa_xquery_text(mxa_xreader *reader, const char *text, int partial, 
     guarded(error, [&] {
         unsigned flags = Xapian::QueryParser::FLAG_PHRASE | Xapian::QueryParser::FLAG_WILDCARD |
                          Xapian::QueryParser::FLAG_CJK_NGRAM;
-        if (partial) flags |= Xapian::QueryParser::FLAG_PARTIAL;
+        // The last word also matches as a prefix — unless it is a whole word of the index already: then
+        // stemming finds its other forms, and expanding a frequent word into every longer one only costs.
+        if (partial) {
+            std::string lowered = Xapian::Unicode::tolower(std::string(text));
+            if (!reader->db.term_exists(lowered)) flags |= Xapian::QueryParser::FLAG_PARTIAL;
+        }
         Xapian::Query query = reader->parser.parse_query(text, flags);
         if (empty != nullptr) *empty = query.empty() ? 1 : 0;
         result = new mxa_xquery{query};

@@ -279,6 +279,7 @@ def main():
           f"{percentile(all_fts, 50):>7.2f} {percentile(all_fts, 99):>8.2f}  |  "
           f"{percentile(all_fts, 99) / max(percentile(all_ours, 99), 1e-9):.2f}")
     print(f"  results returned: mxarchive {ours.get('_results')}, FTS5 {fts['results']}")
+    print(f"load average at the end (other work on the machine skews every figure): {os.getloadavg()}")
     summary = {"messages": args.messages, "indexing": indexing, "cpp_loop_rate": cpp_rate,
                "fts5_build_seconds": fts["build_seconds"], "fts5_size": fts["size"],
                "latency_ms": {k: {"mxarchive_p50": percentile(v, 50), "mxarchive_p99": percentile(v, 99),
