@@ -32,6 +32,8 @@ public final class SearchIndexer: @unchecked Sendable {
     let storeDirectory: URL
     private var writer: SearchIndexWriter?
     private var state: SearchIndexState?
+    /// Changes written to the index but not committed yet (the store's cursor is still before them).
+    private var uncommitted = false
 
     /// Opens its own connection to the store, so it can run on its own thread beside a sync.
     public init(storeDirectory: URL) throws {
@@ -54,8 +56,12 @@ public final class SearchIndexer: @unchecked Sendable {
 
     /// Brings the index up to date: a rebuild when needed (or when `rebuild`, `language` or `shards` ask
     /// for one), then every change after the cursor.
+    /// `commit: false` leaves what this round wrote uncommitted (and the cursor where it was) for a later
+    /// round to commit: a sync commits once at its end instead of after every page, since each commit syncs
+    /// every shard to disk.
     @discardableResult
-    public func catchUp(rebuild: Bool = false, language: String? = nil, shards: Int? = nil) throws -> IndexRunResult {
+    public func catchUp(rebuild: Bool = false, language: String? = nil, shards: Int? = nil,
+                        commit: Bool = true) throws -> IndexRunResult {
         let started = Date()
         var result = IndexRunResult()
         if writer == nil {
@@ -69,7 +75,7 @@ public final class SearchIndexer: @unchecked Sendable {
                 try build(language: wantLanguage, shards: wantShards, result: &result)
             }
         }
-        try applyChanges(result: &result)
+        try applyChanges(result: &result, commit: commit)
         result.cursor = state?.cursor ?? 0
         result.seconds = Date().timeIntervalSince(started)
         return result
@@ -123,10 +129,10 @@ public final class SearchIndexer: @unchecked Sendable {
                                        fresh: false)
     }
 
-    private func applyChanges(result: inout IndexRunResult) throws {
+    private func applyChanges(result: inout IndexRunResult, commit: Bool) throws {
         guard let writer, var state else { return }
         var sinceCommit = 0
-        var moved = false
+        var moved = uncommitted
         while true {
             let (events, last) = try store.changedEvents(after: state.cursor, limit: Self.batchSize)
             guard let last else { break }
@@ -148,11 +154,13 @@ public final class SearchIndexer: @unchecked Sendable {
                 sinceCommit = 0
             }
         }
-        if moved {
+        self.state = state
+        uncommitted = moved
+        if moved && commit {
             try writer.commit()
             try store.setSearchIndexCursor(state.cursor, buildID: state.buildID)
+            uncommitted = false
         }
-        self.state = state
     }
 }
 
@@ -209,7 +217,7 @@ public final class BackgroundIndexer: @unchecked Sendable {
             pending = false
             condition.unlock()
             do {
-                let round = try indexer.catchUp()
+                let round = try indexer.catchUp(commit: last)
                 result.documentsWritten += round.documentsWritten
                 result.documentsRemoved += round.documentsRemoved
                 result.rebuilt = result.rebuilt || round.rebuilt
