@@ -131,8 +131,10 @@ func uniqueWord() -> String { "w" + UUID().uuidString.replacingOccurrences(of: "
     }
 }
 
-/// Edits, redactions, languages and attachments sent while the tests run (the live room).
-@Suite(.serialized) struct SearchLiveRoomTests {
+/// Edits, redactions, languages and attachments sent while the tests run. They share the live room with
+/// `LiveRoomTests` and take turns with them (an edit sent while another test compares two syncs would change
+/// what that test archived in between).
+extension LiveRoomTests {
     @Test func editsAndRedactionsReachTheIndexWithTheNextSync() async throws {
         let plain = try Archive.loggedIn()
         let hold = try Archive.loggedIn()
