@@ -15,6 +15,8 @@ let package = Package(
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // System libarchive (Debian: libarchive-dev). Imported by Exporters/LibArchive.swift only.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
         .target(name: "ArchiveCore"),
         // Typed Client-Server API over a transport (async-http-client in production).
@@ -28,12 +30,16 @@ let package = Package(
         .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
         // Pipelines (sync, events, status, verify) wiring the parts together.
         .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore"]),
+        // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
+        // verification. Templates and assets are read at run time from exports/html/ (restyleable).
+        .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
         .executableTarget(name: "mxarchive", dependencies: [
             "MXArchive",
+            "Exporters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive"]),
+        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive", "Exporters"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
-        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
     ]
 )
