@@ -9,7 +9,7 @@ struct HTMLTemplates {
     let assets: [(name: String, data: [UInt8])]
 
     static let placeholders: Set<String> = ["head", "title", "root", "breadcrumbs", "heading", "subheading", "pager",
-                                            "content", "footer"]
+                                            "content", "footer", "scripts"]
 
     /// `explicit`, else `$MXARCHIVE_TEMPLATES`, else `share/mxarchive/html` beside the executable's folder,
     /// else the source checkout's `exports/html`.
@@ -91,6 +91,8 @@ struct HTMLTemplates {
 final class HTMLRenderer: ExportRenderer {
     let roomEntryName = "index.html"
     let templates: HTMLTemplates
+    /// Each room's search data file, for the index page.
+    private var searchScripts: [String] = []
     let options: ExportOptions
     let store: ArchiveStore
 
@@ -125,7 +127,13 @@ final class HTMLRenderer: ExportRenderer {
         var subheading: String = ""
         var breadcrumbs: String = ""
         var pager: String = ""
+        /// Script files (paths relative to the export root), loaded at the end of the page.
+        var scripts: [String] = []
     }
+
+    /// Rooms with more messages than this get no client-side search data (the file would be too large
+    /// for a browser to load comfortably).
+    static let searchLimit = 200_000
 
     func open(_ page: Page) -> ExportFile {
         let file = ExportFile()
@@ -144,6 +152,8 @@ final class HTMLRenderer: ExportRenderer {
             "breadcrumbs": page.breadcrumbs, "heading": esc(page.heading),
             "subheading": page.subheading.isEmpty ? "" : "<p class=\"subheading\">\(page.subheading)</p>",
             "pager": page.pager,
+            "scripts": page.scripts.map { "<script src=\"\(ExportPath.rootPrefix(of: page.path))\($0)\"></script>" }
+                .joined(separator: "\n"),
             "footer": "Exported by mxarchive \(esc(options.toolVersion)) on \(UTCTime(millis: options.exportTime * 1000).display). All times are UTC.",
         ]
     }
@@ -176,6 +186,23 @@ final class HTMLRenderer: ExportRenderer {
             months[months.count - 1].count += 1
         }
         let links = RoomLinks(context: context, threadRoots: threadSet)
+        let searchable = months.reduce(0) { $0 + $1.count } + threadSet.count > 0
+            && months.reduce(0) { $0 + $1.count } <= Self.searchLimit
+        let search = ExportFile()
+        if searchable {
+            search.append("(window.mxaSearchRooms = window.mxaSearchRooms || []).push({\"name\": "
+                          + JSONCoding.encode(.string(context.displayName)) + ", \"base\": "
+                          + JSONCoding.encode(.string(context.directory + "/")) + ", \"docs\": [\n")
+        }
+        func addToSearch(_ item: TimelineItem, page: String) {
+            guard searchable, item.stateKey == nil, !EventText.isStripped(item), !EventText.isUndecryptable(item) else { return }
+            var text = EventText.body(item)
+            if text.count > 500 { text = String(text.prefix(500)) + "…" }
+            let time = UTCTime(millis: item.originServerTS)
+            let entry: JSONValue = [.string(page + "#" + item.eventID), .string(time.dayKey + " " + time.clock),
+                                    .string(item.senderDisplayName ?? item.sender), .string(text)]
+            search.append(JSONCoding.encode(entry) + ",\n")
+        }
         let roomCrumbs = "<a href=\"../../index.html\">Archive</a> › <a href=\"index.html\">\(esc(context.displayName))</a>"
         let version = context.room.metadata.roomVersion
 
@@ -220,6 +247,7 @@ final class HTMLRenderer: ExportRenderer {
                 lastDay = day
             }
             file?.append(renderItemSafely(item, links: links, fromThreadPage: false, result: &localResult))
+            addToSearch(item, page: key + ".html")
             localResult.count(item)
             if localResult.events % 2000 == 0 { progress(localResult.events) }
         }
@@ -251,10 +279,16 @@ final class HTMLRenderer: ExportRenderer {
                     threadDay = day
                 }
                 threadFile.append(renderItemSafely(item, links: links, fromThreadPage: true, result: &localResult))
+                addToSearch(item, page: "threads/" + ExportPath.component(forID: root) + ".html")
             }
             try close(threadFile, threadPage, writer: writer)
         }
         result = localResult
+        if searchable {
+            search.append("[]]});\n")
+            try writer.add(context.directory + "/search.js", search)
+            searchScripts.append(context.directory + "/search.js")
+        }
 
         // The room's index page.
         let metadata = context.room.metadata
@@ -465,8 +499,20 @@ final class HTMLRenderer: ExportRenderer {
         for room in rooms where !nested.contains(room.roomID) { item(room, depth: 0) }
         for room in rooms { item(room, depth: 0) }  // rooms only reachable through a cycle of spaces
         body += "</ul>\n"
-        let page = Page(path: "index.html", title: "Matrix archive", heading: "Matrix archive",
+        if !searchScripts.isEmpty {
+            body += """
+                <h2>Search</h2>
+                <div class="search"><input id="mxa-search" type="search" placeholder="Search messages (words, sender)" aria-label="Search messages" autocomplete="off"></div>
+                <p id="mxa-search-status" class="meta" role="status"></p>
+                <ol id="mxa-results" class="results"></ol>
+
+                """
+        }
+        var page = Page(path: "index.html", title: "Matrix archive", heading: "Matrix archive",
                         subheading: "\(rooms.count) rooms", breadcrumbs: "Archive")
+        if !searchScripts.isEmpty, templates.assets.contains(where: { $0.name == "search.js" }) {
+            page.scripts = searchScripts + ["assets/search.js"]
+        }
         let file = open(page)
         file.append(body)
         try close(file, page, writer: writer)

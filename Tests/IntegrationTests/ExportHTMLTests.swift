@@ -146,7 +146,7 @@ struct SimpleTagScanner {
         "html", "head", "meta", "title", "link", "body", "header", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "p",
         "main", "footer", "article", "section", "span", "a", "time", "div", "blockquote", "b", "i", "u", "s",
         "del", "strike", "font", "code", "pre", "ul", "ol", "li", "details", "summary", "dl", "dt", "dd", "table",
-        "thead", "tbody", "tr", "th", "td", "caption", "br", "hr", "strong", "em", "sup", "sub",
+        "thead", "tbody", "tr", "th", "td", "caption", "br", "hr", "strong", "em", "sup", "sub", "script", "input",
     ]
 
     /// The room page with the hostile messages, opened in headless Chromium: no script ran (no marker in the
@@ -176,7 +176,10 @@ struct SimpleTagScanner {
         let canary = try Canary(port: port)
         var doms: [String: String] = [:]
         do {
-            for page in [hostilePage, bigPage] { doms[page] = try Chromium.dumpDOM(out.appendingPathComponent(page)) }
+            for page in [hostilePage, bigPage, "index.html"] { doms[page] = try Chromium.dumpDOM(out.appendingPathComponent(page)) }
+            // The client-side search, opened with a query: results are links to the messages' pages.
+            let search = URL(string: out.appendingPathComponent("index.html").absoluteString + "?q=export+thread+reply+2")!
+            doms["search"] = try Chromium.dumpDOM(search)
         } catch {
             _ = canary.stop()
             throw error
@@ -192,7 +195,8 @@ struct SimpleTagScanner {
             for tag in tags {
                 #expect(Self.allowedTags.contains(tag.name), "\(page): <\(tag.name)> in the DOM")
                 for (name, value) in tag.attributes {
-                    #expect(!name.hasPrefix("on") && name != "style" && name != "src" && name != "srcdoc" && name != "action",
+                    #expect(!name.hasPrefix("on") && name != "style" && (name != "src" || tag.name == "script")
+                            && name != "srcdoc" && name != "action",
                             "\(page): \(name)= on <\(tag.name)>")
                     if name == "href" {
                         let lower = value.lowercased()
@@ -200,6 +204,11 @@ struct SimpleTagScanner {
                         #expect(lower.hasPrefix("https:") || lower.hasPrefix("http:") || lower.hasPrefix("mailto:")
                                 || lower.hasPrefix("matrix:") || !lower.contains(":"), "\(page): href \(value)")
                     }
+                }
+                if tag.name == "script" {
+                    // Only the archive's own script files: relative paths, nothing inline.
+                    let src = tag.attributes.first { $0.0 == "src" }?.1 ?? ""
+                    #expect(src.hasSuffix(".js") && !src.contains(":"), "\(page): <script src=\(src)>")
                 }
                 if tag.name == "link" {
                     #expect(tag.attributes.contains { $0.0 == "href" && $0.1.hasSuffix("assets/style.css") && !$0.1.contains(":") })
@@ -227,6 +236,11 @@ struct SimpleTagScanner {
         #expect(dom.contains("Message deleted"))
         #expect(dom.contains("File: ../../etc/passwd"))
         #expect(!FileManager.default.fileExists(atPath: out.deletingLastPathComponent().appendingPathComponent("etc").path))
+
+        // The search found the thread reply (on its thread page) and nothing else.
+        let searchDOM = try #require(doms["search"])
+        #expect(searchDOM.contains("1 message matches."), "\(searchDOM.suffix(1500))")
+        #expect(searchDOM.contains("/threads/") && searchDOM.contains("<div class=\"snippet\">export thread reply 2 in thread</div>"))
 
         // The thread page exists and links back.
         let threadRoot = try #require(exportRoom["thread_root"]?.stringValue)
