@@ -145,6 +145,7 @@ final class TextRenderer: ExportRenderer {
             file?.append(Self.line(item, replyTo: replyTo))
             inMonth += 1
             localResult.count(item)
+            if localResult.events % 5000 == 0 { progress(localResult.events) }
         }
         try flush()
         result = localResult

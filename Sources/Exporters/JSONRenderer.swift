@@ -46,6 +46,7 @@ final class JSONRenderer: ExportRenderer {
                 fileInfo = info
             }
             localResult.count(item)
+            if localResult.events % 5000 == 0 { progress(localResult.events) }
         }
         try flush()
         result = localResult

@@ -8,7 +8,7 @@ inserting rows with Python's sqlite3 in the store's own layout. Then, in one run
   * `mxarchive export --format html --output X.tar.zst` and `--format json --output X.tar.zst`:
     wall seconds, MB/s of (uncompressed) output, peak RSS (getrusage of the child);
   * the same two formats to a folder, and `tar --zstd -cf` of that folder: the archive step's share is
-    (archive export - folder export) against tar --zstd's own time.
+    (archive export - folder export) against tar --zstd's own time. Rounds alternate; medians compared.
 
 The corpus is cached by its parameters under $MXARCHIVE_CACHE/bench-export-store-*.
 """
@@ -19,6 +19,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def main():
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--cache", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     store = os.path.join(args.cache, f"bench-export-store-{args.messages}-{args.months}")
     build_corpus(args.bin, store, args.messages, args.months)
@@ -155,28 +157,46 @@ def main():
     results = []
     try:
         for fmt in ["json", "html"]:
-            folder = os.path.join(work, f"{fmt}-dir")
-            secs_dir, rss_dir = peak_rss([args.bin, "--store", store, "export", "--format", fmt, "--output", folder], env)
-            size = du(folder)
-            archive = os.path.join(work, f"{fmt}.tar.zst")
-            secs_zst, rss_zst = peak_rss([args.bin, "--store", store, "export", "--format", fmt, "--output", archive], env)
-            tar_out = os.path.join(work, f"{fmt}-tar.tar.zst")
-            t0 = time.monotonic()
-            subprocess.run(["tar", "--zstd", "-cf", tar_out, "-C", folder, "."], check=True)
-            secs_tar = time.monotonic() - t0
-            results.append((fmt, size, secs_dir, rss_dir, secs_zst, rss_zst, os.path.getsize(archive), secs_tar,
-                            os.path.getsize(tar_out)))
-            shutil.rmtree(folder)
+            dirs, zsts, tars = [], [], []
+            size = zsize = tsize = 0
+            # Folder and .tar.zst exports alternate, so that load from elsewhere on the machine hits both
+            # alike; medians are compared. The archive step is their difference.
+            for r in range(args.rounds):
+                folder = os.path.join(work, f"{fmt}-dir")
+                shutil.rmtree(folder, ignore_errors=True)
+                dirs.append(peak_rss([args.bin, "--store", store, "export", "--format", fmt, "--output", folder], env))
+                size = du(folder)
+                archive = os.path.join(work, f"{fmt}.tar.zst")
+                zsts.append(peak_rss([args.bin, "--store", store, "export", "--format", fmt, "--output", archive], env))
+                zsize = os.path.getsize(archive)
+                tar_out = os.path.join(work, f"{fmt}-tar.tar.zst")
+                t0 = time.monotonic()
+                subprocess.run(["tar", "--zstd", "-cf", tar_out, "-C", folder, "."], check=True)
+                tars.append(time.monotonic() - t0)
+                tsize = os.path.getsize(tar_out)
+                log(f"{fmt} round {r + 1}: folder {dirs[-1][0]:.1f} s, .tar.zst {zsts[-1][0]:.1f} s, tar --zstd {tars[-1]:.1f} s")
+            results.append((fmt, size, dirs, zsts, zsize, tars, tsize))
+            shutil.rmtree(os.path.join(work, f"{fmt}-dir"), ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"export benchmark: {args.messages:,} messages over {args.months} months, release build, SOURCE_DATE_EPOCH set")
-    print(f"{'format':6} {'output MB':>9} {'folder s':>9} {'MB/s':>7} {'RSS MB':>7} | {'.tar.zst s':>10} {'MB/s':>7} {'RSS MB':>7} {'zst MB':>7} | {'tar --zstd s':>12} {'archive step':>12}")
-    for fmt, size, sd, rd, sz, rz, zsize, st, tsize in results:
+    med = statistics.median
+    load = os.getloadavg()[0]
+    print(f"export benchmark: {args.messages:,} messages over {args.months} months, release build, "
+          f"SOURCE_DATE_EPOCH set, {args.rounds} alternating rounds (medians), load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"{'format':6} {'output MB':>9} {'folder s':>9} {'MB/s':>6} | {'.tar.zst s':>10} {'MB/s':>6} {'zst MB':>7} "
+          f"{'peak RSS MB':>11} | {'tar --zstd s':>12} {'archive step s':>14} {'ratio':>6}")
+    for fmt, size, dirs, zsts, zsize, tars, tsize in results:
         mb = size / 1e6
-        step = sz - sd
-        print(f"{fmt:6} {mb:9.1f} {sd:9.1f} {mb / sd:7.1f} {rd:7.0f} | {sz:10.1f} {mb / sz:7.1f} {rz:7.0f} {zsize / 1e6:7.1f} | "
-              f"{st:12.1f} {step / st if st > 0 else 0:11.2f}×")
-    print("archive step = (.tar.zst export − folder export) / tar --zstd of that folder; goal ≤ 1.5×")
+        sd = med([d[0] for d in dirs])
+        sz = med([z[0] for z in zsts])
+        st = med(tars)
+        rss = max(x[1] for x in dirs + zsts)
+        step = max(sz - sd, 0.0)
+        print(f"{fmt:6} {mb:9.1f} {sd:9.1f} {mb / sd:6.1f} | {sz:10.1f} {mb / sz:6.1f} {zsize / 1e6:7.1f} {rss:11.0f} | "
+              f"{st:12.1f} {step:14.1f} {step / st if st > 0 else 0:5.2f}×")
+        print(f"       rounds: folder {', '.join(f'{d[0]:.1f}' for d in dirs)} s; .tar.zst {', '.join(f'{z[0]:.1f}' for z in zsts)} s; "
+              f"tar --zstd {', '.join(f'{t:.1f}' for t in tars)} s ({tsize / 1e6:.1f} MB)")
+    print("archive step = median .tar.zst export − median folder export (0 when within noise); goal ≤ 1.5× tar --zstd")
 
 
 if __name__ == "__main__":
