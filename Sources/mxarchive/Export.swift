@@ -162,7 +162,9 @@ struct VerifyExport: ParsableCommand {
               mxarchive verify-export team.tar.zst
             """)
 
-    @OptionGroup var global: GlobalOptions
+    /// Accepted (and unused: an export stands alone) so that `mxarchive --store DIR verify-export PATH` works
+    /// like every other command.
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The export: a folder or an archive file.", valueName: "path"))
     var path: String

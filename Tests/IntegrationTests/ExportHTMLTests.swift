@@ -244,7 +244,7 @@ struct SimpleTagScanner {
 
         // The thread page exists and links back.
         let threadRoot = try #require(exportRoom["thread_root"]?.stringValue)
-        let threadPage = try #require(pages.first { $0.contains("/threads/") })
+        let threadPage = try #require(pages.first { $0.hasPrefix(roomDir) && $0.contains("/threads/") })
         let threadHTML = try readText(out.appendingPathComponent(threadPage))
         #expect(threadHTML.contains("export thread reply 2 in thread"))
         #expect(threadHTML.contains("#\(threadRoot)\""))
