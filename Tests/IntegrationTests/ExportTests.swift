@@ -290,6 +290,32 @@ struct ExportedTree {
         }
     }
 
+    /// Legal hold: from an archive synced with --retain-redacted (a redaction arriving after the message
+    /// was archived), the default export still shows the message as deleted; `export --retain-redacted`
+    /// keeps its content, marked redacted. (Uses the "live" room, which tests may change.)
+    @Test func redactedContentOnlyUnderRetainRedacted() async throws {
+        let archive = try Archive.loggedIn()
+        let roomID = try archive.seed.roomID("live")
+        let sender = try await TestSender.login(seed: archive.seed, user: "bob")
+        let secret = "legal hold \(UUID().uuidString)"
+        let gone = try await sender.send(roomID: roomID, body: secret)
+        try archive.sync(["--room", "#live:localhost"])
+        try await sender.redact(roomID: roomID, eventID: gone)
+        try archive.sync(["--retain-redacted"])
+        func exported(_ extra: [String]) throws -> JSONValue? {
+            let out = try scratch("hold").appendingPathComponent("export")
+            try archive.export(["--format", "json", "--room", "#live:localhost", "--output", out.path] + extra)
+            return try ExportedTree(out).eventLines(roomID).compactMap { try? JSONCoding.decode($0) }
+                .first { $0["event_id"] == .string(gone) }
+        }
+        let stripped = try #require(try exported([]))
+        #expect(stripped["redacted"] == true)
+        #expect(stripped["content"] == .object([:]))
+        let kept = try #require(try exported(["--retain-redacted"]))
+        #expect(kept["redacted"] == true)
+        #expect(kept.value(at: "content", "body") == .string(secret))
+    }
+
     /// Bad input is one line and exit 2; an existing folder with files is never written into.
     @Test func usageErrors() async throws {
         let archive = try await ExportFixture.shared.archive()
