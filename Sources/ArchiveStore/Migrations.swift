@@ -48,7 +48,7 @@ enum Migrations {
             UNIQUE (room_id, position)
         );
         CREATE INDEX events_by_relation ON events(rel_target, rel_type);
-        CREATE INDEX events_by_redacts ON events(redacts) WHERE redacts IS NOT NULL;
+        CREATE INDEX events_by_redacts ON events(redacts, room_id) WHERE redacts IS NOT NULL;
         CREATE INDEX events_state ON events(room_id, type, state_key, position) WHERE state_key IS NOT NULL;
         CREATE INDEX events_by_time ON events(room_id, origin_server_ts);
         CREATE TABLE room_state (

@@ -1,5 +1,5 @@
 import ArchiveCore
-import ArchiveStore
+@testable import ArchiveStore
 import Foundation
 import Testing
 
@@ -161,6 +161,17 @@ import Testing
         #expect(try timeline().map(\.eventID) == [good.eventID])
         #expect(try store.malformedCount(roomID: factory.roomID) == 1)
         #expect(try store.verify().isEmpty)
+    }
+
+    /// Ingestion stays linear: every per-event statement is answered from an index, none scans a room.
+    @Test func perEventStatementsUseIndexes() throws {
+        let plans = try store.ingestQueryPlans()
+        #expect(plans.count == IngestSQL.perEvent.count)
+        for (sql, steps) in plans {
+            #expect(!steps.isEmpty)
+            #expect(steps.allSatisfy { !$0.hasPrefix("SCAN") && !$0.contains("TEMP B-TREE") }, "\(sql): \(steps)")
+            #expect(steps.allSatisfy { !$0.contains("events_by_time") }, "\(sql) walks a room by time: \(steps)")
+        }
     }
 
     @Test func reopeningRunsNoMigrationTwice() throws {

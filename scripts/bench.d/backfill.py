@@ -117,12 +117,12 @@ def mxarchive_sync(binary, base, user, password, room, limit, env_extra=None, st
     return seconds, rss, new
 
 
-def commander(commander_bin, base, user, password, alias, expected):
+def commander(commander_bin, base, user, password, alias, room_id, expected):
     if not os.path.exists(commander_bin):
         return None
     work = tempfile.mkdtemp(prefix="mxa-commander-")
+    # matrix-commander creates its store itself at --login (and refuses one that exists).
     creds, store = os.path.join(work, "credentials.json"), os.path.join(work, "store")
-    os.makedirs(store)
     # The test account's throwaway password goes on matrix-commander's command line because it has no
     # other non-interactive way to log in; it exists only on this local test server.
     proc = subprocess.run([commander_bin, "--login", "password", "--homeserver", base, "--user-login", user,
@@ -135,7 +135,9 @@ def commander(commander_bin, base, user, password, alias, expected):
     out = os.path.join(work, "out.json")
     start = time.perf_counter()
     with open(out, "wb") as f:
-        proc = subprocess.run([commander_bin, "-c", creds, "-s", store, "--listen", "all", "--room", alias,
+        # --listen all looks the room up among the sync's joined rooms by the exact string given: it must
+        # be the room id (an alias is not resolved there).
+        proc = subprocess.run([commander_bin, "-c", creds, "-s", store, "--listen", "all", "--room", room_id,
                                "--listen-self", "--output", "json"], stdout=f, stderr=subprocess.PIPE,
                               timeout=1800)
     seconds = time.perf_counter() - start
@@ -287,7 +289,8 @@ def main():
     print(f"mxarchive sync          : {mx_med:7.2f} s  {events / mx_med:8.0f} events/s  peak RSS {max(mx_rss):.0f} MB")
     print(f"ratio mxarchive / raw   : {mx_med / raw_med:7.2f}   (goal <= 1.10)")
     if not args.skip_commander and args.commander:
-        result = commander(args.commander, base, alice["user_id"], alice["password"], alias, len(room["messages"]))
+        result = commander(args.commander, base, alice["user_id"], alice["password"], alias, room_id,
+                           len(room["messages"]))
         if result:
             seconds, lines = result
             print(f"matrix-commander        : {seconds:7.2f} s  {lines} JSON lines")
