@@ -250,7 +250,8 @@ struct SimpleTagScanner {
         #expect(threadHTML.contains("#\(threadRoot)\""))
 
         // A screenshot of the room page, for people (and reviewers) to look at.
-        let shots = FileManager.default.temporaryDirectory.appendingPathComponent("mxarchive-screenshots")
+        let shots = ProcessInfo.processInfo.environment["MXARCHIVE_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("mxarchive-screenshots")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         let png = shots.appendingPathComponent("export-room.png")
         try? FileManager.default.removeItem(at: png)
