@@ -18,6 +18,8 @@ let package = Package(
         // Xapian (Debian: libxapian-dev) behind an `extern "C"` C++ shim that catches every exception.
         // Imported by SearchIndex/Xapian.swift only; Swift's C++ interop stays off.
         .target(name: "CXapian", linkerSettings: [.linkedLibrary("xapian")]),
+        // System libarchive (Debian: libarchive-dev). Imported by Exporters/LibArchive.swift only.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
         .target(name: "ArchiveCore"),
         // Typed Client-Server API over a transport (async-http-client in production).
@@ -33,14 +35,18 @@ let package = Package(
         .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
         // Pipelines (sync, events, status, verify, search) wiring the parts together.
         .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex"]),
+        // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
+        // verification. Templates and assets are read at run time from exports/html/ (restyleable).
+        .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
         .executableTarget(name: "mxarchive", dependencies: [
             "MXArchive",
+            "Exporters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `scripts/bench search`: query latencies through the library, in one process.
         .executableTarget(name: "SearchBench", dependencies: ["MXArchive", "ArchiveStore", "ArchiveCore"]),
         .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive",
-                                                             "SearchIndex"]),
+                                                             "SearchIndex", "Exporters"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
     ],

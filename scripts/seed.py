@@ -582,6 +582,81 @@ def seed_live(client, alice, bob, rng):
     return live
 
 
+# The export tests' canary: hostile HTML points here; the test listens on this port and fails on any request.
+EXPORT_CANARY_PORT = 18093
+
+
+def seed_export(client, alice, bob, rng):
+    """A small room for the export tests: hostile and allowed HTML, a hostile display name, a reply with
+    a fallback, attachments with path-like names, an edit, a reaction, a thread, an emote, a notice and a
+    redaction."""
+    room = make_room(client, alice, "export", "Export room", alias_local="export",
+                     topic="Exports <b>and</b> their safety", joiners=[bob])
+    canary = f"http://127.0.0.1:{EXPORT_CANARY_PORT}"
+    first = room.say(alice, "export: hello")
+    hostile = (
+        '<p>hostile two</p>'
+        "<script>document.title='PWNED-script'</script>"
+        f'<img src="{canary}/img.png" onerror="document.title=\'PWNED-onerror\'">'
+        "<a href=\"javascript:document.title='PWNED-js'\">js link</a>"
+        "<a href=\"&#106;avascript:document.title='PWNED-entity'\">entity link</a>"
+        '<a href="java&#x09;script:alert(1)">tab link</a>'
+        f'<iframe src="{canary}/frame"></iframe>'
+        f'<style>body{{background:url({canary}/css-bg)}} *{{display:none}}</style>'
+        f'<div style="background-image:url({canary}/inline-style)">styled div</div>'
+        "<svg><script>document.title='PWNED-svg'</script></svg>"
+        f'<object data="{canary}/object"></object>'
+        f'<form action="{canary}/form"><button>go</button></form>'
+        "<a href=\"https://example.org/ok\" onclick=\"document.title='PWNED-click'\">fine link</a>"
+        "<!-- <script>document.title='PWNED-comment'</script> -->"
+        "<noscript><img src=x onerror=\"document.title='PWNED-noscript'\"></noscript>"
+        "<textarea><script>document.title='PWNED-textarea'</script></textarea>"
+        f'<base href="{canary}/">'
+        f'<link rel=stylesheet href="{canary}/link.css">'
+        f'<meta http-equiv="refresh" content="0;url={canary}/refresh">'
+    )
+    hostile_id = room.say(alice, "hostile two", {
+        "msgtype": "m.text", "body": "hostile two", "format": "org.matrix.custom.html", "formatted_body": hostile})
+    formatted_id = room.say(bob, "formatted", {
+        "msgtype": "m.text", "body": "bold it x one matrix.org let x = 1", "format": "org.matrix.custom.html",
+        "formatted_body": '<p><b>bold</b> <i>it</i> <code>x</code></p><ul><li>one</li></ul>'
+                          '<a href="https://matrix.org">matrix.org</a>'
+                          '<pre><code class="language-swift">let x = 1</code></pre>'})
+    # Bob's display name in this room is hostile HTML.
+    name = "<img src=x onerror=\"document.title='PWNED-name'\">Bob the <b>Builder</b>"
+    room.set_state(bob, "m.room.member", {"membership": "join", "displayname": name}, state_key=bob.user_id)
+    reply_body = "> <@alice:localhost> export: hello\n\nexport: a reply from bob"
+    reply_content = {
+        "msgtype": "m.text", "body": reply_body, "format": "org.matrix.custom.html",
+        "formatted_body": f'<mx-reply><blockquote><a href="https://matrix.to/#/{room.room_id}/{first}">In reply to</a> '
+                          '<a href="https://matrix.to/#/@alice:localhost">@alice:localhost</a><br>export: hello'
+                          '</blockquote></mx-reply>export: a reply from bob',
+        "m.relates_to": {"m.in_reply_to": {"event_id": first}}}
+    reply_id = room._add_message(client.send(bob, room.room_id, "m.room.message", reply_content), bob,
+                                 reply_body, in_reply_to=first)
+    file_id = room.say(bob, "../../etc/passwd", {
+        "msgtype": "m.file", "body": "../../etc/passwd", "filename": "../../etc/passwd",
+        "url": "mxc://localhost/notreallyafile", "info": {"size": 1234, "mimetype": "text/plain"}})
+    image_id = room.say(alice, "cat.png", {
+        "msgtype": "m.image", "body": "cat.png", "url": "mxc://localhost/notreallyanimage",
+        "info": {"size": 2048, "mimetype": "image/png", "w": 10, "h": 10}})
+    room.say(alice, "waves", {"msgtype": "m.emote", "body": "waves"})
+    room.say(bob, "a notice", {"msgtype": "m.notice", "body": "export: a notice"})
+    room.edit(alice, first, "export: hello (edited)")
+    room.react(bob, first, "👍")
+    root = room.say(alice, "export: thread root")
+    room.thread([bob, alice], root, 2, "export thread")
+    gone = room.say(bob, "export: this will be deleted")
+    room.redact(bob, gone)
+    room.say(alice, "export: ünïcödé 日本語 and a tab\tin text")
+    room.extra.update({
+        "canary_port": EXPORT_CANARY_PORT, "hostile_event": hostile_id, "formatted_event": formatted_id,
+        "reply_event": reply_id, "file_event": file_id, "image_event": image_id, "thread_root": root,
+        "redacted_event": gone, "bob_display_name": name,
+    })
+    return room
+
+
 def seed_demo(client, alice, bob, rng):
     room = make_room(client, alice, "demo", "Demo room", alias_local="demo",
                      topic="A small room to try mxarchive on", joiners=[bob])
@@ -640,7 +715,8 @@ def main():
         old, new = seed_upgraded(client, alice, bob, rng)
         space, children = seed_space(client, alice, bob, rng)
         live = seed_live(client, alice, bob, rng)
-        rooms = [big, old, new, space, *children, live]
+        export = seed_export(client, alice, bob, rng)
+        rooms = [big, old, new, space, *children, live, export]
     elif args.profile == "demo":
         rooms = [seed_demo(client, alice, bob, rng)]
     else:

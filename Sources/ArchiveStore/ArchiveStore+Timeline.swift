@@ -3,17 +3,24 @@ import ArchiveCore
 extension ArchiveStore {
     /// Streams a room's normalised timeline in stored order (the room's `dir=f` order), calling `body` for
     /// each item; memory stays flat however long the room is. `since`/`until` are milliseconds, `until`
-    /// exclusive.
-    public func timeline(roomID: String, since: Int64? = nil, until: Int64? = nil,
+    /// exclusive. With `threadRoot`, only that thread's replies.
+    public func timeline(roomID: String, since: Int64? = nil, until: Int64? = nil, threadRoot: String? = nil,
                          _ body: (TimelineItem) throws -> Void) throws {
+        // A thread's replies are found through the relation index; the unary `+` keeps SQLite from
+        // scanning the room's time or position index instead (which would read the whole room per thread).
+        let filter = threadRoot == nil
+            ? "room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?"
+            : "+room_id = ? AND is_timeline_item = 1 AND +origin_server_ts >= ? AND +origin_server_ts < ? "
+                + "AND rel_type = 'm.thread' AND rel_target = ?"
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
                    redacted_by, current_content, replaced_by, valid_edits, position
             FROM events
-            WHERE room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?
+            WHERE \(filter)
             ORDER BY position
             """)
-        statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)])
+        statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)]
+                       + (threadRoot.map { [SQLiteValue.text($0)] } ?? []))
         var names = DisplayNameCache()
         while try statement.step() {
             let eventID = statement.text(0) ?? ""

@@ -1,5 +1,6 @@
 import ArchiveStore
 import ArgumentParser
+import Exporters
 import Foundation
 import MXArchive
 import MatrixAPI
@@ -11,6 +12,7 @@ enum ErrorReporter {
     static func exitCode(for error: any Error) -> Int32 {
         switch error {
         case let error as ArchiveError: return error.kind == .usage ? 2 : 1
+        case let error as ExportError: return error.kind == .usage ? 2 : 1
         case is ValidationError: return 2
         case let error as ExitCode: return error.rawValue
         case is MatrixError, is StoreError: return 1
@@ -24,6 +26,7 @@ enum ErrorReporter {
     static func message(for error: any Error) -> String {
         switch error {
         case let error as ArchiveError: return error.description
+        case let error as ExportError: return error.description
         case let error as MatrixError: return error.description
         case let error as StoreError: return error.description
         case let error as ExitCode where error.rawValue == 1: return "failed"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Exporters
 import Foundation
 
 /// The root command. `main` is ours (not ArgumentParser's) so that exit codes follow the contract:
@@ -20,9 +21,11 @@ struct MXArchiveCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Login.self, Rooms.self, Sync.self, Events.self, Search.self, Reindex.self, Status.self,
-                      Verify.self])
+                      Verify.self, Export.self, VerifyExport.self])
 
     static func main() async {
+        // libarchive converts entry names through the C locale and crashes on non-ASCII under "C".
+        LibArchive.useUTF8Locale()
         do {
             var command = try parseAsRoot(GlobalOptions.movingLeadingGlobals(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {

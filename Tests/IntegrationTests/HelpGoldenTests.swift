@@ -6,7 +6,8 @@ import Testing
 @Suite struct HelpGoldenTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    @Test(arguments: ["", "login", "rooms", "sync", "events", "search", "reindex", "status", "verify"])
+    @Test(arguments: ["", "login", "rooms", "sync", "events", "search", "reindex", "status", "verify", "export",
+                      "verify-export"])
     func helpMatchesGolden(_ subcommand: String) throws {
         let process = Process()
         process.executableURL = Archive.binary

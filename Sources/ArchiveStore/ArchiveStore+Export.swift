@@ -1,0 +1,98 @@
+import ArchiveCore
+
+/// What an export needs to show about an event other than the one being rendered: the message a reply
+/// quotes, a thread's root.
+public struct EventSummary: Sendable, Hashable {
+    public let eventID: String
+    public let roomID: String
+    public let sender: String
+    public let senderDisplayName: String?
+    public let originServerTS: Int64
+    /// The current content (edits applied; what the redaction kept when redacted).
+    public let content: JSONValue
+    public let redacted: Bool
+    public let isTimelineItem: Bool
+    public let threadRoot: String?
+}
+
+/// One version of an edited message, for the edit history of exports.
+public struct ContentVersion: Sendable, Hashable {
+    public let eventID: String
+    public let originServerTS: Int64
+    public let content: JSONValue
+}
+
+extension ArchiveStore {
+    /// The raw JSON of a room's current state events of one type (e.g. `m.space.child`, `m.room.member`),
+    /// ordered by state key.
+    public func stateEvents(roomID: String, type: String) throws -> [JSONValue] {
+        try db.statement("SELECT json FROM room_state WHERE room_id = ? AND type = ? ORDER BY state_key")
+            .rows(.text(roomID), .text(type)) { $0.text(0) ?? "{}" }
+            .map { try JSONCoding.decode($0) }
+    }
+
+    /// A short view of any archived event, or nil when it is not in the archive.
+    public func eventSummary(_ eventID: String) throws -> EventSummary? {
+        let row = try db.statement("""
+            SELECT room_id, sender, origin_server_ts, raw_json, current_content, redacted_by, is_timeline_item,
+                   position, rel_type, rel_target
+            FROM events WHERE event_id = ?
+            """).firstRow(.text(eventID)) { row in
+            (row.text(0) ?? "", row.text(1) ?? "", row.int(2), row.text(3) ?? "{}", row.text(4), row.text(5) != nil,
+             row.int(6) != 0, row.int(7), row.text(8), row.text(9))
+        }
+        guard let (roomID, sender, ts, rawText, current, redacted, isItem, position, relType, relTarget) = row else {
+            return nil
+        }
+        let raw = try JSONCoding.decode(rawText)
+        let content = try current.map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
+        return EventSummary(
+            eventID: eventID, roomID: roomID, sender: sender,
+            senderDisplayName: try displayName(of: sender, at: position, roomID: roomID).name,
+            originServerTS: ts, content: content, redacted: redacted, isTimelineItem: isItem,
+            threadRoot: relType == Relation.Kind.thread.rawValue ? relTarget : nil)
+    }
+
+    /// Every version of an edited message, oldest first: the original content, then each valid edit's
+    /// `m.new_content`, ordered as the edit rules order them (timestamp, then event id).
+    public func contentVersions(of eventID: String, validEdits: [String]) throws -> [ContentVersion] {
+        var versions: [ContentVersion] = []
+        let statement = try db.statement("SELECT origin_server_ts, raw_json FROM events WHERE event_id = ?")
+        if let (ts, raw) = try statement.firstRow(.text(eventID), row: { ($0.int(0), $0.text(1) ?? "{}") }) {
+            versions.append(ContentVersion(eventID: eventID, originServerTS: ts,
+                                           content: try JSONCoding.decode(raw)["content"] ?? .object([:])))
+        }
+        var edits: [ContentVersion] = []
+        for edit in validEdits {
+            guard let (ts, raw) = try statement.firstRow(.text(edit), row: { ($0.int(0), $0.text(1) ?? "{}") }) else { continue }
+            let json = try JSONCoding.decode(raw)
+            edits.append(ContentVersion(eventID: edit, originServerTS: ts,
+                                        content: json.value(at: "content", "m.new_content") ?? .object([:])))
+        }
+        edits.sort { ($0.originServerTS, $0.eventID) < ($1.originServerTS, $1.eventID) }
+        return versions + edits
+    }
+}
+
+extension ArchiveStore {
+    /// A cheap pass over the same items `timeline` yields (same filter, same order), giving only each
+    /// item's sender, timestamp and thread root (as `TimelineItem.threadRoot` has it: read from the
+    /// content, so a redacted reply has none): exporters plan pages with it before rendering.
+    public func timelineMarks(roomID: String, since: Int64? = nil, until: Int64? = nil,
+                              _ body: (_ sender: String, _ originServerTS: Int64, _ threadRoot: String?) throws -> Void) throws {
+        let statement = try db.statement("""
+            SELECT sender, origin_server_ts,
+                   CASE WHEN rel_type = 'm.thread'
+                        AND json_extract(raw_json, '$.content."m.relates_to".rel_type') = 'm.thread'
+                   THEN rel_type END, rel_target
+            FROM events
+            WHERE room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?
+            ORDER BY position
+            """)
+        statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)])
+        while try statement.step() {
+            let threadRoot = statement.text(2) == Relation.Kind.thread.rawValue ? statement.text(3) : nil
+            try body(statement.text(0) ?? "", statement.int(1), threadRoot)
+        }
+    }
+}

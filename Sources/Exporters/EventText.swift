@@ -1,0 +1,164 @@
+import ArchiveCore
+import ArchiveStore
+
+/// Plain-text views of timeline items shared by the text and HTML exports.
+enum EventText {
+    /// What a non-message event did, as a sentence ("joined as Bob", "named the room …"), or nil for
+    /// message-like events.
+    static func stateSentence(_ item: TimelineItem) -> String? {
+        guard let stateKey = item.stateKey else { return nil }
+        let content = item.content
+        switch item.type {
+        case "m.room.create": return "created the room (version \(content["room_version"]?.stringValue ?? "1"))"
+        case "m.room.name": return "named the room “\(content["name"]?.stringValue ?? "")”"
+        case "m.room.topic": return "set the topic to “\(content["topic"]?.stringValue ?? "")”"
+        case "m.room.avatar": return "changed the room's picture"
+        case "m.room.canonical_alias": return "set the room's address to \(content["alias"]?.stringValue ?? "none")"
+        case "m.room.tombstone": return "upgraded the room to \(content["replacement_room"]?.stringValue ?? "?")"
+        case "m.room.encryption": return "turned on end-to-end encryption"
+        case "m.room.join_rules": return "set who can join to \(content["join_rule"]?.stringValue ?? "?")"
+        case "m.room.history_visibility": return "set history visibility to \(content["history_visibility"]?.stringValue ?? "?")"
+        case "m.room.power_levels": return "changed the power levels"
+        case "m.room.guest_access": return "set guest access to \(content["guest_access"]?.stringValue ?? "?")"
+        case "m.space.child": return content["via"] == nil ? "removed a room from the space" : "added \(stateKey) to the space"
+        case "m.space.parent": return "set the room's space to \(stateKey)"
+        case "m.room.member":
+            let membership = content["membership"]?.stringValue ?? "?"
+            let subject = stateKey == item.sender ? "" : " \(stateKey)"
+            switch membership {
+            case "join":
+                if let name = content["displayname"]?.stringValue { return "joined\(subject) as \(name)" }
+                return "joined\(subject)"
+            case "leave": return stateKey == item.sender ? "left" : "removed\(subject)"
+            case "invite": return "invited\(subject)"
+            case "ban": return "banned\(subject)"
+            case "knock": return "asked to join"
+            default: return "\(membership)\(subject)"
+            }
+        default: return "changed \(item.type)"
+        }
+    }
+
+    /// True when the content is gone (redacted and not retained).
+    static func isStripped(_ item: TimelineItem) -> Bool {
+        item.redacted && (item.content["body"] == nil || item.content.objectValue?.isEmpty != false)
+    }
+
+    static func isUndecryptable(_ item: TimelineItem) -> Bool {
+        item.decryption != "none" && item.decryption != "ok"
+    }
+
+    /// The message's text: its body, with attachments named, or a notice.
+    static func body(_ item: TimelineItem) -> String {
+        if isStripped(item) { return "[message deleted]" }
+        if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption)]" }
+        if let sentence = stateSentence(item) { return sentence }
+        let content = item.content
+        let body = content["body"]?.stringValue
+        switch content["msgtype"]?.stringValue {
+        case "m.image": return "[image: \(body ?? "")]"
+        case "m.file": return "[file: \(body ?? "")]"
+        case "m.video": return "[video: \(body ?? "")]"
+        case "m.audio": return "[audio: \(body ?? "")]"
+        case "m.location": return "[location: \(body ?? "") \(content["geo_uri"]?.stringValue ?? "")]"
+        case "m.emote": return "* \(body ?? "")"
+        default:
+            if let body { return item.inReplyTo == nil ? body : stripReplyFallback(body) }
+            if item.type == "m.sticker" { return "[sticker]" }
+            return "[\(item.type)]"
+        }
+    }
+
+    /// Body text without a reply fallback (the `> <@user> …` lines clients put before a reply).
+    static func stripReplyFallback(_ body: String) -> String {
+        guard body.hasPrefix("> ") else { return body }
+        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        while let first = lines.first, first.hasPrefix(">") { lines = lines.dropFirst() }
+        if let first = lines.first, first.isEmpty { lines = lines.dropFirst() }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `Alice (@alice:example.org)`, or the id alone when no display name is known.
+    static func who(_ item: TimelineItem) -> String {
+        item.senderDisplayName.map { "\($0) (\(item.sender))" } ?? item.sender
+    }
+}
+
+/// Per room and month: `rooms/<id>/<YYYY-MM>.txt`, one line per event,
+/// `[2024-01-02 13:04:05 UTC] Alice (@alice:example.org): text`, edits applied, thread replies indented,
+/// continuation lines of a long message indented; `rooms/<id>/room.txt` describes the room.
+final class TextRenderer: ExportRenderer {
+    let roomEntryName = "room.txt"
+
+    func begin(rooms: [StoredRoom], writer: ExportWriter) throws {}
+
+    static func line(_ item: TimelineItem, replyTo: EventSummary?) -> String {
+        var text = EventText.body(item)
+        if item.edited && !EventText.isStripped(item) { text += " (edited)" }
+        if item.redacted && !EventText.isStripped(item) { text += " (redacted, retained)" }
+        if !item.reactions.isEmpty {
+            text += "  [" + item.reactions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "]"
+        }
+        if let replyTo {
+            let name = replyTo.senderDisplayName ?? replyTo.sender
+            let quoted = replyTo.redacted ? "[message deleted]" : EventText.stripReplyFallback(replyTo.content["body"]?.stringValue ?? "")
+            text = "(in reply to \(name): \"\(Self.snippet(quoted))\") " + text
+        }
+        let indent = item.threadRoot == nil ? "" : "    ↳ "
+        let head = "[\(UTCTime(millis: item.originServerTS).display)] \(indent)\(EventText.who(item)): "
+        let continuation = "\n" + String(repeating: " ", count: indent.isEmpty ? 4 : 10)
+        return head + text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: continuation) + "\n"
+    }
+
+    static func snippet(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > 80 ? String(flat.prefix(80)) + "…" : flat
+    }
+
+    func renderRoom(_ context: RoomContext, result: inout RoomExportResult, writer: ExportWriter,
+                    progress: (_ eventsSoFar: Int) -> Void) throws {
+        var months = MonthCursor()
+        var file: ExportFile?
+        var month = ""
+        var monthList: [(String, Int)] = []
+        var inMonth = 0
+        var localResult = result
+        func flush() throws {
+            guard let current = file else { return }
+            try writer.add(context.directory + "/" + month + ".txt", current)
+            monthList.append((month, inMonth))
+            file = nil
+            progress(localResult.events)
+        }
+        let version = context.room.metadata.roomVersion
+        try context.store.timeline(roomID: context.roomID, since: context.options.since, until: context.options.until) { raw in
+            guard context.includes(sender: raw.sender) else { return }
+            let item = raw.applyingExportPolicy(retainRedacted: context.options.retainRedacted, roomVersion: version)
+            let (key, isNew) = months.month(for: item.originServerTS)
+            if isNew || file == nil {
+                try flush()
+                file = ExportFile()
+                month = key
+                inMonth = 0
+            }
+            let replyTo = try item.inReplyTo.flatMap { try context.store.eventSummary($0) }
+            file?.append(Self.line(item, replyTo: replyTo))
+            inMonth += 1
+            localResult.count(item)
+            if localResult.events % 5000 == 0 { progress(localResult.events) }
+        }
+        try flush()
+        result = localResult
+        let metadata = context.room.metadata
+        var overview = "\(context.displayName)\n"
+        overview += "room id: \(metadata.roomID)\n"
+        if let alias = metadata.canonicalAlias { overview += "address: \(alias)\n" }
+        if let topic = metadata.topic { overview += "topic: \(topic.split(whereSeparator: \.isNewline).joined(separator: " "))\n" }
+        overview += "events: \(result.events) (messages \(result.messages), redacted \(result.redacted), undecryptable \(result.undecryptable))\n"
+        overview += "times are UTC\n\nmonths:\n"
+        for (key, count) in monthList { overview += "  \(key).txt  \(count) events\n" }
+        try writer.add(context.directory + "/room.txt", text: overview)
+    }
+
+    func finish(rooms: [RoomExportResult], spaces: [String: [String]], writer: ExportWriter) throws {}
+}

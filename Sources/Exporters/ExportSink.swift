@@ -1,0 +1,128 @@
+import Foundation
+
+/// Where an export's files go, and the file list the manifest is made of.
+public enum ExportDestination: Sendable, Equatable {
+    /// A folder (created; must be empty or absent).
+    case directory(String)
+    /// An archive file written as a stream through libarchive.
+    case archive(String, ArchiveKind)
+    /// An uncompressed tar on standard output.
+    case standardOutput
+
+    /// `-` is standard output; a name ending `.tar.gz`/`.tgz`, `.tar.zst`, `.tar.xz`, `.zip` or `.tar`
+    /// is an archive; anything else is a folder.
+    public static func forOutput(_ path: String) -> ExportDestination {
+        if path == "-" { return .standardOutput }
+        if let kind = ArchiveKind.forPath(path) { return .archive(path, kind) }
+        return .directory(path)
+    }
+}
+
+/// One file of an export as the manifest records it.
+public struct ExportedFile: Sendable, Hashable {
+    public let path: String
+    public let size: Int64
+    public let sha256: String
+}
+
+/// Writes files to the destination, hashing each as it goes. Every path is checked with
+/// `ExportPath.isSafe` first. Not thread-safe.
+public final class ExportWriter {
+    private enum Target {
+        case directory(URL)
+        case archive(ArchiveStreamWriter, finalPath: String?, partialPath: String?)
+    }
+
+    private var target: Target
+    public private(set) var files: [ExportedFile] = []
+    private var paths: Set<String> = []
+    public private(set) var bytesWritten: Int64 = 0
+    private var finished = false
+
+    /// `modificationTime` (seconds) is stamped on every archive entry.
+    public init(destination: ExportDestination, modificationTime: Int64) throws {
+        switch destination {
+        case .directory(let path):
+            let url = URL(fileURLWithPath: path)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { throw ExportError.usage("\(path) exists and is not a folder") }
+                let entries = try FileManager.default.contentsOfDirectory(atPath: url.path)
+                guard entries.isEmpty else {
+                    throw ExportError.usage("the output folder \(path) is not empty; name a new or empty folder")
+                }
+            }
+            do {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw ExportError.failure("cannot create the output folder \(path)")
+            }
+            target = .directory(url)
+        case .archive(let path, let kind):
+            // Written beside the destination and renamed at the end, so a failed export leaves no
+            // half-written archive under the final name.
+            let partial = path + ".partial"
+            target = .archive(try ArchiveStreamWriter(path: partial, kind: kind, modificationTime: modificationTime),
+                              finalPath: path, partialPath: partial)
+        case .standardOutput:
+            target = .archive(try ArchiveStreamWriter(path: nil, kind: .tar, modificationTime: modificationTime),
+                              finalPath: nil, partialPath: nil)
+        }
+    }
+
+    deinit {
+        if !finished, case .archive(_, _, let partial?) = target { unlink(partial) }
+    }
+
+    /// Writes one file and records it for the manifest.
+    @discardableResult
+    public func add(_ path: String, _ file: ExportFile) throws -> ExportedFile {
+        guard ExportPath.isSafe(path) else { throw ExportError.failure("refusing unsafe export path \(path)") }
+        guard paths.insert(path).inserted else { throw ExportError.failure("export path written twice: \(path)") }
+        var hasher = SHA256()
+        switch target {
+        case .directory(let root):
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard let handle = fopen(url.path, "wx") else { throw ExportError.io("create", path: url.path, errno: errno) }
+            defer { fclose(handle) }
+            try file.forEachChunk { chunk in
+                hasher.update(chunk)
+                if fwrite(chunk.baseAddress, 1, chunk.count, handle) != chunk.count {
+                    throw ExportError.io("write", path: url.path, errno: errno)
+                }
+            }
+            if fflush(handle) != 0 { throw ExportError.io("write", path: url.path, errno: errno) }
+        case .archive(let writer, _, _):
+            try writer.beginFile(path: path, size: file.size)
+            try file.forEachChunk { chunk in
+                hasher.update(chunk)
+                try writer.write(chunk)
+            }
+        }
+        bytesWritten += file.size
+        let record = ExportedFile(path: path, size: file.size, sha256: hasher.finalizeHex())
+        files.append(record)
+        return record
+    }
+
+    /// Writes a file given as text.
+    @discardableResult
+    public func add(_ path: String, text: String) throws -> ExportedFile {
+        let file = ExportFile()
+        file.append(text)
+        return try add(path, file)
+    }
+
+    /// Closes the archive and moves it to its final name.
+    public func finish() throws {
+        guard !finished else { return }
+        if case .archive(let writer, let final, let partial) = target {
+            try writer.close()
+            if let final, let partial {
+                if rename(partial, final) != 0 { throw ExportError.io("rename to", path: final, errno: errno) }
+            }
+        }
+        finished = true
+    }
+}

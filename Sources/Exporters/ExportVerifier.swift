@@ -1,0 +1,104 @@
+import ArchiveCore
+import Foundation
+
+/// Re-reads an export (a folder or any archive libarchive reads) and compares every file with the
+/// manifest: size and SHA-256. Reports files that are missing, extra or altered, and a manifest that is
+/// absent or unreadable.
+public enum ExportVerifier {
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public enum Kind: String, Sendable { case missing, extra, altered, manifest }
+        public let kind: Kind
+        public let path: String
+        public var description: String { "\(kind.rawValue): \(path)" }
+    }
+
+    public struct Report: Sendable {
+        public let filesChecked: Int
+        public let problems: [Problem]
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    public static func verify(path: String) throws -> Report {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ExportError.usage("\(path) does not exist")
+        }
+        var actual: [String: (size: Int64, sha256: String)] = [:]
+        var manifestBytes: [UInt8]?
+        if isDirectory.boolValue {
+            let root = URL(fileURLWithPath: path)
+            guard let enumerator = FileManager.default.enumerator(atPath: root.path) else {
+                throw ExportError.failure("cannot read \(path)")
+            }
+            while let relative = enumerator.nextObject() as? String {
+                let url = root.appendingPathComponent(relative)
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
+                if relative == Exporter.manifestName {
+                    manifestBytes = Array(FileManager.default.contents(atPath: url.path) ?? Data())
+                    continue
+                }
+                actual[relative] = try hashFile(url.path)
+            }
+        } else {
+            let reader = try ArchiveStreamReader(path: path)
+            while let entry = try reader.next() {
+                guard entry.isRegularFile else { continue }
+                let name = entry.path.hasPrefix("./") ? String(entry.path.dropFirst(2)) : entry.path
+                if name == Exporter.manifestName {
+                    var bytes: [UInt8] = []
+                    try reader.readData { bytes.append(contentsOf: $0) }
+                    manifestBytes = bytes
+                    continue
+                }
+                var hasher = SHA256()
+                var size: Int64 = 0
+                try reader.readData { chunk in
+                    hasher.update(chunk)
+                    size += Int64(chunk.count)
+                }
+                actual[name] = (size, hasher.finalizeHex())
+            }
+        }
+        guard let manifestBytes else {
+            return Report(filesChecked: 0, problems: [Problem(kind: .manifest, path: "\(Exporter.manifestName) is missing")])
+        }
+        guard let manifest = try? JSONCoding.decode(Data(manifestBytes)), let files = manifest["files"]?.arrayValue else {
+            return Report(filesChecked: 0, problems: [Problem(kind: .manifest, path: "\(Exporter.manifestName) is not a valid manifest")])
+        }
+        var problems: [Problem] = []
+        var expected: Set<String> = []
+        for file in files {
+            guard let filePath = file["path"]?.stringValue, let size = file["size"]?.int64Value,
+                  let sha = file["sha256"]?.stringValue else {
+                problems.append(Problem(kind: .manifest, path: "a files entry is incomplete"))
+                continue
+            }
+            expected.insert(filePath)
+            guard let found = actual[filePath] else {
+                problems.append(Problem(kind: .missing, path: filePath))
+                continue
+            }
+            if found.size != size || found.sha256 != sha { problems.append(Problem(kind: .altered, path: filePath)) }
+        }
+        for filePath in actual.keys.sorted() where !expected.contains(filePath) {
+            problems.append(Problem(kind: .extra, path: filePath))
+        }
+        return Report(filesChecked: expected.count, problems: problems)
+    }
+
+    static func hashFile(_ path: String) throws -> (Int64, String) {
+        guard let handle = fopen(path, "rb") else { throw ExportError.io("open", path: path, errno: errno) }
+        defer { fclose(handle) }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let read = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
+            if read == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
+            size += Int64(read)
+        }
+        return (size, hasher.finalizeHex())
+    }
+}

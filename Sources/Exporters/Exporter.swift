@@ -1,0 +1,281 @@
+import ArchiveCore
+import ArchiveStore
+import Foundation
+
+/// What to export and how.
+public struct ExportOptions: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case json, html, txt }
+
+    public var format: Format
+    /// Room ids (already resolved from aliases).
+    public var roomIDs: [String]
+    /// Space ids: the space and every archived room of its hierarchy.
+    public var spaceIDs: [String]
+    /// Milliseconds; `until` exclusive.
+    public var since: Int64?
+    public var until: Int64?
+    /// The dates as the user gave them, for the manifest.
+    public var sinceText: String?
+    public var untilText: String?
+    /// Only these senders (all when empty).
+    public var senders: [String]
+    public var includeMedia: Bool
+    /// Keep the content of redacted events when the archive retained it (legal hold).
+    public var retainRedacted: Bool
+    public var allowIndexing: Bool
+    /// The export time in seconds: `SOURCE_DATE_EPOCH` when set, so that exports are reproducible.
+    public var exportTime: Int64
+    public var toolVersion: String
+    public var homeserver: String?
+    /// Where the HTML templates are (`exports/html/`); found automatically when nil.
+    public var templates: URL?
+
+    public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
+                until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],
+                includeMedia: Bool = false, retainRedacted: Bool = false, allowIndexing: Bool = false,
+                exportTime: Int64, toolVersion: String, homeserver: String? = nil, templates: URL? = nil) {
+        self.format = format
+        self.roomIDs = roomIDs
+        self.spaceIDs = spaceIDs
+        self.since = since
+        self.until = until
+        self.sinceText = sinceText
+        self.untilText = untilText
+        self.senders = senders
+        self.includeMedia = includeMedia
+        self.retainRedacted = retainRedacted
+        self.allowIndexing = allowIndexing
+        self.exportTime = exportTime
+        self.toolVersion = toolVersion
+        self.homeserver = homeserver
+        self.templates = templates
+    }
+
+    /// The options as the manifest records them.
+    var manifestValue: JSONValue {
+        [
+            "format": .string(format.rawValue),
+            "rooms": .array(roomIDs.map(JSONValue.string)),
+            "spaces": .array(spaceIDs.map(JSONValue.string)),
+            "since": sinceText.map(JSONValue.string) ?? .null,
+            "until": untilText.map(JSONValue.string) ?? .null,
+            "senders": .array(senders.map(JSONValue.string)),
+            "include_media": .bool(includeMedia),
+            "retain_redacted": .bool(retainRedacted),
+            "allow_indexing": .bool(allowIndexing),
+        ]
+    }
+}
+
+/// What one room's export holds; the manifest and the command's summary report it.
+public struct RoomExportResult: Sendable {
+    public let roomID: String
+    public let name: String?
+    public let canonicalAlias: String?
+    public let roomType: String?
+    /// The room's entry point in the export (its metadata, index page or text overview).
+    public var path: String
+    /// The room's data files, in the order written.
+    public var files: [String] = []
+    public var events = 0
+    public var messages = 0
+    public var undecryptable = 0
+    public var redacted = 0
+    /// Events that could not be rendered: shown as a notice and counted, never fatal.
+    public var badEvents = 0
+    public var firstTS: Int64?
+    public var lastTS: Int64?
+
+    mutating func count(_ item: TimelineItem) {
+        events += 1
+        if item.type == "m.room.message" || item.type == "m.sticker" || item.type == "m.room.encrypted" { messages += 1 }
+        if item.decryption != "none" && item.decryption != "ok" { undecryptable += 1 }
+        if item.redacted { redacted += 1 }
+        firstTS = min(firstTS ?? item.originServerTS, item.originServerTS)
+        lastTS = max(lastTS ?? item.originServerTS, item.originServerTS)
+    }
+
+    var manifestValue: JSONValue {
+        [
+            "room_id": .string(roomID),
+            "name": name.map(JSONValue.string) ?? .null,
+            "canonical_alias": canonicalAlias.map(JSONValue.string) ?? .null,
+            "path": .string(path),
+            "files": .array(files.map(JSONValue.string)),
+            "events": .int(Int64(events)),
+            "messages": .int(Int64(messages)),
+            "undecryptable": .int(Int64(undecryptable)),
+            "redacted": .int(Int64(redacted)),
+            "bad_events": .int(Int64(badEvents)),
+            "first_ts": firstTS.map(JSONValue.int) ?? .null,
+            "last_ts": lastTS.map(JSONValue.int) ?? .null,
+        ]
+    }
+}
+
+public struct ExportSummary: Sendable {
+    public let rooms: [RoomExportResult]
+    public let fileCount: Int
+    public let bytes: Int64
+    /// Rooms named by a space but not in the archive (not exported).
+    public let missingRooms: [String]
+}
+
+/// Progress of an export, for a live display.
+public protocol ExportObserver: AnyObject {
+    func roomStarted(roomID: String, name: String?)
+    func progress(events: Int, bytes: Int64)
+    func roomFinished(_ result: RoomExportResult)
+}
+
+/// One room being exported: what every renderer gets.
+struct RoomContext {
+    let room: StoredRoom
+    let directory: String  // rooms/<id>
+    let options: ExportOptions
+    let store: ArchiveStore
+    let senders: Set<String>
+
+    var roomID: String { room.roomID }
+    var displayName: String { room.metadata.name ?? room.metadata.canonicalAlias ?? room.roomID }
+
+    func includes(sender: String) -> Bool { senders.isEmpty || senders.contains(sender) }
+}
+
+/// A format's renderer. `renderRoom` streams the room's timeline into files through the writer.
+protocol ExportRenderer: AnyObject {
+    var roomEntryName: String { get }
+    func begin(rooms: [StoredRoom], writer: ExportWriter) throws
+    func renderRoom(_ context: RoomContext, result: inout RoomExportResult, writer: ExportWriter,
+                    progress: (_ eventsSoFar: Int) -> Void) throws
+    func finish(rooms: [RoomExportResult], spaces: [String: [String]], writer: ExportWriter) throws
+}
+
+/// Store query → renderer → sink → manifest. Memory stays flat: items are streamed from SQLite and files
+/// are written (or spilled to an unlinked temporary file) as soon as they are complete.
+public final class Exporter {
+    let store: ArchiveStore
+    let options: ExportOptions
+    weak var observer: (any ExportObserver)?
+
+    public init(store: ArchiveStore, options: ExportOptions, observer: (any ExportObserver)? = nil) {
+        self.store = store
+        self.options = options
+        self.observer = observer
+    }
+
+    public static let manifestName = "manifest.json"
+
+    public func run(to destination: ExportDestination) throws -> ExportSummary {
+        let (roomIDs, missing) = try selectRooms()
+        let rooms = try roomIDs.compactMap { try store.room($0) }
+        let renderer: any ExportRenderer
+        switch options.format {
+        case .json: renderer = JSONRenderer()
+        case .txt: renderer = TextRenderer()
+        case .html: renderer = try HTMLRenderer(options: options, store: store)
+        }
+        let writer = try ExportWriter(destination: destination, modificationTime: options.exportTime)
+        try renderer.begin(rooms: rooms, writer: writer)
+        var results: [RoomExportResult] = []
+        for room in rooms {
+            observer?.roomStarted(roomID: room.roomID, name: room.metadata.name)
+            let directory = "rooms/" + ExportPath.component(forID: room.roomID)
+            let context = RoomContext(room: room, directory: directory, options: options, store: store,
+                                      senders: Set(options.senders))
+            var result = RoomExportResult(roomID: room.roomID, name: room.metadata.name,
+                                          canonicalAlias: room.metadata.canonicalAlias,
+                                          roomType: room.metadata.roomType,
+                                          path: directory + "/" + renderer.roomEntryName)
+            let before = writer.files.count
+            try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
+                observer?.progress(events: events, bytes: writer.bytesWritten)
+            }
+            result.files = writer.files[before...].map(\.path)
+            observer?.roomFinished(result)
+            results.append(result)
+        }
+        let spaces = try spaceChildren(of: rooms)
+        try renderer.finish(rooms: results, spaces: spaces, writer: writer)
+        let manifest = manifestValue(rooms: results, files: writer.files)
+        try writer.add(Self.manifestName, text: JSONCoding.encode(manifest) + "\n")
+        try writer.finish()
+        return ExportSummary(rooms: results, fileCount: writer.files.count, bytes: writer.bytesWritten,
+                             missingRooms: missing)
+    }
+
+    /// Named rooms, plus each named space and the archived rooms of its hierarchy; every archived room
+    /// when nothing is named. Sorted by id so that exports are reproducible.
+    func selectRooms() throws -> (rooms: [String], missing: [String]) {
+        var selected: Set<String> = []
+        var missing: [String] = []
+        if options.roomIDs.isEmpty && options.spaceIDs.isEmpty {
+            return (try store.rooms().map(\.roomID).sorted(), [])
+        }
+        for roomID in options.roomIDs {
+            guard try store.room(roomID) != nil else { throw ExportError.usage("room \(roomID) is not in the archive") }
+            selected.insert(roomID)
+        }
+        for spaceID in options.spaceIDs {
+            guard try store.room(spaceID) != nil else { throw ExportError.usage("space \(spaceID) is not in the archive") }
+            var queue = [spaceID]
+            var seen: Set<String> = []
+            while let next = queue.popLast() {
+                guard seen.insert(next).inserted else { continue }
+                guard try store.room(next) != nil else { missing.append(next); continue }
+                selected.insert(next)
+                queue += try children(of: next)
+            }
+        }
+        return (selected.sorted(), missing.sorted())
+    }
+
+    /// A space's children as its `m.space.child` state lists them (a child event without `via` is a
+    /// removed child).
+    func children(of spaceID: String) throws -> [String] {
+        try store.stateEvents(roomID: spaceID, type: "m.space.child").compactMap { event in
+            guard let stateKey = event["state_key"]?.stringValue,
+                  let via = event.value(at: "content", "via")?.arrayValue, !via.isEmpty else { return nil }
+            return stateKey
+        }
+    }
+
+    /// For each exported space, its exported children.
+    func spaceChildren(of rooms: [StoredRoom]) throws -> [String: [String]] {
+        let exported = Set(rooms.map(\.roomID))
+        var result: [String: [String]] = [:]
+        for room in rooms where room.metadata.roomType == "m.space" {
+            let children = try children(of: room.roomID).filter { exported.contains($0) && $0 != room.roomID }
+            if !children.isEmpty { result[room.roomID] = children.sorted() }
+        }
+        return result
+    }
+
+    func manifestValue(rooms: [RoomExportResult], files: [ExportedFile]) -> JSONValue {
+        [
+            "manifest_version": 1,
+            "tool": ["name": "mxarchive", "version": .string(options.toolVersion)],
+            "exported_at": .string(UTCTime(millis: options.exportTime * 1000).iso8601),
+            "format": .string(options.format.rawValue),
+            "options": options.manifestValue,
+            "source": ["homeserver": options.homeserver.map(JSONValue.string) ?? .null],
+            "rooms": .array(rooms.map(\.manifestValue)),
+            "files": .array(files.map { ["path": .string($0.path), "size": .int($0.size), "sha256": .string($0.sha256)] }),
+        ]
+    }
+}
+
+extension TimelineItem {
+    /// The item as exported: under the default policy a redacted event shows only what its room version
+    /// keeps, even when the archive retained more (legal hold), unless the export retains it too.
+    func applyingExportPolicy(retainRedacted: Bool, roomVersion: RoomVersion) -> TimelineItem {
+        guard redacted, !retainRedacted, content.objectValue?.isEmpty == false else { return self }
+        var copy = self
+        let stripped = Redactor.redact(["type": .string(type), "content": content], roomVersion: roomVersion, because: nil)
+        copy.content = stripped["content"] ?? .object([:])
+        copy.edited = false
+        copy.replacedBy = nil
+        copy.reactions = [:]
+        return copy
+    }
+}

@@ -1,0 +1,63 @@
+/// Calendar fields of a UTC timestamp, computed directly (days-from-civil arithmetic) because exports
+/// format every event's time and Foundation's formatters cost far more per call.
+public struct UTCTime: Sendable, Hashable {
+    public let year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+
+    /// From milliseconds since the Unix epoch (negative values work too).
+    public init(millis: Int64) {
+        var seconds = millis / 1000
+        if millis % 1000 < 0 { seconds -= 1 }
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 { rest += 86_400; days -= 1 }
+        hour = Int(rest / 3600)
+        minute = Int(rest % 3600 / 60)
+        second = Int(rest % 60)
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = Int(doy - (153 * mp + 2) / 5 + 1)
+        month = Int(mp < 10 ? mp + 3 : mp - 9)
+        year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    /// `2024-01`: the name of a monthly file.
+    public var monthKey: String { Self.pad(year, 4) + "-" + Self.pad(month, 2) }
+    /// `2024-01-02`.
+    public var dayKey: String { monthKey + "-" + Self.pad(day, 2) }
+    /// `13:04:05`.
+    public var clock: String { Self.pad(hour, 2) + ":" + Self.pad(minute, 2) + ":" + Self.pad(second, 2) }
+    /// `2024-01-02 13:04:05 UTC`.
+    public var display: String { dayKey + " " + clock + " UTC" }
+    /// `2024-01-02T13:04:05Z`.
+    public var iso8601: String { dayKey + "T" + clock + "Z" }
+
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August",
+                             "September", "October", "November", "December"]
+    /// `January 2024`.
+    public var monthTitle: String { Self.monthNames[month - 1] + " " + String(year) }
+}
+
+/// Assigns events to monthly files in timeline order. The timeline is the room's order, not sorted by
+/// time, and clocks disagree: an event stamped earlier than the current file's month stays in the current
+/// file, so each month's file is written once and its name never repeats.
+struct MonthCursor {
+    private(set) var current: String?
+
+    /// The month file for an event at `millis`, and whether it starts a new file.
+    mutating func month(for millis: Int64) -> (key: String, isNew: Bool) {
+        let key = UTCTime(millis: millis).monthKey
+        if let current, key <= current { return (current, false) }
+        current = key
+        return (key, true)
+    }
+}

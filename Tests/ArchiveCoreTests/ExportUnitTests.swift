@@ -1,0 +1,230 @@
+import Foundation
+import Testing
+@testable import Exporters
+
+@Suite struct SHA256Tests {
+    @Test func knownVectors() {
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func chunkingDoesNotMatter() {
+        let data = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let whole = SHA256.hex(data)
+        for chunk in [1, 3, 63, 64, 65, 1000] {
+            var hasher = SHA256()
+            var offset = 0
+            while offset < data.count {
+                let end = min(offset + chunk, data.count)
+                hasher.update(data[offset..<end])
+                offset = end
+            }
+            #expect(hasher.finalizeHex() == whole, "chunk \(chunk)")
+        }
+    }
+}
+
+@Suite struct ExportPathTests {
+    @Test func idsBecomeSafeDistinctNames() {
+        #expect(ExportPath.component(forID: "!abc:localhost") == "abc_3Alocalhost")
+        #expect(ExportPath.component(forID: "!AbC-9.x") == "AbC-9.x")
+        #expect(ExportPath.component(forID: "$../../etc/passwd") == "_2E._2F.._2Fetc_2Fpasswd")
+        #expect(ExportPath.component(forID: "!a_b") != ExportPath.component(forID: "!a:b"))
+        #expect(ExportPath.component(forID: "!") == "_")
+        for id in ["!abc:localhost", "$../..", "$/abs", "!..", "!.", "$a/b+c=", "!ünï", "$\u{0}x"] {
+            let name = ExportPath.component(forID: id)
+            #expect(ExportPath.isSafe(name), "\(id) → \(name)")
+            #expect(name != "." && name != ".." && !name.contains("/"))
+        }
+    }
+
+    @Test func unsafePathsAreRefused() {
+        for path in ["", "/etc/passwd", "../x", "a/../b", "a/./b", "a//b", "a/", "a b", "a\\b", "ü"] {
+            #expect(!ExportPath.isSafe(path), "\(path)")
+        }
+        #expect(ExportPath.isSafe("rooms/abc_3Alocalhost/events/2024-01.jsonl"))
+        #expect(ExportPath.rootPrefix(of: "rooms/x/2024-01.html") == "../../")
+        #expect(ExportPath.rootPrefix(of: "index.html") == "")
+    }
+}
+
+@Suite struct UTCTimeTests {
+    @Test func calendarFields() {
+        #expect(UTCTime(millis: 0).display == "1970-01-01 00:00:00 UTC")
+        #expect(UTCTime(millis: 1_704_200_645_000).display == "2024-01-02 13:04:05 UTC")
+        #expect(UTCTime(millis: 1_709_164_800_000).dayKey == "2024-02-29")
+        #expect(UTCTime(millis: -1).display == "1969-12-31 23:59:59 UTC")
+        #expect(UTCTime(millis: 4_102_444_799_999).iso8601 == "2099-12-31T23:59:59Z")
+        #expect(UTCTime(millis: 1_704_200_645_000).monthTitle == "January 2024")
+    }
+
+    @Test func monthFilesNeverRepeat() {
+        var cursor = MonthCursor()
+        let jan = Int64(1_704_200_645_000), feb = Int64(1_706_900_000_000), mar = Int64(1_709_500_000_000)
+        func step(_ millis: Int64) -> String {
+            let (key, isNew) = cursor.month(for: millis)
+            return key + (isNew ? " new" : "")
+        }
+        #expect(step(jan) == "2024-01 new")
+        #expect(step(feb) == "2024-02 new")
+        // A skewed clock: stamped in January, but after February's events in the room's order.
+        #expect(step(jan) == "2024-02")
+        #expect(step(mar) == "2024-03 new")
+    }
+}
+
+@Suite struct HTMLTokenizerTests {
+    @Test func attributesInEveryForm() {
+        let tokens = HTMLTokenizer.tokenize(#"<A HREF=x title='y z' data-x="&amp;&#65;&#x42;" checked href=dup>t&lt;</a>"#)
+        #expect(tokens.count == 3)
+        guard case .startTag(let name, let attributes, _) = tokens[0] else { Issue.record("no start tag"); return }
+        #expect(name == "a")
+        #expect(attributes.map(\.0) == ["href", "title", "data-x", "checked"])
+        #expect(attributes.map(\.1) == ["x", "y z", "&AB", ""])
+        #expect(tokens[1] == .text("t<"))
+        #expect(tokens[2] == .endTag(name: "a"))
+    }
+
+    @Test func rawTextElementsHideMarkup() {
+        let tokens = HTMLTokenizer.tokenize("<script>if (a < b) { x('</scr' + 'ipt>') }</SCRIPT >after")
+        #expect(tokens.first == .startTag(name: "script", attributes: [], selfClosing: false))
+        #expect(tokens.contains(.endTag(name: "script")))
+        #expect(tokens.last == .text("after"))
+        let title = HTMLTokenizer.tokenize("<title>&lt;b&gt;</title>")
+        #expect(title[1] == .text("<b>"))
+    }
+
+    @Test func commentsAndBogusMarkup() {
+        #expect(HTMLTokenizer.tokenize("a<!-- <script> -->b") == [.text("a"), .comment, .text("b")])
+        #expect(HTMLTokenizer.tokenize("<!DOCTYPE html><?php x ?>c") == [.comment, .comment, .text("c")])
+        #expect(HTMLTokenizer.tokenize("1 < 2 <3") == [.text("1 "), .text("< 2 "), .text("<3")])
+        #expect(HTMLTokenizer.tokenize("<!--unterminated <b>") == [.comment])
+    }
+}
+
+@Suite struct HTMLSanitizerTests {
+    static let forbidden = ["<script", "onerror", "onclick", "onload", "javascript", "<iframe", "<style", "style=",
+                            "<object", "<embed", "<form", "<base", "<link", "<meta", "<svg", "<math", "<textarea",
+                            "<img", "src=", "url(", "PWNED"]
+
+    @Test(arguments: [
+        "<script>document.title='PWNED'</script>",
+        "<img src=x onerror=\"document.title='PWNED'\">",
+        "<a href=\"javascript:alert('PWNED')\">x</a>",
+        "<a href=\"&#106;avascript:alert('PWNED')\">x</a>",
+        "<a href=\"java&#x09;script:alert('PWNED')\">x</a>",
+        "<a href=\" JaVaScRiPt:alert('PWNED')\">x</a>",
+        "<a href=\"javascript&colon;alert('PWNED')\">x</a>",
+        "<iframe src=\"http://127.0.0.1/PWNED\"></iframe>",
+        "<style>body{background:url(http://x/PWNED)}</style>",
+        "<div style=\"background:url(http://x/PWNED)\">d</div>",
+        "<svg><script>PWNED</script></svg>",
+        "<math><mi xlink:href=\"javascript:PWNED\">x</mi></math>",
+        "<object data=\"http://x/PWNED\"></object><embed src=\"http://x/PWNED\">",
+        "<form action=\"http://x/PWNED\"><button>go</button></form>",
+        "<base href=\"http://x/PWNED\"><link rel=stylesheet href=\"http://x/PWNED\">",
+        "<meta http-equiv=\"refresh\" content=\"0;url=http://x/PWNED\">",
+        "<noscript><img src=x onerror=PWNED></noscript>",
+        "<textarea><script>PWNED</script></textarea>",
+        "<scr<script>ipt>PWNED</script>",
+        "<p onmouseover=\"PWNED\">p</p>",
+        "<img/src=x/onerror=PWNED>",
+        "<a href=\"data:text/html,<script>PWNED</script>\">x</a>",
+        "<a href=\"vbscript:PWNED\">x</a>",
+        "<mx-reply><img src=x onerror=PWNED></mx-reply>",
+        "<![CDATA[<script>PWNED</script>]]>",
+        "<script>unterminated PWNED",
+        "<style>unterminated PWNED",
+    ])
+    func hostileMarkupIsInert(_ input: String) {
+        let output = HTMLSanitizer.sanitize(input).lowercased()
+        for needle in Self.forbidden {
+            let lowerNeedle = needle.lowercased()
+            // Escaped text is fine ("&lt;script" is text); only live markup matters, and the PWNED marker
+            // must not survive at all where it sat inside dropped elements or attributes.
+            if lowerNeedle.hasPrefix("<") || lowerNeedle.hasSuffix("=") || lowerNeedle == "url(" {
+                #expect(!output.contains(lowerNeedle), "\(input) → \(output)")
+            }
+        }
+        #expect(!output.contains("href=\"javascript") && !output.contains("href=\"data") && !output.contains("href=\"vbscript"))
+    }
+
+    @Test func allowedFormattingSurvives() {
+        let input = #"<p><b>bold</b> <i>it</i> <code class="language-swift">x</code></p><ul><li>one</li></ul><a href="https://matrix.org" target="_blank">m</a><ol start="3"><li>3</li></ol><span data-mx-spoiler>s</span><pre>a &lt; b</pre>"#
+        let output = HTMLSanitizer.sanitize(input)
+        #expect(output == #"<p><b>bold</b> <i>it</i> <code class="language-swift">x</code></p><ul><li>one</li></ul><a href="https://matrix.org" rel="noopener noreferrer nofollow">m</a><ol start="3"><li>3</li></ol><span class="spoiler">s</span><pre>a &lt; b</pre>"#)
+    }
+
+    @Test func linksOnlyWithAllowedSchemes() {
+        #expect(HTMLSanitizer.sanitize("<a href=\"mailto:a@b.c\">m</a>").contains("href=\"mailto:a@b.c\""))
+        #expect(HTMLSanitizer.sanitize("<a href=\"matrix:r/room:example.org\">m</a>").contains("href=\"matrix:"))
+        #expect(HTMLSanitizer.sanitize("<a href=\"/relative\">m</a>") == "<a>m</a>")
+        #expect(HTMLSanitizer.sanitize("<a href='https://x.org/?a=\"b\"&amp;c'>m</a>")
+                == "<a href=\"https://x.org/?a=&quot;b&quot;&amp;c\" rel=\"noopener noreferrer nofollow\">m</a>")
+    }
+
+    @Test func outputIsBalancedAndTextEscaped() {
+        #expect(HTMLSanitizer.sanitize("<b><i>x</b>y") == "<b><i>x</i></b>y")
+        #expect(HTMLSanitizer.sanitize("<p>unclosed") == "<p>unclosed</p>")
+        #expect(HTMLSanitizer.sanitize("</div>stray") == "stray")
+        #expect(HTMLSanitizer.sanitize("a < b > c & d") == "a &lt; b &gt; c &amp; d")
+        #expect(HTMLSanitizer.sanitize("<unknown>kept text</unknown>") == "kept text")
+        #expect(HTMLSanitizer.sanitize("<img src=\"mxc://a/b\" alt=\"a <cat>\">") == "<span class=\"inline-image\">[image: a &lt;cat&gt;]</span>")
+        let deep = String(repeating: "<div>", count: 500) + "x"
+        let output = HTMLSanitizer.sanitize(deep)
+        #expect(output.components(separatedBy: "<div>").count - 1 == HTMLSanitizer.maximumDepth)
+        #expect(output.components(separatedBy: "</div>").count - 1 == HTMLSanitizer.maximumDepth)
+    }
+}
+
+@Suite struct LibArchiveTests {
+    func writeArchive(_ kind: ArchiveKind, to path: String) throws {
+        let writer = try ExportWriter(destination: .archive(path, kind), modificationTime: 1_700_000_000)
+        try writer.add("a/plain-name.txt", text: "hello\n")
+        let big = ExportFile(spillThreshold: 1000)
+        for i in 0..<5000 { big.append("line \(i) of a file that spills to a temporary file\n") }
+        try writer.add("b/big.txt", big)
+        try writer.add("c.json", text: "{}")
+        try writer.finish()
+    }
+
+    @Test(arguments: [ArchiveKind.tarGzip, .tarZstd, .tarXz, .zip])
+    func roundTripAndReproducible(_ kind: ArchiveKind) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-la-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let first = base.appendingPathComponent("one.\(kind.rawValue)").path
+        let second = base.appendingPathComponent("two.\(kind.rawValue)").path
+        try writeArchive(kind, to: first)
+        try writeArchive(kind, to: second)
+        #expect(FileManager.default.contents(atPath: first) == FileManager.default.contents(atPath: second))
+        #expect(!FileManager.default.fileExists(atPath: first + ".partial"))
+
+        let reader = try ArchiveStreamReader(path: first)
+        var entries: [String: (Int64, String)] = [:]
+        while let entry = try reader.next() {
+            var hasher = SHA256()
+            var size: Int64 = 0
+            try reader.readData { hasher.update($0); size += Int64($0.count) }
+            entries[entry.path] = (size, hasher.finalizeHex())
+        }
+        #expect(Set(entries.keys) == ["a/plain-name.txt", "b/big.txt", "c.json"])
+        #expect(entries["a/plain-name.txt"]?.1 == SHA256.hex(Array("hello\n".utf8)))
+        #expect((entries["b/big.txt"]?.0 ?? 0) > 200_000)
+    }
+
+    @Test func unsafePathsNeverReachTheArchive() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-la-\(UUID().uuidString)")
+        let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
+        defer { try? FileManager.default.removeItem(at: base) }
+        for path in ["../escape.txt", "/tmp/abs.txt", "a/../../b.txt"] {
+            #expect(throws: ExportError.self) { try writer.add(path, text: "x") }
+        }
+        try writer.add("ok.txt", text: "x")
+        #expect(throws: ExportError.self) { try writer.add("ok.txt", text: "again") }
+    }
+}
