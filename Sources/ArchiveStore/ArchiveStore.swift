@@ -41,15 +41,7 @@ public final class ArchiveStore {
     /// Runs `body` in one read transaction: one snapshot for many lookups (and one lock instead of one per
     /// statement).
     public func reading<T>(_ body: () throws -> T) throws -> T {
-        try db.execute("BEGIN DEFERRED")
-        do {
-            let result = try body()
-            try db.execute("COMMIT")
-            return result
-        } catch {
-            try? db.execute("ROLLBACK")
-            throw error
-        }
+        try db.transaction(begin: "BEGIN DEFERRED", body)
     }
 
     /// The number of schema migrations applied; `Migrations.all.count` after open.

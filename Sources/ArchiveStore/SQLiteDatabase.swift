@@ -58,9 +58,10 @@ final class SQLiteDatabase {
 
     var lastError: String { String(cString: sqlite3_errmsg(handle)) }
 
-    /// Runs `body` in one transaction, committing on success and rolling back on any error.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+    /// Runs `body` in one transaction, committing on success and rolling back on any error. Writers begin
+    /// IMMEDIATE (take the write lock up front); readers DEFERRED (one snapshot for many lookups).
+    func transaction<T>(begin: String = "BEGIN IMMEDIATE", _ body: () throws -> T) throws -> T {
+        try execute(begin)
         do {
             let result = try body()
             try execute("COMMIT")
