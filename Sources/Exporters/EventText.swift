@@ -1,11 +1,11 @@
 import ArchiveCore
 import ArchiveStore
 
-/// Plain-text views of timeline items shared by the text and HTML exports.
-enum EventText {
+/// Plain-text views of timeline items shared by the text and HTML exports and `mxarchive events`.
+public enum EventText {
     /// What a non-message event did, as a sentence ("joined as Bob", "named the room …"), or nil for
     /// message-like events.
-    static func stateSentence(_ item: TimelineItem) -> String? {
+    public static func stateSentence(_ item: TimelineItem) -> String? {
         guard let stateKey = item.stateKey else { return nil }
         let content = item.content
         switch item.type {

@@ -1,6 +1,7 @@
 import ArchiveCore
 import ArchiveStore
 import ArgumentParser
+import Exporters
 import Foundation
 import MXArchive
 
@@ -55,32 +56,6 @@ struct Events: ParsableCommand {
         }
     }
 
-    /// A sentence for the state events people care about when reading a room's history.
-    static func describeState(_ item: TimelineItem) -> String? {
-        guard let stateKey = item.stateKey else { return nil }
-        let content = item.content
-        switch item.type {
-        case "m.room.create": return "created the room (version \(content["room_version"]?.stringValue ?? "1"))"
-        case "m.room.name": return "named the room \"\(content["name"]?.stringValue ?? "")\""
-        case "m.room.topic": return "set the topic to \"\(content["topic"]?.stringValue ?? "")\""
-        case "m.room.tombstone": return "upgraded the room to \(content["replacement_room"]?.stringValue ?? "?")"
-        case "m.room.encryption": return "turned on end-to-end encryption"
-        case "m.room.member":
-            let membership = content["membership"]?.stringValue ?? "?"
-            let subject = stateKey == item.sender ? "" : " \(stateKey)"
-            switch membership {
-            case "join":
-                if let name = content["displayname"]?.stringValue { return "joined\(subject) as \(name)" }
-                return "joined\(subject)"
-            case "leave": return stateKey == item.sender ? "left" : "removed\(subject)"
-            case "invite": return "invited\(subject)"
-            case "ban": return "banned\(subject)"
-            default: return "\(membership)\(subject)"
-            }
-        default: return "[\(item.type)]"
-        }
-    }
-
     static func humanLine(_ item: TimelineItem) -> String {
         let time = DateArgument.format(item.originServerTS).replacingOccurrences(of: "T", with: " ")
             .replacingOccurrences(of: "Z", with: " UTC")
@@ -90,7 +65,7 @@ struct Events: ParsableCommand {
             text = "[redacted]"
         } else if let body = item.content["body"]?.stringValue {
             text = body
-        } else if let description = describeState(item) {
+        } else if let description = EventText.stateSentence(item) {
             text = description
         } else {
             text = "[\(item.type)]"
