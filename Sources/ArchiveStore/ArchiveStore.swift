@@ -19,7 +19,10 @@ public final class ArchiveStore {
 
     public static let databaseFileName = "archive.sqlite"
 
-    public init(directory: URL) throws {
+    /// - Parameter memoryMappedReads: read the file through a memory map. Searches want it (a search reads a
+    ///   few pages for each hit, and a pread per page cost more than the lookups); syncs do not, because
+    ///   mapped pages count as resident memory and would grow with the archive.
+    public init(directory: URL, memoryMappedReads: Bool = false) throws {
         self.directory = directory
         try SecureFiles.createDirectory(directory)
         let path = directory.appendingPathComponent(Self.databaseFileName).path
@@ -32,9 +35,7 @@ public final class ArchiveStore {
         // secure_delete: a redaction rewrites the event's row, and the old text must not linger in free
         // pages of the file.
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;")
-        // Reads through a memory map: a search reads a few pages for each of its hits, and a pread per page
-        // cost more than the lookups themselves.
-        try db.execute("PRAGMA mmap_size=1073741824;")
+        if memoryMappedReads { try db.execute("PRAGMA mmap_size=1073741824;") }
         try migrate()
     }
 

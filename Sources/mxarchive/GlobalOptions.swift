@@ -45,7 +45,9 @@ struct GlobalOptions: ParsableArguments {
         return [subcommand] + leading + rest.dropFirst()
     }
 
-    func openStore() throws -> ArchiveStore { try ArchiveStore(directory: storeURL) }
+    func openStore(memoryMappedReads: Bool = false) throws -> ArchiveStore {
+        try ArchiveStore(directory: storeURL, memoryMappedReads: memoryMappedReads)
+    }
 
     /// A client with the stored (or environment) credentials; refreshed tokens are written back atomically.
     func makeClient() throws -> MatrixClient {

@@ -77,7 +77,7 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.openStore()
+        let store = try global.openStore(memoryMappedReads: true)
         var options = SearchOptions()
         options.rooms = rooms
         options.sender = sender
