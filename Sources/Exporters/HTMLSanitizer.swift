@@ -108,23 +108,12 @@ public enum HTMLSanitizer {
     }
 
     /// Escapes text for an element's content.
-    public static func escapeText(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\0": result += "\u{FFFD}"
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    public static func escapeText(_ text: String) -> String { escape(text, quotes: false) }
 
-    /// Escapes text for a double-quoted attribute value.
-    public static func escapeAttribute(_ text: String) -> String {
+    /// Escapes text for a double-quoted attribute value (quotes escaped as well).
+    public static func escapeAttribute(_ text: String) -> String { escape(text, quotes: true) }
+
+    private static func escape(_ text: String, quotes: Bool) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -132,8 +121,8 @@ public enum HTMLSanitizer {
             case "&": result += "&amp;"
             case "<": result += "&lt;"
             case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
+            case "\"" where quotes: result += "&quot;"
+            case "'" where quotes: result += "&#39;"
             case "\0": result += "\u{FFFD}"
             default: result.unicodeScalars.append(scalar)
             }
