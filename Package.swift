@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
@@ -20,6 +21,8 @@ let package = Package(
         .target(name: "CXapian", linkerSettings: [.linkedLibrary("xapian")]),
         // System libarchive (Debian: libarchive-dev). Imported by Exporters/LibArchive.swift only.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // libolm (Debian: libolm-dev). Imported by MatrixCrypto/Olm.swift only.
+        .systemLibrary(name: "COlm", pkgConfig: "olm", providers: [.apt(["libolm-dev"])]),
         // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
         .target(name: "ArchiveCore"),
         // Typed Client-Server API over a transport (async-http-client in production).
@@ -29,24 +32,33 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Recovery keys, secret storage, key-backup and key-export decryption, megolm (libolm), attachments.
+        .target(name: "MatrixCrypto", dependencies: [
+            "ArchiveCore", "COlm",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // The SQLite store: schema, migrations, page ingestion, queries.
         .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
         // Full-text search: the query language, Xapian documents, sharded writers, searching and snippets.
         .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
         // Pipelines (sync, events, status, verify, search) wiring the parts together.
-        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex"]),
+        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex",
+                                                 "MatrixCrypto"]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable).
         .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
         .executableTarget(name: "mxarchive", dependencies: [
             "MXArchive",
             "Exporters",
+            "MatrixCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `scripts/bench search`: query latencies through the library, in one process.
         .executableTarget(name: "SearchBench", dependencies: ["MXArchive", "ArchiveStore", "ArchiveCore"]),
         .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive",
-                                                             "SearchIndex", "Exporters"]),
+                                                             "SearchIndex", "Exporters", "MatrixCrypto"],
+                    exclude: ["Fixtures"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
     ],

@@ -34,7 +34,8 @@ extension ArchiveStore {
     /// A short view of any archived event, or nil when it is not in the archive.
     public func eventSummary(_ eventID: String) throws -> EventSummary? {
         let row = try db.statement("""
-            SELECT room_id, sender, origin_server_ts, raw_json, current_content, redacted_by, is_timeline_item,
+            SELECT room_id, sender, origin_server_ts, coalesce(decrypted_json, raw_json), current_content, redacted_by,
+                   is_timeline_item,
                    position, rel_type, rel_target
             FROM events WHERE event_id = ?
             """).firstRow(.text(eventID)) { row in
@@ -57,7 +58,7 @@ extension ArchiveStore {
     /// `m.new_content`, ordered as the edit rules order them (timestamp, then event id).
     public func contentVersions(of eventID: String, validEdits: [String]) throws -> [ContentVersion] {
         var versions: [ContentVersion] = []
-        let statement = try db.statement("SELECT origin_server_ts, raw_json FROM events WHERE event_id = ?")
+        let statement = try db.statement("SELECT origin_server_ts, coalesce(decrypted_json, raw_json) FROM events WHERE event_id = ?")
         if let (ts, raw) = try statement.firstRow(.text(eventID), row: { ($0.int(0), $0.text(1) ?? "{}") }) {
             versions.append(ContentVersion(eventID: eventID, originServerTS: ts,
                                            content: try JSONCoding.decode(raw)["content"] ?? .object([:])))

@@ -42,7 +42,9 @@ extension ArchiveStore {
     /// Stores a page: its new events, the redactions and edits they apply, and the new cursors, in one
     /// transaction. A crash loses at most this page and never leaves a cursor ahead of its events.
     /// Events already stored (by id) are skipped, so a page fetched twice changes nothing.
-    public func ingest(_ page: PageIngest) throws -> IngestOutcome {
+    /// Megolm events are decrypted with `decrypt` as they are stored (without it, or without their session,
+    /// they wait as `missing_key` until keys arrive) and then normalised like any plaintext event.
+    public func ingest(_ page: PageIngest, decrypt: Decrypt? = nil) throws -> IngestOutcome {
         try db.transaction {
             var outcome = IngestOutcome(newEvents: 0, duplicates: 0)
             var affected: [String] = []
@@ -61,8 +63,8 @@ extension ArchiveStore {
             let insert = try db.statement("""
                 INSERT OR IGNORE INTO events (event_id, room_id, position, sender, type, state_key,
                     origin_server_ts, raw_json, rel_type, rel_target, rel_key, reply_to, redacts, redacted_by,
-                    is_timeline_item, change_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                    is_timeline_item, session_id, decryption, change_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
                         (SELECT coalesce(max(change_seq), 0) + 1 FROM events))
                 """)
             for event in page.events {
@@ -73,12 +75,15 @@ extension ArchiveStore {
                 }
                 let primary = event.relations.first { $0.kind != .reply }
                 let redacts = event.redactionTarget(roomVersion: page.roomVersion)
+                var payload = EncryptedPayload(event)
+                payload?.roomID = page.roomID
                 try insert.run(
                     .text(event.eventID), .text(page.roomID), .int(position), .text(event.sender), .text(event.type),
                     .optional(event.stateKey), .int(event.originServerTS), .text(JSONCoding.encode(event.json)),
                     .optional(primary?.relType), .optional(primary?.target), .optional(primary?.key),
                     .optional(event.inReplyTo), .optional(redacts), .optional(event.redactedBecause),
-                    .int(event.isAggregationOnly ? 0 : 1))
+                    .int(event.isAggregationOnly ? 0 : 1), .optional(payload?.sessionID),
+                    .text(payload == nil ? DecryptionStatus.none.rawValue : DecryptionStatus.missingKey.rawValue))
                 guard db.changes > 0 else {
                     outcome.duplicates += 1
                     continue
@@ -90,6 +95,10 @@ extension ArchiveStore {
                 }
                 newEvents.append(event)
                 affected.append(event.eventID)
+                if let payload, let decrypt {
+                    affected += try applyDecryption(decrypt(payload), to: payload, position: position,
+                                                    envelope: event.content)
+                }
                 if let target = event.replaceTarget { affected.append(target) }
                 if redacts != nil { newRedactions.append(event) }
             }
@@ -154,13 +163,18 @@ extension ArchiveStore {
             .firstRow(.text(target)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4)) }
         guard let (targetRoom, rawJSON, redactedBy, relType, relTarget) = row,
               targetRoom == roomID, redactedBy == nil, let rawJSON else { return [] }
-        var newJSON = rawJSON
-        if !retain {
+        if retain {
+            try db.statement("UPDATE events SET redacted_by = ? WHERE event_id = ?").run(.text(redactionID), .text(target))
+        } else {
+            // Stripping also drops the decrypted payload: an encrypted event keeps nothing to decrypt.
             let original = try JSONCoding.decode(rawJSON)
-            newJSON = JSONCoding.encode(Redactor.redact(original, roomVersion: roomVersion, because: redactionJSON))
+            let newJSON = JSONCoding.encode(Redactor.redact(original, roomVersion: roomVersion, because: redactionJSON))
+            try db.statement("""
+                UPDATE events SET redacted_by = ?, raw_json = ?, decrypted_json = NULL,
+                    decryption = 'none', session_id = NULL
+                WHERE event_id = ?
+                """).run(.text(redactionID), .text(newJSON), .text(target))
         }
-        try db.statement("UPDATE events SET redacted_by = ?, raw_json = ? WHERE event_id = ?")
-            .run(.text(redactionID), .text(newJSON), .text(target))
         var affected = [target]
         if relType == Relation.Kind.replace.rawValue, let relTarget { affected.append(relTarget) }
         return affected
@@ -168,13 +182,18 @@ extension ArchiveStore {
 
     /// Re-derives the current content of a timeline event from all its stored edits. Order-independent:
     /// the result depends only on which edits are stored, not on the order they came in.
-    private func resolveEdits(of eventID: String) throws {
-        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, redacted_by"
+    func resolveEdits(of eventID: String) throws {
+        // An encrypted event takes part as what it decrypted to: the edit rules compare decrypted types
+        // and read `m.new_content` inside the ciphertext. Undecrypted, it is an `m.room.encrypted` event
+        // without `m.new_content`, so it never applies until its keys arrive.
+        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, "
+            + "coalesce(decrypted_json, raw_json), redacted_by"
         func subject(_ row: SQLiteStatement) throws -> EditSubject {
             let json = try JSONCoding.decode(row.text(6) ?? "{}")
             return EditSubject(eventID: row.text(0) ?? "", roomID: row.text(1) ?? "", sender: row.text(2) ?? "",
-                               type: row.text(3) ?? "", hasStateKey: !row.isNull(4), originServerTS: row.int(5),
-                               content: json["content"] ?? .object([:]), isRedacted: !row.isNull(7))
+                               type: json["type"]?.stringValue ?? row.text(3) ?? "", hasStateKey: !row.isNull(4),
+                               originServerTS: row.int(5), content: json["content"] ?? .object([:]),
+                               isRedacted: !row.isNull(7))
         }
         // Most events have no edits and never had: one index probe and done, without decoding anything.
         let hasEdits = try db.statement(IngestSQL.hasEdits).firstRow(.text(eventID)) { _ in true } ?? false

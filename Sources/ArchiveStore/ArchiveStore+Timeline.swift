@@ -14,7 +14,7 @@ extension ArchiveStore {
                 + "AND rel_type = 'm.thread' AND rel_target = ?"
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
-                   redacted_by, current_content, replaced_by, valid_edits, position
+                   redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json
             FROM events
             WHERE \(filter)
             ORDER BY position
@@ -25,7 +25,9 @@ extension ArchiveStore {
         while try statement.step() {
             let eventID = statement.text(0) ?? ""
             let raw = try JSONCoding.decode(statement.text(6) ?? "{}")
-            let content = try statement.text(9).map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
+            let decrypted = try statement.text(13).map(JSONCoding.decode)
+            let content = try statement.text(9).map(JSONCoding.decode) ?? decrypted?["content"] ?? raw["content"]
+                ?? .object([:])
             let edits = try statement.text(11).map(JSONCoding.decode)?.arrayValue?.compactMap(\.stringValue) ?? []
             let sender = statement.text(2) ?? ""
             let position = statement.int(12)
@@ -37,7 +39,7 @@ extension ArchiveStore {
             let item = TimelineItem(
                 eventID: eventID, roomID: roomID, sender: sender,
                 senderDisplayName: try names.displayName(of: sender, at: position, roomID: roomID, store: self),
-                type: event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
+                type: decrypted?["type"]?.stringValue ?? event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
                 reactions: stripped ? [:] : try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
                 thread: try threadSummary(of: eventID), redacted: redactedBy != nil, redactedBy: redactedBy,

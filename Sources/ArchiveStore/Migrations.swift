@@ -88,5 +88,40 @@ enum Migrations {
             built_at INTEGER NOT NULL
         );
         """,
+        // 3: decryption. Megolm sessions (their exported keys: secrets, kept only in this 0600 file), the
+        // (session, message index) each decrypted event used (replay detection), the key-backup key for
+        // later syncs, and each encrypted event's session id so that new keys find the events they open.
+        """
+        ALTER TABLE events ADD COLUMN session_id TEXT;
+        UPDATE events SET decryption = 'missing_key', session_id = json_extract(raw_json, '$.content.session_id')
+            WHERE type = 'm.room.encrypted'
+            AND json_extract(raw_json, '$.content.algorithm') = 'm.megolm.v1.aes-sha2'
+            AND json_extract(raw_json, '$.content.ciphertext') IS NOT NULL;
+        CREATE INDEX events_awaiting_keys ON events(session_id, room_id)
+            WHERE decryption IN ('missing_key', 'unknown_index');
+        CREATE TABLE megolm_sessions (
+            room_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            sender_key TEXT,
+            first_index INTEGER NOT NULL,
+            session_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            imported_at INTEGER NOT NULL,
+            PRIMARY KEY (room_id, session_id)
+        );
+        CREATE TABLE megolm_indexes (
+            room_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            message_index INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (room_id, session_id, message_index)
+        );
+        CREATE TABLE key_backup (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version TEXT NOT NULL,
+            private_key TEXT NOT NULL,
+            saved_at INTEGER NOT NULL
+        );
+        """,
     ]
 }

@@ -255,4 +255,7 @@ public struct IndexingSyncObserver: SyncObserver {
     }
 
     public func roomFinished(_ result: RoomSyncResult) { base?.roomFinished(result) }
+    public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
+        base?.keyBackupChecked(report, error: error)
+    }
 }

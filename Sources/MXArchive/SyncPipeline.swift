@@ -2,6 +2,7 @@ import ArchiveCore
 import ArchiveStore
 import Foundation
 import MatrixAPI
+import MatrixCrypto
 
 /// What to archive and how.
 public struct SyncOptions: Sendable {
@@ -46,6 +47,12 @@ public protocol SyncObserver: Sendable {
     func roomStarted(roomID: String, name: String?)
     func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int)
     func roomFinished(_ result: RoomSyncResult)
+    /// New sessions came from the stored key backup at the start of the sync (or it failed: `error`).
+    func keyBackupChecked(_ report: KeyImportReport?, error: String?)
+}
+
+extension SyncObserver {
+    public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {}
 }
 
 /// The sync pipeline: for each room, read its state, then fetch pages as the pagination state machine asks
@@ -64,6 +71,17 @@ public struct SyncPipeline {
     /// Syncs every room; a room that fails is reported and the others still run. Errors that make every
     /// further request fail (a revoked token) end the run.
     public func run(_ options: SyncOptions) async throws -> [RoomSyncResult] {
+        // With a stored backup key, new sessions are fetched first, so this sync's pages decrypt as they
+        // are stored and older waiting events are retried. A backup that fails does not stop the archive.
+        do {
+            if let report = try await KeyImport(store: store).refreshFromStoredBackup(client: client) {
+                observer?.keyBackupChecked(report, error: nil)
+            }
+        } catch let error as MatrixError where error.endsRun {
+            throw error
+        } catch {
+            observer?.keyBackupChecked(nil, error: "\(error)")
+        }
         var results: [RoomSyncResult] = []
         var queue = options.roomIDs
         var seen: Set<String> = []
@@ -106,6 +124,8 @@ public struct SyncPipeline {
             cursors = try await startAtDate(roomID: roomID, metadata: metadata, timestamp: timestamp,
                                             options: options, result: &result)
         }
+        // One decryptor per room: each session is imported from the store once, not once per page.
+        let decryptor = MegolmDecryptor.forStore(store)
         var planner = PaginationPlanner(cursors: cursors,
                                         startMode: options.start == .fromStart ? .fromStart : .latest)
         while let request = planner.nextRequest() {
@@ -115,7 +135,7 @@ public struct SyncPipeline {
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count),
                                           to: request)
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
-                      options: options, result: &result)
+                      options: options, decryptor: decryptor, result: &result)
         }
         try store.markSynced(roomID: roomID, at: Int64(Date.now.timeIntervalSince1970 * 1000))
         return (result, metadata)
@@ -143,7 +163,8 @@ public struct SyncPipeline {
     }
 
     private func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
-                       options: SyncOptions, result: inout RoomSyncResult) throws {
+                       options: SyncOptions, decryptor: MegolmDecryptor? = nil,
+                       result: inout RoomSyncResult) throws {
         var events: [RawEvent] = []
         var malformed: [(MalformedEvent, JSONValue)] = []
         events.reserveCapacity(page.chunk.count)
@@ -156,7 +177,8 @@ public struct SyncPipeline {
         let members = page.state.compactMap { try? RawEvent.parse($0, roomID: metadata.roomID).get() }
         let outcome = try store.ingest(PageIngest(
             roomID: metadata.roomID, roomVersion: metadata.roomVersion, events: events, placement: placement,
-            cursors: cursors, memberState: members, malformed: malformed, retainRedacted: options.retainRedacted))
+            cursors: cursors, memberState: members, malformed: malformed, retainRedacted: options.retainRedacted),
+            decrypt: decryptor.map { $0.decrypt })
         result.pages += 1
         result.newEvents += outcome.newEvents
         result.totalEvents += outcome.newEvents

@@ -114,6 +114,32 @@ public actor MatrixClient {
         return rooms
     }
 
+    /// The current key backup's version info (`version`, `algorithm`, `auth_data`), or nil when the
+    /// account has no backup.
+    public func keyBackupVersion() async throws -> JSONValue? {
+        do {
+            return try await call("read the key backup version", path: "/_matrix/client/v3/room_keys/version")
+        } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
+            return nil
+        }
+    }
+
+    /// Every session of a backup version: `rooms → {roomID: {sessions: {sessionID: keyData}}}`.
+    public func keyBackupSessions(version: String) async throws -> JSONValue {
+        try await call("read the key backup's sessions", path: "/_matrix/client/v3/room_keys/keys",
+                       query: [("version", version)])
+    }
+
+    /// One account-data object of the logged-in user, or nil when it is not set.
+    public func accountData(type: String) async throws -> JSONValue? {
+        do {
+            return try await call("read account data \(type)",
+                                  path: "/_matrix/client/v3/user/\(Self.segment(credentials.userID))/account_data/\(Self.segment(type))")
+        } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
+            return nil
+        }
+    }
+
     public func resolveAlias(_ alias: String) async throws -> String {
         let reply = try await call("resolve alias \(alias)", path: "/_matrix/client/v3/directory/room/\(Self.segment(alias))")
         guard let roomID = reply["room_id"]?.stringValue else {

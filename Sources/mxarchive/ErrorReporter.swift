@@ -4,6 +4,7 @@ import Exporters
 import Foundation
 import MXArchive
 import MatrixAPI
+import MatrixCrypto
 
 
 
@@ -15,7 +16,7 @@ enum ErrorReporter {
         case let error as ExportError: return error.kind == .usage ? 2 : 1
         case is ValidationError: return 2
         case let error as ExitCode: return error.rawValue
-        case is MatrixError, is StoreError: return 1
+        case is MatrixError, is StoreError, is KeyMaterialError, is OlmError: return 1
         default:
             let code = MXArchiveCommand.exitCode(for: error).rawValue
             // ArgumentParser reports parse errors as EX_USAGE (64); the contract says 2.
@@ -29,6 +30,8 @@ enum ErrorReporter {
         case let error as ExportError: return error.description
         case let error as MatrixError: return error.description
         case let error as StoreError: return error.description
+        case let error as KeyMaterialError: return error.description
+        case let error as OlmError: return error.description
         case let error as ExitCode where error.rawValue == 1: return "failed"
         default:
             let text = MXArchiveCommand.fullMessage(for: error)

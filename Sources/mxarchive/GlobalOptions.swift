@@ -27,6 +27,8 @@ struct GlobalOptions: ParsableArguments {
 
     /// `mxarchive --store DIR sync …` is how people write global options; ArgumentParser only accepts a
     /// subcommand's options after its name, so leading `--store` arguments are moved behind it.
+    static let groupCommands: Set<String> = ["keys"]
+
     static func movingLeadingGlobals(_ arguments: [String]) -> [String] {
         var leading: [String] = []
         var rest = arguments[...]
@@ -42,6 +44,10 @@ struct GlobalOptions: ParsableArguments {
             }
         }
         guard !leading.isEmpty, let subcommand = rest.first else { return arguments }
+        // `keys` has subcommands of its own: the options belong behind `keys backup`, not `keys`.
+        if groupCommands.contains(subcommand), rest.count >= 2, !rest[rest.startIndex + 1].hasPrefix("-") {
+            return Array(rest.prefix(2)) + leading + rest.dropFirst(2)
+        }
         return [subcommand] + leading + rest.dropFirst()
     }
 

@@ -20,7 +20,7 @@ struct MXArchiveCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Login.self, Rooms.self, Sync.self, Events.self, Search.self, Reindex.self, Status.self,
+        subcommands: [Login.self, Rooms.self, Sync.self, Keys.self, Events.self, Search.self, Reindex.self, Status.self,
                       Verify.self, Export.self, VerifyExport.self])
 
     static func main() async {

@@ -163,6 +163,16 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
         }
     }
 
+    func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
+        if let error {
+            ErrorReporter.printError("key backup: \(error) (syncing on with the keys already stored)")
+        } else if let report, summaries {
+            emit("key backup: \(report.outcome.added + report.outcome.improved) new sessions"
+                 + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) rejected")
+                 + (report.retry.decrypted > 0 ? ", \(report.retry.decrypted) waiting events decrypted" : ""))
+        }
+    }
+
     func finish() { if live { draw("") } }
 
     private func draw(_ text: String) {

@@ -7,11 +7,11 @@ import Testing
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     @Test(arguments: ["", "login", "rooms", "sync", "events", "search", "reindex", "status", "verify", "export",
-                      "verify-export"])
+                      "verify-export", "keys", "keys backup", "keys import", "keys forget"])
     func helpMatchesGolden(_ subcommand: String) throws {
         let process = Process()
         process.executableURL = Archive.binary
-        process.arguments = (subcommand.isEmpty ? [] : [subcommand]) + ["--help"]
+        process.arguments = subcommand.split(separator: " ").map(String.init) + ["--help"]
         var environment = ProcessInfo.processInfo.environment
         environment["COLUMNS"] = "100"
         process.environment = environment
@@ -21,7 +21,8 @@ import Testing
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let file = Self.golden.appendingPathComponent("help-\(subcommand.isEmpty ? "root" : subcommand).txt")
+        let file = Self.golden.appendingPathComponent(
+            "help-\(subcommand.isEmpty ? "root" : subcommand.replacingOccurrences(of: " ", with: "-")).txt")
         if ProcessInfo.processInfo.environment["MXARCHIVE_RECORD_GOLDEN"] == "1" {
             try output.write(to: file, atomically: true, encoding: .utf8)
         }

@@ -73,6 +73,7 @@ extension RawEvent {
     /// listed by `events` on their own.
     public var isAggregationOnly: Bool {
         if type == "m.room.redaction" || type == "m.reaction" { return true }
-        return replaceTarget != nil
+        // Encrypted reactions and edits are `m.room.encrypted`: their clear relation tells what they are.
+        return relations.contains { $0.kind == .replace || $0.kind == .annotation }
     }
 }

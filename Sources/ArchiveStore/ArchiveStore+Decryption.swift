@@ -1,0 +1,202 @@
+import ArchiveCore
+import Foundation
+
+/// Megolm sessions, the key-backup key, and the decryption state of encrypted events. The decryption
+/// itself is a closure (MatrixCrypto's `MegolmDecryptor`), so the store stays free of libolm.
+public typealias Decrypt = (EncryptedPayload) -> DecryptionResult
+
+public struct KeyImportOutcome: Sendable, Hashable {
+    /// Sessions not known before.
+    public var added = 0
+    /// Known sessions replaced by a key that reaches further back (a lower first message index).
+    public var improved = 0
+    /// Known sessions whose stored key already reaches as far back.
+    public var unchanged = 0
+
+    public init() {}
+}
+
+public struct DecryptionRetryOutcome: Sendable, Hashable {
+    public var attempted = 0
+    public var decrypted = 0
+    public var stillWaiting = 0
+
+    public init() {}
+}
+
+/// Per room: how many encrypted events are in each state, and which sessions the waiting ones need.
+public struct RoomDecryptionSummary: Sendable, Hashable {
+    public var counts: [DecryptionStatus: Int] = [:]
+    /// Session id → number of events waiting for it (missing_key or unknown_index).
+    public var waitingSessions: [String: Int] = [:]
+
+    public init() {}
+}
+
+extension ArchiveStore {
+    // MARK: Sessions
+
+    /// Stores sessions from a key backup or key-export file. A session already stored is replaced only by
+    /// a key that reaches further back (a lower first message index), so a late import never loses history.
+    public func importMegolmSessions(_ keys: [MegolmSessionKey], source: String) throws -> KeyImportOutcome {
+        try db.transaction {
+            var outcome = KeyImportOutcome()
+            let existing = try db.statement("SELECT first_index FROM megolm_sessions WHERE room_id = ? AND session_id = ?")
+            let upsert = try db.statement("""
+                INSERT OR REPLACE INTO megolm_sessions
+                    (room_id, session_id, sender_key, first_index, session_key, source, imported_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for key in keys {
+                let stored = try existing.firstRow(.text(key.roomID), .text(key.sessionID)) { $0.int(0) }
+                if let stored, stored <= Int64(key.firstMessageIndex) {
+                    outcome.unchanged += 1
+                    continue
+                }
+                if stored == nil { outcome.added += 1 } else { outcome.improved += 1 }
+                try upsert.run(.text(key.roomID), .text(key.sessionID), .optional(key.senderKey),
+                               .int(Int64(key.firstMessageIndex)), .text(key.sessionKey), .text(source),
+                               .int(Int64(Date.now.timeIntervalSince1970)))
+            }
+            return outcome
+        }
+    }
+
+    /// The stored exported key of a room's session (secret), or nil.
+    public func megolmSessionKey(roomID: String, sessionID: String) throws -> String? {
+        try db.statement("SELECT session_key FROM megolm_sessions WHERE room_id = ? AND session_id = ?")
+            .firstRow(.text(roomID), .text(sessionID)) { $0.text(0) } ?? nil
+    }
+
+    public func megolmSessionCount() throws -> Int {
+        Int(try db.statement("SELECT count(*) FROM megolm_sessions").firstRow { $0.int(0) } ?? 0)
+    }
+
+    // MARK: Key backup key
+
+    /// Keeps the backup's private key (unpadded base64) so that later syncs fetch new sessions themselves.
+    public func saveBackupKey(version: String, privateKey: String) throws {
+        try db.transaction {
+            try db.statement("INSERT OR REPLACE INTO key_backup (id, version, private_key, saved_at) VALUES (1, ?, ?, ?)")
+                .run(.text(version), .text(privateKey), .int(Int64(Date.now.timeIntervalSince1970)))
+        }
+    }
+
+    public func backupKey() throws -> (version: String, privateKey: String)? {
+        try db.statement("SELECT version, private_key FROM key_backup WHERE id = 1")
+            .firstRow { ($0.text(0) ?? "", $0.text(1) ?? "") }
+    }
+
+    /// Removes the stored backup key (secure_delete overwrites its page). Returns whether there was one.
+    @discardableResult
+    public func forgetBackupKey() throws -> Bool {
+        try db.transaction {
+            try db.statement("DELETE FROM key_backup").run()
+            return db.changes > 0
+        }
+    }
+
+    // MARK: Decryption
+
+    /// Retries every event waiting for keys (`missing_key`, `unknown_index`), in timeline order, and
+    /// normalises those that now decrypt exactly as if they had arrived decrypted. Works in batches, one
+    /// transaction each, so a kill keeps every finished batch.
+    public func retryDecryption(roomID: String? = nil, decrypt: Decrypt) throws -> DecryptionRetryOutcome {
+        var outcome = DecryptionRetryOutcome()
+        var after: (room: String, position: Int64) = ("", Int64.min)
+        let waiting = DecryptionStatus.awaitingKeys.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let roomFilter = roomID == nil ? "" : "AND room_id = ?3"
+        while true {
+            let batch = try db.statement("""
+                SELECT event_id, room_id, position, raw_json FROM events
+                WHERE decryption IN (\(waiting)) \(roomFilter) AND (room_id, position) > (?1, ?2)
+                ORDER BY room_id, position LIMIT 500
+                """)
+            batch.bind([.text(after.room), .int(after.position)] + (roomID.map { [SQLiteValue.text($0)] } ?? []))
+            var rows: [(eventID: String, roomID: String, position: Int64, raw: String)] = []
+            while try batch.step() {
+                rows.append((batch.text(0) ?? "", batch.text(1) ?? "", batch.int(2), batch.text(3) ?? "{}"))
+            }
+            guard let last = rows.last else { break }
+            after = (last.roomID, last.position)
+            try db.transaction {
+                var affected: [String] = []
+                for row in rows {
+                    let raw = try JSONCoding.decode(row.raw)
+                    let event = RawEvent(eventID: row.eventID, roomID: row.roomID, sender: "", type: "m.room.encrypted",
+                                         stateKey: nil, originServerTS: 0, json: raw)
+                    guard var payload = EncryptedPayload(event) else { continue }
+                    payload.roomID = row.roomID
+                    outcome.attempted += 1
+                    let result = decrypt(payload)
+                    if case .decrypted = result { outcome.decrypted += 1 }
+                    if DecryptionStatus.awaitingKeys.contains(result.status) { outcome.stillWaiting += 1 }
+                    affected += try applyDecryption(result, to: payload, position: row.position, envelope: event.content)
+                }
+                var seen: Set<String> = []
+                for eventID in affected where seen.insert(eventID).inserted { try resolveEdits(of: eventID) }
+            }
+        }
+        return outcome
+    }
+
+    /// Records one decryption result on its event (inside the caller's transaction) and returns the events
+    /// whose edit resolution it changes. A (session, message index) pair belongs to the event earliest in
+    /// the timeline that used it; any other event with the same pair is a `replay`, whatever the order
+    /// in which the two were decrypted (a backward walk meets the later one first).
+    func applyDecryption(_ result: DecryptionResult, to payload: EncryptedPayload, position: Int64,
+                         envelope: JSONValue) throws -> [String] {
+        var affected = [payload.eventID] + (try editTarget(of: payload.eventID))
+        guard case .decrypted(let type, let content, let index) = result else {
+            try db.statement("UPDATE events SET decryption = ?, decrypted_json = NULL WHERE event_id = ?")
+                .run(.text(result.status.rawValue), .text(payload.eventID))
+            return affected
+        }
+        let claim = try db.statement("""
+            SELECT m.event_id, e.position FROM megolm_indexes m LEFT JOIN events e ON e.event_id = m.event_id
+            WHERE m.room_id = ? AND m.session_id = ? AND m.message_index = ?
+            """).firstRow(.text(payload.roomID), .text(payload.sessionID), .int(Int64(index))) {
+            ($0.text(0) ?? "", $0.optionalInt(1))
+        }
+        if let (claimant, claimantPosition) = claim, claimant != payload.eventID {
+            if let claimantPosition, claimantPosition < position {
+                try db.statement("UPDATE events SET decryption = 'replay', decrypted_json = NULL WHERE event_id = ?")
+                    .run(.text(payload.eventID))
+                return affected
+            }
+            // The earlier event takes the pair back from the one that claimed it first.
+            try db.statement("UPDATE events SET decryption = 'replay', decrypted_json = NULL WHERE event_id = ?")
+                .run(.text(claimant))
+            affected += [claimant] + (try editTarget(of: claimant))
+        }
+        try db.statement("INSERT OR REPLACE INTO megolm_indexes (room_id, session_id, message_index, event_id) VALUES (?, ?, ?, ?)")
+            .run(.text(payload.roomID), .text(payload.sessionID), .int(Int64(index)), .text(payload.eventID))
+        let decrypted: JSONValue = ["type": .string(type), "content": .decryptedContent(content, envelope: envelope)]
+        try db.statement("UPDATE events SET decryption = 'ok', decrypted_json = ? WHERE event_id = ?")
+            .run(.text(JSONCoding.encode(decrypted)), .text(payload.eventID))
+        return affected
+    }
+
+    private func editTarget(of eventID: String) throws -> [String] {
+        let target = try db.statement("SELECT rel_target FROM events WHERE event_id = ? AND rel_type = 'm.replace'")
+            .firstRow(.text(eventID)) { $0.text(0) } ?? nil
+        return target.map { [$0] } ?? []
+    }
+
+    /// Decryption counts per room, and the sessions that waiting events need.
+    public func decryptionSummary(roomID: String) throws -> RoomDecryptionSummary {
+        var summary = RoomDecryptionSummary()
+        let counts = try db.statement("""
+            SELECT decryption, count(*) FROM events WHERE room_id = ? AND decryption != 'none' GROUP BY decryption
+            """).rows(.text(roomID)) { ($0.text(0) ?? "", Int($0.int(1))) }
+        for (status, count) in counts {
+            if let status = DecryptionStatus(rawValue: status) { summary.counts[status] = count }
+        }
+        let sessions = try db.statement("""
+            SELECT session_id, count(*) FROM events
+            WHERE room_id = ? AND decryption IN ('missing_key', 'unknown_index') GROUP BY session_id
+            """).rows(.text(roomID)) { ($0.text(0) ?? "", Int($0.int(1))) }
+        for (session, count) in sessions { summary.waitingSessions[session] = count }
+        return summary
+    }
+}
