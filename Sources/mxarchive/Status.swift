@@ -23,6 +23,8 @@ struct Status: ParsableCommand {
             case .complete: "complete"
             }
             let malformed = try store.malformedCount(roomID: room.roomID)
+            let decryption = try store.decryptionSummary(roomID: room.roomID)
+            let waiting = decryption.waitingSessions.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
             if json {
                 rows.append([
                     "room_id": .string(room.roomID),
@@ -38,12 +40,29 @@ struct Status: ParsableCommand {
                     "has_forward_cursor": .bool(room.cursors.forward != nil),
                     "archive_starts_at": room.archiveStartsAt.map(JSONValue.int) ?? .null,
                     "last_sync_at": room.lastSyncAt.map(JSONValue.int) ?? .null,
+                    "decryption": .object(Dictionary(uniqueKeysWithValues: DecryptionStatus.allCases
+                        .filter { $0 != .none }
+                        .map { ($0.rawValue, JSONValue.int(Int64(decryption.counts[$0] ?? 0))) })
+                        .merging(["waiting_sessions": .array(waiting.map {
+                            ["session_id": .string($0.key), "events": .int(Int64($0.value))]
+                        })]) { a, _ in a }),
                 ])
             } else {
                 let synced = room.lastSyncAt.map(DateArgument.format) ?? "never"
                 emit("\(room.roomID)  \(room.metadata.name ?? "(no name)")  \(room.eventCount) events  "
                      + "history: \(backward)  last sync: \(synced)"
                      + (malformed > 0 ? "  malformed: \(malformed)" : ""))
+                let encrypted = decryption.counts.values.reduce(0, +)
+                if encrypted > 0 {
+                    let problems = DecryptionStatus.allCases.filter { $0 != .none && $0 != .ok }
+                        .compactMap { status in decryption.counts[status].map { "\($0) \(status.rawValue)" } }
+                    emit("    encrypted: \(encrypted) events, \(decryption.counts[.ok] ?? 0) decrypted"
+                         + (problems.isEmpty ? "" : "; " + problems.joined(separator: ", ")))
+                    for (session, count) in waiting.prefix(5) {
+                        emit("    waiting for session \(session): \(count) events")
+                    }
+                    if waiting.count > 5 { emit("    … and \(waiting.count - 5) more sessions") }
+                }
             }
         }
         if json { emit(JSONCoding.encode(["rooms": .array(rows)])) }
