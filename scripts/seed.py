@@ -723,6 +723,28 @@ def main():
     e2e = None
     extra_notes = {}
     if args.profile == "test":
+        # The encrypted rooms (seed_e2e.py, which needs vodozemac and cryptography from Synapse's venv) are
+        # seeded in a thread of their own, with their own connection and random generator, alongside the
+        # big room: Synapse persists events of different rooms together, so this is faster than one after
+        # the other. The key-export file and the image go beside the truth file.
+        sys.modules.setdefault("seed", sys.modules[__name__])
+        import threading
+
+        import seed_e2e
+
+        e2e_result = {}
+        e2e_client = Client(base)
+
+        def run_e2e():
+            try:
+                e2e_result["value"] = seed_e2e.seed_test(
+                    e2e_client, secret, alice, bob, random.Random(f"mxarchive-{args.profile}-e2e"),
+                    os.path.dirname(os.path.abspath(args.out)))
+            except BaseException as e:  # re-raised in the main thread
+                e2e_result["error"] = e
+
+        e2e_thread = threading.Thread(target=run_e2e, name="seed-e2e")
+        e2e_thread.start()
         big = seed_big(client, alice, bob, rng)
         extra_notes["duplicate_reaction"] = big.duplicate_reaction_target
         log(f"big room done ({len(big.messages)} messages, {time.monotonic() - t0:.0f} s)")
@@ -731,13 +753,11 @@ def main():
         live = seed_live(client, alice, bob, rng)
         export = seed_export(client, alice, bob, rng)
         rooms = [big, old, new, space, *children, live, export]
-        # Encrypted rooms, key backups, secret storage and a key-export file (seed_e2e.py, which needs
-        # vodozemac and cryptography from Synapse's venv); the export file and the image beside the truth file.
-        sys.modules.setdefault("seed", sys.modules[__name__])
-        import seed_e2e
-
-        extra_users, e2e_rooms, e2e = seed_e2e.seed_test(client, secret, alice, bob, rng,
-                                                         os.path.dirname(os.path.abspath(args.out)))
+        e2e_thread.join()
+        if "error" in e2e_result:
+            raise e2e_result["error"]
+        client.events_sent += e2e_client.events_sent
+        extra_users, e2e_rooms, e2e = e2e_result["value"]
         users.extend(extra_users)
         room_owner.update({r.key: u for r, u in zip(e2e_rooms, (alice, extra_users[0]))})
         rooms.extend(e2e_rooms)
