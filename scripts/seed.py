@@ -5,7 +5,10 @@
 
 Registers @alice:localhost and @bob:localhost through shared-secret registration (the secret is
 read from DIR/registration_shared_secret, never printed), then builds the rooms of the profile
-and writes the truth file FILE (mode 0600). Python 3 standard library only.
+and writes the truth file FILE (mode 0600). Python 3 standard library only, except the test
+profile's encrypted rooms: seed_e2e.py (vodozemac and cryptography, from Synapse's venv) registers
+@carol:localhost, seeds rooms "encrypted" and "hostile", key backups, secret storage and a key-export
+file, and adds the "e2e" section of the truth file (see its docstring).
 
 Every expectation in the truth file is computed from what this script sent, never read back from
 an archive. The rules it applies (DESIGN.md section 4):
@@ -23,6 +26,8 @@ an archive. The rules it applies (DESIGN.md section 4):
 * "in_reply_to" is the m.in_reply_to target of a real reply. For thread replies, whose
   m.in_reply_to is only a fallback (is_falling_back: true), it is null and "thread_root" is set.
 * "threads" maps a root id to its reply count and latest reply id.
+* In the encrypted rooms these rules apply to the plaintexts (decrypted type and content), and every
+  message also has "session_id", the megolm session it was encrypted with.
 """
 
 import argparse
@@ -175,6 +180,7 @@ class User:
         self.user_id = f"@{localpart}:{SERVER_NAME}"
         self.password = secrets.token_urlsafe(18)
         self.token = None
+        self.device_id = None
 
 
 def register(client, secret, user):
@@ -207,6 +213,7 @@ def register(client, secret, user):
         },
     )
     user.token = res["access_token"]
+    user.device_id = res.get("device_id")
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -258,6 +265,10 @@ class Room:
         self.redaction_events = []
         self.extra = {}
 
+    def send(self, user, event_type, content):
+        """Sends one timeline event of the room (EncryptedRoom in seed_e2e.py encrypts it)."""
+        return self.client.send(user, self.room_id, event_type, content)
+
     def _add_message(self, event_id, sender, body, in_reply_to=None, thread_root=None):
         rec = {"event_id": event_id, "sender": sender.user_id, "orig_body": body,
                "in_reply_to": in_reply_to, "thread_root": thread_root, "redacted": False}
@@ -267,12 +278,12 @@ class Room:
 
     def say(self, user, body, content=None):
         c = content if content is not None else text_content(body)
-        return self._add_message(self.client.send(user, self.room_id, "m.room.message", c), user, body)
+        return self._add_message(self.send(user, "m.room.message", c), user, body)
 
     def reply(self, user, target, body):
         c = text_content(body)
         c["m.relates_to"] = {"m.in_reply_to": {"event_id": target}}
-        return self._add_message(self.client.send(user, self.room_id, "m.room.message", c), user, body,
+        return self._add_message(self.send(user, "m.room.message", c), user, body,
                                  in_reply_to=target)
 
     def thread(self, users, root, n, label):
@@ -283,7 +294,7 @@ class Room:
             c = text_content(body)
             c["m.relates_to"] = {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
                                  "m.in_reply_to": {"event_id": previous}}
-            previous = self._add_message(self.client.send(user, self.room_id, "m.room.message", c), user,
+            previous = self._add_message(self.send(user, "m.room.message", c), user,
                                          body, thread_root=root)
         return previous
 
@@ -292,14 +303,14 @@ class Room:
         if with_new_content:
             c["m.new_content"] = text_content(new_body)
         c["m.relates_to"] = {"rel_type": "m.replace", "event_id": target}
-        event_id = self.client.send(user, self.room_id, "m.room.message", c)
+        event_id = self.send(user, "m.room.message", c)
         self.edit_events.append({"event_id": event_id, "sender": user.user_id, "target": target,
                                  "new_body": new_body if with_new_content else None, "ts": None})
         return event_id
 
     def react(self, user, target, key):
         c = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
-        event_id = self.client.send(user, self.room_id, "m.reaction", c)
+        event_id = self.send(user, "m.reaction", c)
         rec = {"event_id": event_id, "sender": user.user_id, "target": target, "key": key, "redacted": False}
         self.reaction_events.append(rec)
         return rec
@@ -707,8 +718,33 @@ def main():
     log(f"registered {alice.user_id} and {bob.user_id}")
 
     rooms = []
+    users = [alice, bob]
+    room_owner = {}  # room key -> the user who reads it back for the truth (default alice)
+    e2e = None
     extra_notes = {}
     if args.profile == "test":
+        # The encrypted rooms (seed_e2e.py, which needs vodozemac and cryptography from Synapse's venv) are
+        # seeded in a thread of their own, with their own connection and random generator, alongside the
+        # big room: Synapse persists events of different rooms together, so this is faster than one after
+        # the other. The key-export file and the image go beside the truth file.
+        sys.modules.setdefault("seed", sys.modules[__name__])
+        import threading
+
+        import seed_e2e
+
+        e2e_result = {}
+        e2e_client = Client(base)
+
+        def run_e2e():
+            try:
+                e2e_result["value"] = seed_e2e.seed_test(
+                    e2e_client, secret, alice, bob, random.Random(f"mxarchive-{args.profile}-e2e"),
+                    os.path.dirname(os.path.abspath(args.out)))
+            except BaseException as e:  # re-raised in the main thread
+                e2e_result["error"] = e
+
+        e2e_thread = threading.Thread(target=run_e2e, name="seed-e2e")
+        e2e_thread.start()
         big = seed_big(client, alice, bob, rng)
         extra_notes["duplicate_reaction"] = big.duplicate_reaction_target
         log(f"big room done ({len(big.messages)} messages, {time.monotonic() - t0:.0f} s)")
@@ -717,6 +753,14 @@ def main():
         live = seed_live(client, alice, bob, rng)
         export = seed_export(client, alice, bob, rng)
         rooms = [big, old, new, space, *children, live, export]
+        e2e_thread.join()
+        if "error" in e2e_result:
+            raise e2e_result["error"]
+        client.events_sent += e2e_client.events_sent
+        extra_users, e2e_rooms, e2e = e2e_result["value"]
+        users.extend(extra_users)
+        room_owner.update({r.key: u for r, u in zip(e2e_rooms, (alice, extra_users[0]))})
+        rooms.extend(e2e_rooms)
     elif args.profile == "demo":
         rooms = [seed_demo(client, alice, bob, rng)]
     else:
@@ -725,9 +769,11 @@ def main():
     truth = {
         "homeserver": base,
         "server_name": SERVER_NAME,
-        "users": {u.localpart: {"user_id": u.user_id, "password": u.password} for u in (alice, bob)},
-        "rooms": {r.key: r.truth(alice) for r in rooms},
+        "users": {u.localpart: {"user_id": u.user_id, "password": u.password} for u in users},
+        "rooms": {r.key: r.truth(room_owner.get(r.key, alice)) for r in rooms},
     }
+    if e2e is not None:
+        truth["e2e"] = e2e
     tmp = args.out + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
