@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
@@ -29,12 +30,21 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Matrix cryptography on swift-crypto: here attachment decryption (AES-256-CTR after a SHA-256 check).
+        .target(name: "MatrixCrypto", dependencies: [
+            "ArchiveCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // The SQLite store: schema, migrations, page ingestion, queries.
         .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
         // Full-text search: the query language, Xapian documents, sharded writers, searching and snippets.
         .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
         // Pipelines (sync, events, status, verify, search) wiring the parts together.
-        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex"]),
+        .target(name: "MXArchive", dependencies: [
+            "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable).
         .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
@@ -46,9 +56,11 @@ let package = Package(
         // `scripts/bench search`: query latencies through the library, in one process.
         .executableTarget(name: "SearchBench", dependencies: ["MXArchive", "ArchiveStore", "ArchiveCore"]),
         .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive",
-                                                             "SearchIndex", "Exporters"]),
+                                                             "MatrixCrypto", "SearchIndex", "Exporters"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
-        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ArchiveCore", "mxarchive", .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["Golden"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -255,4 +255,8 @@ public struct IndexingSyncObserver: SyncObserver {
     }
 
     public func roomFinished(_ result: RoomSyncResult) { base?.roomFinished(result) }
+
+    public func mediaProgress(roomID: String, done: Int, total: Int) {
+        base?.mediaProgress(roomID: roomID, done: done, total: total)
+    }
 }

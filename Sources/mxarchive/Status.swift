@@ -23,6 +23,7 @@ struct Status: ParsableCommand {
             case .complete: "complete"
             }
             let malformed = try store.malformedCount(roomID: room.roomID)
+            let media = try store.mediaCounts(roomID: room.roomID)
             if json {
                 rows.append([
                     "room_id": .string(room.roomID),
@@ -38,15 +39,25 @@ struct Status: ParsableCommand {
                     "has_forward_cursor": .bool(room.cursors.forward != nil),
                     "archive_starts_at": room.archiveStartsAt.map(JSONValue.int) ?? .null,
                     "last_sync_at": room.lastSyncAt.map(JSONValue.int) ?? .null,
+                    "media": .object(Dictionary(uniqueKeysWithValues: media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
                 ])
             } else {
                 let synced = room.lastSyncAt.map(DateArgument.format) ?? "never"
                 emit("\(room.roomID)  \(room.metadata.name ?? "(no name)")  \(room.eventCount) events  "
                      + "history: \(backward)  last sync: \(synced)"
-                     + (malformed > 0 ? "  malformed: \(malformed)" : ""))
+                     + (malformed > 0 ? "  malformed: \(malformed)" : "")
+                     + (media.isEmpty ? "" : "  media: " + Self.mediaSummary(media)))
             }
         }
         if json { emit(JSONCoding.encode(["rooms": .array(rows)])) }
+    }
+
+    /// `3 stored, 1 too_large`: stored first, then the other outcomes by name.
+    static func mediaSummary(_ counts: [MediaStatus: Int]) -> String {
+        var parts = counts[.ok].map { ["\($0) stored"] } ?? []
+        parts += counts.filter { $0.key != .ok }.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key.rawValue)" }
+        return parts.joined(separator: ", ")
     }
 }
 
