@@ -168,3 +168,18 @@ extension ArchiveStore {
 
     private static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970 * 1000) }
 }
+
+extension ArchiveStore {
+    /// The stored files of a room's attachments for an export: digest and sender of each `ok` attachment
+    /// of a timeline event in `[since, until)` (milliseconds), redacted events only with `includeRedacted`.
+    public func exportableMedia(roomID: String, since: Int64?, until: Int64?,
+                                includeRedacted: Bool) throws -> [(sha256: String, sender: String)] {
+        try db.statement("""
+            SELECT r.sha256, e.sender FROM media_refs r JOIN events e ON e.event_id = r.event_id
+            WHERE e.room_id = ? AND r.status = 'ok' AND e.origin_server_ts >= ? AND e.origin_server_ts < ?
+              AND (e.redacted_by IS NULL OR ? = 1)
+            """).rows(.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max), .int(includeRedacted ? 1 : 0)) {
+            ($0.text(0) ?? "", $0.text(1) ?? "")
+        }
+    }
+}

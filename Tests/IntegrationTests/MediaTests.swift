@@ -162,6 +162,18 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         let human = try archive.run(["sync", "--room", roomID, "--media"])
         #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 0 failed"))
 
+        // `export --include-media` hands the stored files over as media/<sha256>, listed in the manifest.
+        let exported = archive.store.deletingLastPathComponent().appendingPathComponent("export-\(UUID().uuidString)")
+        let export = try archive.run(["export", "--format", "json", "--room", roomID, "--include-media",
+                                      "--output", exported.path])
+        #expect(export.status == 0, "export failed: \(export.stderr)")
+        // 5 attachments stored, 4 distinct files (two events share the image).
+        #expect(export.stdout.contains("media: 4 stored files included under media/<sha256>"))
+        for (bytes, digest) in [(image, sha256Hex(image)), (secret, encrypted.plaintextSHA256), (big, sha256Hex(big))] {
+            #expect(FileManager.default.contents(atPath: exported.appendingPathComponent("media/\(digest)").path) == bytes)
+        }
+        #expect(try archive.run(["verify-export", exported.path]).status == 0)
+
         // Redacting the tampered event forgets its record; the stored files are untouched.
         try await alice.redact(roomID: roomID, eventID: tamperedEvent)
         try archive.sync(["--room", roomID, "--media"])
