@@ -273,6 +273,12 @@ enum CipherFixtures {
         #expect((try FileManager.default.attributesOfItem(atPath: url.deletingLastPathComponent().path)[.posixPermissions] as? Int) == 0o700)
         #expect(throws: StoreError.self) { try store.mediaFiles.url(forSHA256: "../../etc/passwd") }
         #expect(try store.mediaCounts(roomID: factory.roomID) == [.ok: 2])
+        #expect(try store.verify().isEmpty)
+        // A file removed behind the archive's back is reported.
+        let saved = try Data(contentsOf: try store.mediaFiles.url(forSHA256: digest))
+        try store.mediaFiles.remove(sha256: digest)
+        #expect(try store.verify() == ["media \(digest): its file under media/ is missing"])
+        try store.mediaFiles.write(saved, sha256: digest)
 
         // One of two events redacted: the file stays for the other; both redacted: it goes.
         try ingest([factory.redaction(of: first.eventID)])
