@@ -43,8 +43,10 @@ let package = Package(
         // Full-text search: the query language, Xapian documents, sharded writers, searching and snippets.
         .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
         // Pipelines (sync, events, status, verify, search) wiring the parts together.
-        .target(name: "MXArchive", dependencies: ["ArchiveCore", "MatrixAPI", "ArchiveStore", "SearchIndex",
-                                                 "MatrixCrypto"]),
+        .target(name: "MXArchive", dependencies: [
+            "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable).
         .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
@@ -60,7 +62,9 @@ let package = Package(
                                                              "SearchIndex", "Exporters", "MatrixCrypto"],
                     exclude: ["Fixtures"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
-        .testTarget(name: "IntegrationTests", dependencies: ["ArchiveCore", "mxarchive"], exclude: ["Golden"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ArchiveCore", "mxarchive", .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["Golden"]),
     ],
     cxxLanguageStandard: .cxx17
 )

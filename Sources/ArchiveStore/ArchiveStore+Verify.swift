@@ -32,6 +32,10 @@ extension ArchiveStore {
             SELECT room_id FROM events GROUP BY room_id HAVING max(position) - min(position) + 1 != count(*)
             """).rows { $0.text(0) ?? "" }
         problems += gaps.map { "room \($0): timeline positions have gaps" }
+        // Media rows are written after their files (sync --media): a row without its file was removed by hand.
+        let files = mediaFiles
+        let media = try db.statement("SELECT sha256 FROM media ORDER BY sha256").rows { $0.text(0) ?? "" }
+        problems += media.filter { !files.contains(sha256: $0) }.map { "media \($0): its file under media/ is missing" }
         return problems
     }
 }

@@ -123,5 +123,32 @@ enum Migrations {
             saved_at INTEGER NOT NULL
         );
         """,
+        // 4: media: downloaded attachments, content-addressed. `media` holds one row per stored
+        // file, named by the SHA-256 of its plaintext under media/ab/cdef…; `media_refs` says for each
+        // event's file or thumbnail what became of it. `key_digest` tells the encrypted variants of one
+        // mxc apart (SHA-256 of key, iv and hash; '' for plain media): only the same mxc with the same
+        // key reuses a stored file, and a change of either is a new attempt.
+        """
+        CREATE TABLE media (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL,
+            mimetype TEXT,
+            stored_at INTEGER NOT NULL
+        );
+        CREATE TABLE media_refs (
+            event_id TEXT NOT NULL REFERENCES events(event_id),
+            role TEXT NOT NULL CHECK (role IN ('file', 'thumbnail')),
+            mxc TEXT NOT NULL,
+            key_digest TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL
+                CHECK (status IN ('ok', 'hash_mismatch', 'too_large', 'not_found', 'failed', 'forbidden', 'invalid')),
+            sha256 TEXT REFERENCES media(sha256),
+            error TEXT,
+            attempted_at INTEGER NOT NULL,
+            PRIMARY KEY (event_id, role),
+            CHECK ((status = 'ok') = (sha256 IS NOT NULL))
+        );
+        CREATE INDEX media_refs_by_source ON media_refs(mxc, key_digest) WHERE status = 'ok';
+        """,
     ]
 }

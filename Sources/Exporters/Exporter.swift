@@ -119,6 +119,8 @@ public struct ExportSummary: Sendable {
     public let bytes: Int64
     /// Rooms named by a space but not in the archive (not exported).
     public let missingRooms: [String]
+    /// `--include-media`: stored media files written under `media/`.
+    public let mediaFiles: Int
 }
 
 /// Progress of an export, for a live display.
@@ -197,11 +199,41 @@ public final class Exporter {
         }
         let spaces = try spaceChildren(of: rooms)
         try renderer.finish(rooms: results, spaces: spaces, writer: writer)
+        let mediaFiles = options.includeMedia ? try addMedia(of: rooms, writer: writer) : 0
         let manifest = manifestValue(rooms: results, files: writer.files)
         try writer.add(Self.manifestName, text: JSONCoding.encode(manifest) + "\n")
         try writer.finish()
         return ExportSummary(rooms: results, fileCount: writer.files.count, bytes: writer.bytesWritten,
-                             missingRooms: missing)
+                             missingRooms: missing, mediaFiles: mediaFiles)
+    }
+
+    /// `--include-media`: the stored files (from `sync --media`) of the exported events' attachments, as
+    /// `media/<sha256>`, each once, in digest order (reproducible). The export's own SHA-256 of each file
+    /// must equal its name: a damaged store file stops the export instead of being handed over.
+    private func addMedia(of rooms: [StoredRoom], writer: ExportWriter) throws -> Int {
+        var digests: Set<String> = []
+        let senders = Set(options.senders)
+        for room in rooms {
+            for (digest, sender) in try store.exportableMedia(roomID: room.roomID, since: options.since,
+                                                              until: options.until,
+                                                              includeRedacted: options.retainRedacted)
+            where senders.isEmpty || senders.contains(sender) {
+                digests.insert(digest)
+            }
+        }
+        for digest in digests.sorted() {
+            let url = try store.mediaFiles.url(forSHA256: digest)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw ExportError.failure("stored media file \(url.path) is missing (run `mxarchive sync --media`)")
+            }
+            let file = ExportFile()
+            data.withUnsafeBytes { file.append($0) }
+            let record = try writer.add("media/\(digest)", file)
+            guard record.sha256 == digest else {
+                throw ExportError.failure("stored media file \(url.path) is damaged (its SHA-256 differs from its name)")
+            }
+        }
+        return digests.count
     }
 
     /// Named rooms, plus each named space and the archived rooms of its hierarchy; every archived room

@@ -258,4 +258,8 @@ public struct IndexingSyncObserver: SyncObserver {
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
         base?.keyBackupChecked(report, error: error)
     }
+
+    public func mediaProgress(roomID: String, done: Int, total: Int) {
+        base?.mediaProgress(roomID: roomID, done: done, total: total)
+    }
 }

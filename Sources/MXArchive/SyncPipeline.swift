@@ -21,14 +21,17 @@ public struct SyncOptions: Sendable {
     public var retainRedacted: Bool
     /// Events per `/messages` request; Synapse caps it at 1,000.
     public var pageSize: Int
+    /// `--media`: after a room's events, download its attachments. Nil: events only.
+    public var media: MediaOptions?
 
     public init(roomIDs: [String], start: Start = .latest, followUpgrades: Bool = false,
-                retainRedacted: Bool = false, pageSize: Int = 1000) {
+                retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil) {
         self.roomIDs = roomIDs
         self.start = start
         self.followUpgrades = followUpgrades
         self.retainRedacted = retainRedacted
         self.pageSize = pageSize
+        self.media = media
     }
 }
 
@@ -40,6 +43,8 @@ public struct RoomSyncResult: Sendable {
     public var pages: Int
     public var malformed: Int
     public var error: String?
+    /// The media pass (with `--media`; nil otherwise, or when the room failed before it).
+    public var media: MediaSyncCounts?
 }
 
 /// Hears about a sync as it goes, for progress displays.
@@ -49,10 +54,13 @@ public protocol SyncObserver: Sendable {
     func roomFinished(_ result: RoomSyncResult)
     /// New sessions came from the stored key backup at the start of the sync (or it failed: `error`).
     func keyBackupChecked(_ report: KeyImportReport?, error: String?)
+    /// The media pass of a room has settled `done` of its `total` attachments.
+    func mediaProgress(roomID: String, done: Int, total: Int)
 }
 
 extension SyncObserver {
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {}
+    public func mediaProgress(roomID: String, done: Int, total: Int) {}
 }
 
 /// The sync pipeline: for each room, read its state, then fetch pages as the pagination state machine asks
@@ -136,6 +144,12 @@ public struct SyncPipeline {
                                           to: request)
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
                       options: options, decryptor: decryptor, result: &result)
+        }
+        if let media = options.media {
+            let observer = observer
+            result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in
+                observer?.mediaProgress(roomID: roomID, done: done, total: total)
+            }.run(roomID: roomID)
         }
         try store.markSynced(roomID: roomID, at: Int64(Date.now.timeIntervalSince1970 * 1000))
         return (result, metadata)

@@ -17,8 +17,24 @@ public struct AsyncHTTPTransport: HTTPTransport {
         if let body = spec.body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(spec.timeoutSeconds))
-            let buffer = try await response.body.collect(upTo: maxResponseBytes)
-            return HTTPResponseData(status: Int(response.status.code), body: Data(buffer.readableBytesView))
+            let status = Int(response.status.code)
+            let contentType = response.headers.first(name: "Content-Type")
+            guard let limit = spec.maxResponseBytes else {
+                let buffer = try await response.body.collect(upTo: maxResponseBytes)
+                return HTTPResponseData(status: status, body: Data(buffer.readableBytesView), contentType: contentType)
+            }
+            // Bounded read: refuse by the announced length without reading, else stop as soon as the
+            // streamed body passes the limit (leaving the loop abandons the rest and the connection).
+            let tooLarge = HTTPResponseData(status: status, body: Data(), contentType: contentType, exceededLimit: true)
+            if let announced = response.headers.first(name: "Content-Length").flatMap(Int.init), announced > limit {
+                return tooLarge
+            }
+            var body = Data()
+            for try await chunk in response.body {
+                guard body.count + chunk.readableBytes <= limit else { return tooLarge }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+            return HTTPResponseData(status: status, body: body, contentType: contentType)
         } catch let error as HTTPClientError {
             throw TransportFailure("\(error)")
         } catch let error as NIOCore.IOError {

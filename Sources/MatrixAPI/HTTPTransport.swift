@@ -8,23 +8,35 @@ public struct HTTPRequestSpec: Sendable {
     public var headers: [(String, String)]
     public var body: Data?
     public var timeoutSeconds: Int64
+    /// Media downloads: read at most this many body bytes; a longer body (by `Content-Length` or as it
+    /// streams) is abandoned and answered with `exceededLimit`. Nil: the transport's own cap, and a longer
+    /// reply is a failure.
+    public var maxResponseBytes: Int?
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil,
-                timeoutSeconds: Int64 = 60) {
+                timeoutSeconds: Int64 = 60, maxResponseBytes: Int? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutSeconds = timeoutSeconds
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 
 public struct HTTPResponseData: Sendable {
     public var status: Int
     public var body: Data
-    public init(status: Int, body: Data) {
+    /// The `Content-Type` header, for media whose event does not say.
+    public var contentType: String?
+    /// The body was longer than the request's `maxResponseBytes`; `body` is then empty.
+    public var exceededLimit: Bool
+
+    public init(status: Int, body: Data, contentType: String? = nil, exceededLimit: Bool = false) {
         self.status = status
         self.body = body
+        self.contentType = contentType
+        self.exceededLimit = exceededLimit
     }
 }
 

@@ -187,35 +187,42 @@ public actor MatrixClient {
         return "?" + items.map { "\(segment($0.0))=\(segment($0.1))" }.joined(separator: "&")
     }
 
-    /// One API call with the retry rules: 429 waits `retry_after_ms`; 5xx, timeouts and dropped connections
-    /// back off exponentially; a soft-logged-out token is refreshed once and the call repeated.
+    /// One API call with the retry rules, its reply decoded as JSON.
     func call(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
               body: JSONValue? = nil, authenticated: Bool = true) async throws -> JSONValue {
+        let data = body.map { Data(JSONCoding.encode($0).utf8) }
+        let response = try await exchange(step, method: method, path: path, query: query, body: data,
+                                          accept: "application/json", authenticated: authenticated)
+        do {
+            return try JSONCoding.decode(response.body)
+        } catch {
+            throw MatrixError(step: step, status: response.status, errcode: nil,
+                              serverMessage: "the reply is not valid JSON")
+        }
+    }
+
+    /// One request with the retry rules: 429 waits `retry_after_ms`; 5xx, timeouts and dropped connections
+    /// back off exponentially; a soft-logged-out token is refreshed once and the request repeated. Returns
+    /// the first 2xx response; anything else ends as a `MatrixError`.
+    func exchange(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
+                  body: Data? = nil, accept: String, authenticated: Bool = true, timeoutSeconds: Int64 = 60,
+                  maxResponseBytes: Int? = nil, retryPolicy policy: RetryPolicy? = nil) async throws -> HTTPResponseData {
+        let policy = policy ?? retryPolicy
         var attempt = 0
         var refreshed = false
         while true {
             attempt += 1
-            var headers = [("Accept", "application/json")]
+            var headers = [("Accept", accept)]
             if authenticated { headers.append(("Authorization", "Bearer \(credentials.accessToken)")) }
-            var data: Data?
-            if let body {
-                data = Data(JSONCoding.encode(body).utf8)
-                headers.append(("Content-Type", "application/json"))
-            }
+            if body != nil { headers.append(("Content-Type", "application/json")) }
             let request = HTTPRequestSpec(method: method, url: baseURL + path + Self.queryString(query),
-                                          headers: headers, body: data)
+                                          headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+                                          maxResponseBytes: maxResponseBytes)
             let failure: RetryPolicy.Failure
             let lastError: any Error
             do {
                 let response = try await transport.send(request)
-                if (200..<300).contains(response.status) {
-                    do {
-                        return try JSONCoding.decode(response.body)
-                    } catch {
-                        throw MatrixError(step: step, status: response.status, errcode: nil,
-                                          serverMessage: "the reply is not valid JSON")
-                    }
-                }
+                if (200..<300).contains(response.status) { return response }
                 let error = Self.matrixError(step: step, response: response)
                 if response.status == 401, error.errcode == "M_UNKNOWN_TOKEN", error.softLogout,
                    authenticated, !refreshed, credentials.refreshToken != nil {
@@ -231,7 +238,7 @@ public actor MatrixClient {
                                         serverMessage: "connection failed: \(error.description)")
                 failure = .transient
             }
-            guard let delay = retryPolicy.delay(after: failure, attempt: attempt) else { throw lastError }
+            guard let delay = policy.delay(after: failure, attempt: attempt) else { throw lastError }
             try await sleeper(delay)
         }
     }

@@ -41,7 +41,7 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("sender"), help: ArgumentHelp("Only events from this user; repeatable.", valueName: "mxid"))
     var senders: [String] = []
 
-    @Flag(help: "Include archived media files (images inline, files linked from media/).")
+    @Flag(help: "Include the stored media files (from sync --media) of the exported messages as media/<sha256>.")
     var includeMedia = false
 
     @Flag(help: "Keep the content of redacted events where the archive retained it (legal hold).")
@@ -119,7 +119,10 @@ struct Export: ParsableCommand {
             say(line)
         }
         for missing in summary.missingRooms { say("\(missing): in the space but not in the archive (sync it first)") }
-        if includeMedia { say("note: this archive holds no media files yet; attachments are listed by name") }
+        if includeMedia {
+            say("media: \(summary.mediaFiles) stored files included under media/<sha256>"
+                + (summary.mediaFiles == 0 ? " (download them with `mxarchive sync --media`)" : ""))
+        }
         say("exported \(summary.rooms.count) rooms, \(summary.fileCount) files, \(summary.bytes) bytes to \(output)")
     }
 }

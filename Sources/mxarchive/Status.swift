@@ -25,6 +25,7 @@ struct Status: ParsableCommand {
             let malformed = try store.malformedCount(roomID: room.roomID)
             let decryption = try store.decryptionSummary(roomID: room.roomID)
             let waiting = decryption.waitingSessions.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+            let media = try store.mediaCounts(roomID: room.roomID)
             if json {
                 rows.append([
                     "room_id": .string(room.roomID),
@@ -46,12 +47,14 @@ struct Status: ParsableCommand {
                         .merging(["waiting_sessions": .array(waiting.map {
                             ["session_id": .string($0.key), "events": .int(Int64($0.value))]
                         })]) { a, _ in a }),
+                    "media": .object(Dictionary(uniqueKeysWithValues: media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
                 ])
             } else {
                 let synced = room.lastSyncAt.map(DateArgument.format) ?? "never"
                 emit("\(room.roomID)  \(room.metadata.name ?? "(no name)")  \(room.eventCount) events  "
                      + "history: \(backward)  last sync: \(synced)"
-                     + (malformed > 0 ? "  malformed: \(malformed)" : ""))
+                     + (malformed > 0 ? "  malformed: \(malformed)" : "")
+                     + (media.isEmpty ? "" : "  media: " + Self.mediaSummary(media)))
                 let encrypted = decryption.counts.values.reduce(0, +)
                 if encrypted > 0 {
                     let problems = DecryptionStatus.allCases.filter { $0 != .none && $0 != .ok }
@@ -66,6 +69,14 @@ struct Status: ParsableCommand {
             }
         }
         if json { emit(JSONCoding.encode(["rooms": .array(rows)])) }
+    }
+
+    /// `3 stored, 1 too_large`: stored first, then the other outcomes by name.
+    static func mediaSummary(_ counts: [MediaStatus: Int]) -> String {
+        var parts = counts[.ok].map { ["\($0) stored"] } ?? []
+        parts += counts.filter { $0.key != .ok }.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key.rawValue)" }
+        return parts.joined(separator: ", ")
     }
 }
 

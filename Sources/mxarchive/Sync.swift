@@ -8,6 +8,12 @@ import MatrixAPI
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fetch new history of rooms into the archive (resumable, incremental).",
+        // Spelled out: past a length ArgumentParser shortens the generated line to "<options>".
+        usage: """
+            mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
+            [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--no-index] \
+            [--media [--max-media-size <size>]] [--json]
+            """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
             --from-start, or from a date with --since). Every later sync fetches only what is new and
@@ -16,6 +22,10 @@ struct Sync: AsyncParsableCommand {
 
             With no room named, every room already in the archive is synced (the nightly cron line):
               mxarchive sync
+
+            With --media, each room's attachments and thumbnails are downloaded after its events
+            (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
+            downloads are tried again by the next sync --media.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -47,7 +57,14 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Leave the search index alone; the next sync or `mxarchive reindex` catches it up.")
     var noIndex = false
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\"}]} at the end.")
+    @Flag(help: "Also download the rooms' attachments and thumbnails (decrypting encrypted ones).")
+    var media = false
+
+    @Option(help: ArgumentHelp("With --media: skip files larger than this (e.g. 500K, 20M, 1G; default 100M).",
+                               valueName: "size"))
+    var maxMediaSize: String?
+
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
     var json = false
 
     func validate() throws {
@@ -56,6 +73,13 @@ struct Sync: AsyncParsableCommand {
             throw ValidationError("--since '\(since)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z)")
         }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 1 and 1000") }
+        if let maxMediaSize {
+            guard media else { throw ValidationError("--max-media-size needs --media") }
+            guard let bytes = ByteSize.parse(maxMediaSize), bytes > 0, bytes <= Int64(Int32.max) else {
+                throw ValidationError("--max-media-size '\(maxMediaSize)' is not a size between 1 byte and 2G "
+                                      + "(use a number with an optional K, M or G)")
+            }
+        }
     }
 
     func run() async throws {
@@ -68,8 +92,11 @@ struct Sync: AsyncParsableCommand {
         let start: SyncOptions.Start = if fromStart { .fromStart }
             else if let since, let millis = DateArgument.parse(since) { .since(millis) }
             else { .latest }
+        let mediaOptions = media ? MediaOptions(
+            maxBytes: maxMediaSize.flatMap(ByteSize.parse).map { Int($0) } ?? MediaOptions.defaultMaxBytes,
+            retainRedacted: retainRedacted) : nil
         let options = SyncOptions(roomIDs: roomIDs, start: start, followUpgrades: followUpgrades,
-                                  retainRedacted: retainRedacted, pageSize: pageSize)
+                                  retainRedacted: retainRedacted, pageSize: pageSize, media: mediaOptions)
         let progress = SyncProgress(live: isTerminal(2), summaries: !json)
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = noIndex ? nil : try BackgroundIndexer(storeDirectory: global.storeURL)
@@ -103,6 +130,7 @@ struct Sync: AsyncParsableCommand {
                     "total_events": .int(Int64(result.totalEvents)),
                 ]
                 if let error = result.error { object["error"] = .string(error) }
+                if let media = result.media { object["media"] = media.json }
                 return .object(object)
             }
             var object: [String: JSONValue] = ["rooms": .array(rooms)]
@@ -159,6 +187,7 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
             var line = "\(label): \(result.newEvents) new events, \(result.totalEvents) archived, \(result.pages) pages"
             if result.malformed > 0 { line += ", \(result.malformed) malformed events skipped (recorded)" }
             emit(line)
+            if let media = result.media { emit("  media: " + media.summary) }
             flushStandardOutput()
         }
     }
@@ -173,9 +202,42 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
         }
     }
 
+    func mediaProgress(roomID: String, done: Int, total: Int) {
+        guard live else { return }
+        draw("\(lock.withLock { currentName }): media \(done) of \(total)")
+    }
+
     func finish() { if live { draw("") } }
 
     private func draw(_ text: String) {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+}
+
+extension MediaSyncCounts {
+    /// `2 downloaded (1.5 MiB), 1 reused, 4 already done, 1 failed (1 hash_mismatch)`.
+    var summary: String {
+        var text = "\(downloaded) downloaded (\(ByteSize.format(bytes))), \(reused) reused, \(skipped) already done, "
+            + "\(failedTotal) failed"
+        if failedTotal > 0 {
+            text += " (" + failed.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + ")"
+        }
+        if removed > 0 { text += ", \(removed) files of redacted events deleted" }
+        return text
+    }
+
+    /// The `media` object of `sync --json` (schemas/sync-result.schema.json).
+    var json: JSONValue {
+        var failures: [String: JSONValue] = [:]
+        for (status, count) in failed { failures[status.rawValue] = .int(Int64(count)) }
+        return [
+            "downloaded": .int(Int64(downloaded)),
+            "reused": .int(Int64(reused)),
+            "already_done": .int(Int64(skipped)),
+            "failed": .object(failures),
+            "bytes_downloaded": .int(bytes),
+            "removed": .int(Int64(removed)),
+        ]
     }
 }

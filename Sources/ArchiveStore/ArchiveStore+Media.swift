@@ -1,0 +1,185 @@
+import ArchiveCore
+import Foundation
+
+/// What became of one attachment (`media_refs.status`).
+public enum MediaStatus: String, Sendable, Hashable, CaseIterable {
+    case ok
+    /// The ciphertext did not match the event's SHA-256. Final for this (mxc, key): the file on the
+    /// server will not change, so retrying would only download it again.
+    case hashMismatch = "hash_mismatch"
+    /// Longer than `--max-media-size`; tried again by a later run (the limit may have been raised).
+    case tooLarge = "too_large"
+    case notFound = "not_found"
+    case forbidden
+    /// Anything else (server error, connection) after retries; tried again by a later run.
+    case failed
+    /// The event's description cannot be used (an mxc URI that is not one, an unusable key). Final.
+    case invalid
+
+    /// A later run does not try this (mxc, key) again.
+    public var isFinal: Bool { self == .ok || self == .hashMismatch || self == .invalid }
+}
+
+/// One row of `media_refs`.
+public struct MediaRef: Sendable, Hashable {
+    public let eventID: String
+    public let role: Attachment.Role
+    public let mxc: String
+    public let keyDigest: String
+    public let status: MediaStatus
+    public let sha256: String?
+
+    public init(eventID: String, role: Attachment.Role, mxc: String, keyDigest: String, status: MediaStatus,
+                sha256: String?) {
+        self.eventID = eventID
+        self.role = role
+        self.mxc = mxc
+        self.keyDigest = keyDigest
+        self.status = status
+        self.sha256 = sha256
+    }
+}
+
+extension ArchiveStore {
+    public var mediaFiles: MediaFiles { MediaFiles(storeDirectory: directory) }
+
+    /// The attachments of a room's messages and stickers, in timeline order, from each event's effective
+    /// content: the resolved edit (`current_content`), else the decrypted content when decryption
+    /// succeeded, else the content as received. Edits themselves are skipped (their file is the
+    /// original's current content). Redacted events only with `includeRedacted` (legal hold: their content
+    /// was retained); a stripped event has no attachments left anyway.
+    public func mediaCandidates(roomID: String, includeRedacted: Bool) throws -> [(eventID: String, attachments: [Attachment])] {
+        // Filtering by type in SQL keeps a nightly run over a long room from decoding every message.
+        let statement = try db.statement("""
+            SELECT event_id, effective_type, content FROM (
+                SELECT event_id, position,
+                       CASE WHEN type = 'm.room.encrypted' AND decryption = 'ok'
+                            THEN json_extract(decrypted_json, '$.type') ELSE type END AS effective_type,
+                       coalesce(current_content,
+                                CASE WHEN decryption = 'ok' THEN json_extract(decrypted_json, '$.content') END,
+                                json_extract(raw_json, '$.content')) AS content
+                FROM events
+                WHERE room_id = ? AND is_timeline_item = 1
+                  AND type IN ('m.room.message', 'm.sticker', 'm.room.encrypted')
+                  AND (rel_type IS NULL OR rel_type != 'm.replace')
+                  AND (redacted_by IS NULL OR ? = 1)
+            )
+            WHERE content IS NOT NULL AND json_valid(content)
+              AND (effective_type = 'm.sticker'
+                   OR (effective_type = 'm.room.message'
+                       AND json_extract(content, '$.msgtype') IN ('m.image', 'm.file', 'm.video', 'm.audio')))
+            ORDER BY position
+            """)
+        statement.bind([.text(roomID), .int(includeRedacted ? 1 : 0)])
+        var result: [(String, [Attachment])] = []
+        while try statement.step() {
+            guard let eventID = statement.text(0), let type = statement.text(1),
+                  let content = try? JSONCoding.decode(statement.text(2) ?? "") else { continue }
+            let attachments = Attachment.attachments(type: type, content: content)
+            if !attachments.isEmpty { result.append((eventID, attachments)) }
+        }
+        return result
+    }
+
+    /// Every recorded attachment outcome of a room, keyed by event id and role.
+    public func mediaRefs(roomID: String) throws -> [String: MediaRef] {
+        let rows = try db.statement("""
+            SELECT r.event_id, r.role, r.mxc, r.key_digest, r.status, r.sha256
+            FROM media_refs r JOIN events e ON e.event_id = r.event_id WHERE e.room_id = ?
+            """).rows(.text(roomID)) { row -> MediaRef? in
+            guard let role = row.text(1).flatMap(Attachment.Role.init), let status = row.text(4).flatMap(MediaStatus.init)
+            else { return nil }
+            return MediaRef(eventID: row.text(0) ?? "", role: role, mxc: row.text(2) ?? "", keyDigest: row.text(3) ?? "",
+                            status: status, sha256: row.text(5))
+        }
+        var refs: [String: MediaRef] = [:]
+        for case let ref? in rows { refs[Self.mediaKey(ref.eventID, ref.role)] = ref }
+        return refs
+    }
+
+    public static func mediaKey(_ eventID: String, _ role: Attachment.Role) -> String { "\(role.rawValue) \(eventID)" }
+
+    /// The digest of a file already stored for this (mxc, key) through any event, so it is fetched once.
+    public func storedMedia(mxc: String, keyDigest: String) throws -> String? {
+        try db.statement("""
+            SELECT r.sha256 FROM media_refs r JOIN media m ON m.sha256 = r.sha256
+            WHERE r.mxc = ? AND r.key_digest = ? AND r.status = 'ok' LIMIT 1
+            """).firstRow(.text(mxc), .text(keyDigest)) { $0.text(0) } ?? nil
+    }
+
+    /// Records a stored file (written to `mediaFiles` first, so a row always has its file) and the
+    /// attachment that led to it, in one transaction.
+    public func recordStoredMedia(sha256: String, size: Int, mimetype: String?, ref: MediaRef) throws {
+        try db.transaction {
+            try db.statement("INSERT OR IGNORE INTO media (sha256, size, mimetype, stored_at) VALUES (?, ?, ?, ?)")
+                .run(.text(sha256), .int(Int64(size)), .optional(mimetype.map { String($0.prefix(255)) }),
+                     .int(Self.now()))
+            try upsert(ref, error: nil)
+        }
+    }
+
+    /// Records what became of an attachment (for `ok`, the file must already be in `media`).
+    public func recordMediaRef(_ ref: MediaRef, error: String?) throws {
+        try upsert(ref, error: error)
+    }
+
+    private func upsert(_ ref: MediaRef, error: String?) throws {
+        try db.statement("""
+            INSERT OR REPLACE INTO media_refs (event_id, role, mxc, key_digest, status, sha256, error, attempted_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).run(.text(ref.eventID), .text(ref.role.rawValue), .text(ref.mxc), .text(ref.keyDigest),
+                     .text(ref.status.rawValue), .optional(ref.sha256), .optional(error.map { String($0.prefix(500)) }),
+                     .int(Self.now()))
+    }
+
+    /// Honours redactions for media: forgets the attachments of the room's redacted events and deletes
+    /// the files no other event refers to. Returns how many files were deleted. (Not called under legal
+    /// hold.)
+    public func forgetRedactedMedia(roomID: String) throws -> Int {
+        let orphans: [String] = try db.transaction {
+            try db.statement("""
+                DELETE FROM media_refs WHERE event_id IN
+                    (SELECT event_id FROM events WHERE room_id = ? AND redacted_by IS NOT NULL)
+                """).run(.text(roomID))
+            guard db.changes > 0 else { return [] }
+            let orphans = try db.statement("""
+                SELECT sha256 FROM media WHERE NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)
+                """).rows { $0.text(0) ?? "" }
+            try db.statement("""
+                DELETE FROM media WHERE NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)
+                """).run()
+            return orphans
+        }
+        // After the commit: a crash in between leaves a file without a row (harmless), never the reverse.
+        for digest in orphans { try mediaFiles.remove(sha256: digest) }
+        return orphans.count
+    }
+
+    /// Attachment outcomes of a room by status (`status` shows them).
+    public func mediaCounts(roomID: String) throws -> [MediaStatus: Int] {
+        let rows = try db.statement("""
+            SELECT r.status, count(*) FROM media_refs r JOIN events e ON e.event_id = r.event_id
+            WHERE e.room_id = ? GROUP BY r.status
+            """).rows(.text(roomID)) { ($0.text(0).flatMap(MediaStatus.init), Int($0.int(1))) }
+        var counts: [MediaStatus: Int] = [:]
+        for (status, count) in rows { if let status { counts[status] = count } }
+        return counts
+    }
+
+    private static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970 * 1000) }
+}
+
+extension ArchiveStore {
+    /// The stored files of a room's attachments for an export: digest and sender of each `ok` attachment
+    /// of a timeline event in `[since, until)` (milliseconds), redacted events only with `includeRedacted`.
+    public func exportableMedia(roomID: String, since: Int64?, until: Int64?,
+                                includeRedacted: Bool) throws -> [(sha256: String, sender: String)] {
+        try db.statement("""
+            SELECT r.sha256, e.sender FROM media_refs r JOIN events e ON e.event_id = r.event_id
+            WHERE e.room_id = ? AND r.status = 'ok' AND e.origin_server_ts >= ? AND e.origin_server_ts < ?
+              AND (e.redacted_by IS NULL OR ? = 1)
+            """).rows(.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max), .int(includeRedacted ? 1 : 0)) {
+            ($0.text(0) ?? "", $0.text(1) ?? "")
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import ArchiveCore
+import Crypto
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The tests' own uploads and sends for media (independent of mxarchive).
+extension TestSender {
+    func createRoom(name: String) async throws -> String {
+        let reply = try await Self.post(homeserver + "/_matrix/client/v3/createRoom",
+                                        body: ["name": .string(name), "preset": "private_chat"], token: token)
+        return reply["room_id"]?.stringValue ?? ""
+    }
+
+    func send(roomID: String, type: String = "m.room.message", content: JSONValue) async throws -> String {
+        let room = roomID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? roomID
+        let reply = try await Self.request("PUT", homeserver + "/_matrix/client/v3/rooms/\(room)/send/\(type)/\(UUID().uuidString)",
+                                           body: content, token: token)
+        return reply["event_id"]?.stringValue ?? ""
+    }
+
+    /// `POST /_matrix/media/v3/upload`: the bytes as they are; returns the mxc URI.
+    func upload(_ data: Data) async throws -> String {
+        var request = URLRequest(url: URL(string: homeserver + "/_matrix/media/v3/upload?filename=upload.bin")!)
+        request.httpMethod = "POST"
+        request.httpBody = data
+        request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (body, response) = try await URLSession.shared.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 200,
+              let uri = try JSONCoding.decode(body)["content_uri"]?.stringValue else {
+            throw HarnessError("upload failed: \(String(decoding: body, as: UTF8.self))")
+        }
+        return uri
+    }
+}
+
+/// Encrypts with Python's `cryptography` (scripts/encrypt-attachment), never with mxarchive's code.
+struct EncryptedFixture {
+    let ciphertext: Data
+    let file: JSONValue
+    let plaintextSHA256: String
+
+    static func make(_ plaintext: Data) throws -> EncryptedFixture {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-enc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("plain")
+        let output = folder.appendingPathComponent("cipher")
+        try plaintext.write(to: input)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [ProcessInfo.processInfo.environment["MXARCHIVE_TEST_PYTHON"] ?? "python3",
+                             SchemaValidator.repository.appendingPathComponent("scripts/encrypt-attachment").path,
+                             input.path, output.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let printed = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("encrypt-attachment failed") }
+        let json = try JSONCoding.decode(printed)
+        return EncryptedFixture(ciphertext: try Data(contentsOf: output), file: json["file"] ?? .null,
+                                plaintextSHA256: json["plaintext_sha256"]?.stringValue ?? "")
+    }
+
+    func file(url: String) -> JSONValue {
+        var object = file.objectValue ?? [:]
+        object["url"] = .string(url)
+        return .object(object)
+    }
+}
+
+func sha256Hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+
+func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.random(in: 0...255) }) }
+
+@Suite(.serialized) struct MediaSyncTests {
+    /// Plain and encrypted attachments of a fresh room: stored once each under their plaintext's digest,
+    /// a tampered ciphertext refused, the size limit honoured, and nothing downloaded twice.
+    @Test func attachmentsAreDownloadedCheckedDecryptedAndStoredOnce() async throws {
+        let archive = try Archive.loggedIn()
+        let alice = try await TestSender.login(seed: archive.seed, user: "alice")
+        let roomID = try await alice.createRoom(name: "media \(UUID().uuidString)")
+
+        let image = randomBytes(3000)
+        let thumbnail = randomBytes(700)
+        let big = randomBytes(300 * 1024)
+        let secret = randomBytes(5000)
+        let tamperedPlain = randomBytes(2000)
+        let encrypted = try EncryptedFixture.make(secret)
+        let tampered = try EncryptedFixture.make(tamperedPlain)
+        #expect(encrypted.plaintextSHA256 == sha256Hex(secret))
+
+        let imageURI = try await alice.upload(image)
+        let thumbnailURI = try await alice.upload(thumbnail)
+        let bigURI = try await alice.upload(big)
+        let encryptedURI = try await alice.upload(encrypted.ciphertext)
+        var altered = tampered.ciphertext
+        altered[100] ^= 0xFF
+        let tamperedURI = try await alice.upload(altered)
+
+        _ = try await alice.send(roomID: roomID, content: [
+            "msgtype": "m.image", "body": "../../etc/passwd", "url": .string(imageURI),
+            "info": ["mimetype": "image/png", "thumbnail_url": .string(thumbnailURI)],
+        ])
+        _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.file", "body": "same image again",
+                                                           "url": .string(imageURI)])
+        _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.image", "body": "secret.png",
+                                                           "file": encrypted.file(url: encryptedURI)])
+        let tamperedEvent = try await alice.send(roomID: roomID, content: [
+            "msgtype": "m.file", "body": "tampered", "file": tampered.file(url: tamperedURI)])
+        _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.video", "body": "big", "url": .string(bigURI)])
+        _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.file", "body": "hostile",
+                                                           "url": "mxc://localhost/../../credentials"])
+
+        // First run, with a limit below the big file.
+        let first = try archive.sync(["--room", roomID, "--media", "--max-media-size", "100K"])
+        let firstMedia = try #require(first.jsonLines.last?["rooms"]?.arrayValue?.first?["media"])
+        #expect(firstMedia["downloaded"] == .int(3))  // image, thumbnail, encrypted
+        #expect(firstMedia["reused"] == .int(1))      // the second event of the same image
+        #expect(firstMedia["failed"] == ["hash_mismatch": 1, "too_large": 1, "invalid": 1])
+        #expect(try SchemaValidator.errors([first.lines.last ?? ""], schema: "sync-result.schema.json").isEmpty)
+
+        for (bytes, digest) in [(image, sha256Hex(image)), (thumbnail, sha256Hex(thumbnail)),
+                                (secret, encrypted.plaintextSHA256)] {
+            let path = archive.store.appendingPathComponent("media/\(digest.prefix(2))/\(digest.dropFirst(2))")
+            #expect(FileManager.default.contents(atPath: path.path) == bytes, "media file \(digest) differs")
+            #expect((try FileManager.default.attributesOfItem(atPath: path.path)[.posixPermissions] as? Int) == 0o600)
+        }
+        let stored = try Self.storedFiles(archive)
+        #expect(stored.count == 3)
+        #expect(!stored.contains(sha256Hex(tamperedPlain)) && !stored.contains(sha256Hex(altered)))
+        #expect(!stored.contains(sha256Hex(big)))
+
+        // Second run: nothing new; only the too-large file is tried again (and still too large).
+        let second = try archive.sync(["--media", "--max-media-size", "100K"])
+        let secondMedia = try #require(second.jsonLines.last?["rooms"]?.arrayValue?.first { $0["room_id"] == .string(roomID) }?["media"])
+        #expect(secondMedia["downloaded"] == .int(0))
+        #expect(secondMedia["reused"] == .int(0))
+        #expect(secondMedia["already_done"] == .int(6))  // 4 ok, hash_mismatch, invalid
+        #expect(secondMedia["failed"] == ["too_large": 1])
+
+        // Without the low limit the big file comes.
+        let third = try archive.sync(["--room", roomID, "--media"])
+        #expect(third.jsonLines.last?.value(at: "rooms")?.arrayValue?.first?.value(at: "media", "downloaded") == .int(1))
+        #expect(try Self.storedFiles(archive).contains(sha256Hex(big)))
+
+        let status = try archive.run(["status", "--json"])
+        let room = status.jsonLines.first?["rooms"]?.arrayValue?.first { $0["room_id"] == .string(roomID) }
+        #expect(room?["media"] == ["ok": 5, "hash_mismatch": 1, "invalid": 1])
+        #expect(try SchemaValidator.errors([status.stdout.trimmingCharacters(in: .newlines)],
+                                           schema: "status.schema.json").isEmpty)
+        let text = try archive.run(["status"])
+        #expect(text.stdout.contains("media: 5 stored, 1 hash_mismatch, 1 invalid"))
+        #expect(try archive.run(["verify"]).status == 0)
+
+        // The human summary names what happened.
+        let human = try archive.run(["sync", "--room", roomID, "--media"])
+        #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 0 failed"))
+
+        // `export --include-media` hands the stored files over as media/<sha256>, listed in the manifest.
+        let exported = archive.store.deletingLastPathComponent().appendingPathComponent("export-\(UUID().uuidString)")
+        let export = try archive.run(["export", "--format", "json", "--room", roomID, "--include-media",
+                                      "--output", exported.path])
+        #expect(export.status == 0, "export failed: \(export.stderr)")
+        // 5 attachments stored, 4 distinct files (two events share the image).
+        #expect(export.stdout.contains("media: 4 stored files included under media/<sha256>"))
+        for (bytes, digest) in [(image, sha256Hex(image)), (secret, encrypted.plaintextSHA256), (big, sha256Hex(big))] {
+            #expect(FileManager.default.contents(atPath: exported.appendingPathComponent("media/\(digest)").path) == bytes)
+        }
+        #expect(try archive.run(["verify-export", exported.path]).status == 0)
+
+        // Redacting the tampered event forgets its record; the stored files are untouched.
+        try await alice.redact(roomID: roomID, eventID: tamperedEvent)
+        try archive.sync(["--room", roomID, "--media"])
+        let after = try archive.run(["status", "--json"]).jsonLines.first?["rooms"]?.arrayValue?
+            .first { $0["room_id"] == .string(roomID) }
+        #expect(after?["media"] == ["ok": 5, "invalid": 1])
+    }
+
+    @Test func sizeOptionsAreChecked() throws {
+        let archive = try Archive.loggedIn()
+        #expect(try archive.run(["sync", "--max-media-size", "20M"]).status == 2)
+        let bad = try archive.run(["sync", "--media", "--max-media-size", "12X"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--max-media-size '12X'"))
+    }
+
+    /// The digests of the files under media/ (folder name + file name).
+    static func storedFiles(_ archive: Archive) throws -> Set<String> {
+        let root = archive.store.appendingPathComponent("media")
+        var names: Set<String> = []
+        for folder in try FileManager.default.contentsOfDirectory(atPath: root.path) {
+            for file in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)
+            where !file.hasPrefix(".") {
+                names.insert(folder + file)
+            }
+        }
+        return names
+    }
+}
