@@ -1,4 +1,5 @@
 import ArchiveCore
+import Crypto
 import Foundation
 import Testing
 
@@ -146,6 +147,21 @@ import Testing
             #expect(search.status == 0, "\(search.stderr)")
             #expect(search.stdout.contains(sample["event_id"]?.stringValue ?? "?"), "search for a decrypted message")
         }
+        // The encrypted image and its thumbnail: downloaded, hash-checked, decrypted to the seeder's bytes.
+        let media = try archive.run(["sync", "--room", room, "--media", "--json"])
+        #expect(media.status == 0, "\(media.stderr)")
+        for key in ["sha256", "thumbnail_sha256"] {
+            let digest = string(seed, "encrypted", "image", key)
+            #expect(digest.count == 64)
+            let file = archive.store.appendingPathComponent("media/\(digest.prefix(2))/\(digest.dropFirst(2))")
+            let bytes = try Data(contentsOf: file)
+            #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == digest, "\(key)")
+        }
+        let original = try Data(contentsOf: URL(fileURLWithPath: string(seed, "encrypted", "image", "plaintext_path")))
+        let stored = string(seed, "encrypted", "image", "sha256")
+        #expect(try Data(contentsOf: archive.store.appendingPathComponent("media/\(stored.prefix(2))/\(stored.dropFirst(2))"))
+                == original)
+
         // No key material in any output of this test (checked per run by the harness as well).
         for output in [backup, imported, badParity, unrelated, wrongPassphrase, wrongExport] {
             for secret in [string(seed, "modern", "recovery_key"), string(seed, "modern", "passphrase"),
