@@ -132,8 +132,6 @@ public struct SyncPipeline {
             cursors = try await startAtDate(roomID: roomID, metadata: metadata, timestamp: timestamp,
                                             options: options, result: &result)
         }
-        // One decryptor per room: each session is imported from the store once, not once per page.
-        let decryptor = MegolmDecryptor.forStore(store)
         var planner = PaginationPlanner(cursors: cursors,
                                         startMode: options.start == .fromStart ? .fromStart : .latest)
         while let request = planner.nextRequest() {
@@ -143,7 +141,7 @@ public struct SyncPipeline {
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count),
                                           to: request)
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
-                      options: options, decryptor: decryptor, result: &result)
+                      options: options, result: &result)
         }
         if let media = options.media {
             let observer = observer
@@ -177,8 +175,7 @@ public struct SyncPipeline {
     }
 
     private func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
-                       options: SyncOptions, decryptor: MegolmDecryptor? = nil,
-                       result: inout RoomSyncResult) throws {
+                       options: SyncOptions, result: inout RoomSyncResult) throws {
         var events: [RawEvent] = []
         var malformed: [(MalformedEvent, JSONValue)] = []
         events.reserveCapacity(page.chunk.count)
@@ -189,10 +186,17 @@ public struct SyncPipeline {
             }
         }
         let members = page.state.compactMap { try? RawEvent.parse($0, roomID: metadata.roomID).get() }
+        // Megolm events are decrypted on all cores first; the store then records each result in order.
+        let payloads = events.compactMap { event -> EncryptedPayload? in
+            var payload = EncryptedPayload(event)
+            payload?.roomID = metadata.roomID
+            return payload
+        }
+        let decrypted = try PageDecryption.decrypt(payloads, store: store)
         let outcome = try store.ingest(PageIngest(
             roomID: metadata.roomID, roomVersion: metadata.roomVersion, events: events, placement: placement,
             cursors: cursors, memberState: members, malformed: malformed, retainRedacted: options.retainRedacted),
-            decrypt: decryptor.map { $0.decrypt })
+            decrypt: { decrypted[$0.eventID] ?? .missingKey })
         result.pages += 1
         result.newEvents += outcome.newEvents
         result.totalEvents += outcome.newEvents

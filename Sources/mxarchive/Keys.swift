@@ -52,6 +52,18 @@ func printKeyReport(_ report: KeyImportReport, json: Bool) {
          + "\(report.retry.stillWaiting) still wait for keys")
 }
 
+/// Events decrypted by an import change their searchable text: an existing search index catches up
+/// now, as `sync` would, so that `search` finds them at once.
+func catchUpSearchIndex(_ global: GlobalOptions, store: ArchiveStore, quiet: Bool) throws {
+    guard try store.searchIndexState() != nil else { return }
+    let indexer = try SearchIndexer(storeDirectory: global.storeURL)
+    defer { indexer.close() }
+    let result = try indexer.catchUp()
+    if !quiet, result.documentsWritten + result.documentsRemoved > 0 {
+        emit("search index: \(result.documentsWritten) messages indexed, \(result.documentsRemoved) removed")
+    }
+}
+
 struct KeysBackup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
@@ -94,6 +106,7 @@ struct KeysBackup: AsyncParsableCommand {
         let client = try global.makeClient()
         let report = try await KeyImport(store: store).importBackup(client: client, secret: secret)
         printKeyReport(report, json: json)
+        try catchUpSearchIndex(global, store: store, quiet: json)
     }
 }
 
@@ -129,6 +142,7 @@ struct KeysImport: ParsableCommand {
                                                             passphrase: passphrase,
                                                             fileName: URL(fileURLWithPath: file).lastPathComponent)
         printKeyReport(report, json: json)
+        try catchUpSearchIndex(global, store: store, quiet: json)
     }
 }
 
