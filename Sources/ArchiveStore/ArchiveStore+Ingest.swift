@@ -83,7 +83,7 @@ extension ArchiveStore {
                     .optional(primary?.relType), .optional(primary?.target), .optional(primary?.key),
                     .optional(event.inReplyTo), .optional(redacts), .optional(event.redactedBecause),
                     .int(event.isAggregationOnly ? 0 : 1), .optional(payload?.sessionID),
-                    .text(payload == nil ? DecryptionStatus.none.rawValue : DecryptionStatus.missingKey.rawValue))
+                    .text(Self.initialDecryptionStatus(event, payload: payload).rawValue))
                 guard db.changes > 0 else {
                     outcome.duplicates += 1
                     continue
@@ -141,6 +141,14 @@ extension ArchiveStore {
             try saveCursors(page.cursors, roomID: page.roomID)
             return outcome
         }
+    }
+
+    /// Megolm events wait for their key until decrypted; an encrypted event this archive cannot decrypt at
+    /// all (another algorithm, no ciphertext or session) is `failed`; a redacted one has nothing left.
+    static func initialDecryptionStatus(_ event: RawEvent, payload: EncryptedPayload?) -> DecryptionStatus {
+        if payload != nil { return .missingKey }
+        guard event.type == "m.room.encrypted", event.content.objectValue?.isEmpty == false else { return .none }
+        return .failed
     }
 
     func saveCursors(_ cursors: RoomCursors, roomID: String) throws {

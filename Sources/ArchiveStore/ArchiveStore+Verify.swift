@@ -32,6 +32,18 @@ extension ArchiveStore {
             SELECT room_id FROM events GROUP BY room_id HAVING max(position) - min(position) + 1 != count(*)
             """).rows { $0.text(0) ?? "" }
         problems += gaps.map { "room \($0): timeline positions have gaps" }
+        // Decryption: a decrypted payload exactly when the status is ok, and each ok event owning the
+        // (session, message index) it used.
+        problems += try db.statement("""
+            SELECT event_id, decryption FROM events WHERE (decryption = 'ok') != (decrypted_json IS NOT NULL) LIMIT 20
+            """).rows { "event \($0.text(0) ?? "?"): decryption '\($0.text(1) ?? "?")' does not match its stored payload" }
+        let decrypted = try db.statement("SELECT count(*) FROM events WHERE decryption = 'ok'").firstRow { $0.int(0) } ?? 0
+        let claimed = try db.statement("""
+            SELECT count(*) FROM megolm_indexes m JOIN events e ON e.event_id = m.event_id WHERE e.decryption = 'ok'
+            """).firstRow { $0.int(0) } ?? 0
+        if decrypted != claimed {
+            problems.append("\(decrypted) events are decrypted but \(claimed) own their session and message index")
+        }
         // Media rows are written after their files (sync --media): a row without its file was removed by hand.
         let files = mediaFiles
         let media = try db.statement("SELECT sha256 FROM media ORDER BY sha256").rows { $0.text(0) ?? "" }

@@ -207,6 +207,20 @@ import Testing
         #expect(timeline["$copy"]?.content["body"] == nil)
     }
 
+    @Test mutating func encryptedEventsThatCannotBeMegolmAreFailedNotWaiting() throws {
+        let olm = factory.event(type: "m.room.encrypted", id: "$olm",
+                                content: ["algorithm": "m.olm.v1.curve25519-aes-sha2", "ciphertext": ["x": "y"]])
+        let noSession = factory.event(type: "m.room.encrypted", id: "$nosession",
+                                      content: ["algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "abc"])
+        _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [olm, noSession],
+                                        placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
+                             decrypt: decrypt(known: ["S"]))
+        let timeline = try items()
+        #expect(timeline["$olm"]?.decryption == "failed")
+        #expect(timeline["$nosession"]?.decryption == "failed")
+        #expect(try store.retryDecryption(decrypt: decrypt(known: ["S"])).attempted == 0)
+    }
+
     @Test mutating func sessionsOnlyImproveTowardsEarlierIndexes() throws {
         func key(_ index: UInt32, _ secret: String) -> MegolmSessionKey {
             MegolmSessionKey(roomID: "!r", sessionID: "S", sessionKey: secret, senderKey: nil, firstMessageIndex: index)

@@ -164,6 +164,9 @@ import Testing
         #expect(try Data(contentsOf: archive.store.appendingPathComponent("media/\(stored.prefix(2))/\(stored.dropFirst(2))"))
                 == original)
 
+        let verify = try archive.run(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+
         // No key material in any output of this test (checked per run by the harness as well).
         for output in [backup, imported, badParity, unrelated, wrongPassphrase, wrongExport] {
             for secret in [string(seed, "modern", "recovery_key"), string(seed, "modern", "passphrase"),
