@@ -30,6 +30,10 @@ func readSecret(from path: String, what: String) throws -> String {
         data = FileManager.default.contents(atPath: path)
     }
     guard let data else { throw ArchiveError.usage("cannot read the \(what) file \(path)") }
+    if path != "-", let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+       mode & 0o077 != 0 {
+        ErrorReporter.printError("warning: \(path) can be read by other users; `chmod 600 \(path)`")
+    }
     let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     guard !text.isEmpty else { throw ArchiveError.usage("the \(what) file \(path) is empty") }
     return text
