@@ -95,6 +95,9 @@ final class HTMLRenderer: ExportRenderer {
     private var searchScripts: [String] = []
     let options: ExportOptions
     let store: ArchiveStore
+    /// With `--include-media`: the current room's stored attachments (event and role → file digest), shown
+    /// inline from the export's `media/` folder.
+    private var storedMedia: [String: String] = [:]
 
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         + "media-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'"
@@ -170,6 +173,12 @@ final class HTMLRenderer: ExportRenderer {
 
     func renderRoom(_ context: RoomContext, result: inout RoomExportResult, writer: ExportWriter,
                     progress: (_ eventsSoFar: Int) -> Void) throws {
+        storedMedia = [:]
+        if options.includeMedia {
+            for (key, ref) in try context.store.mediaRefs(roomID: context.roomID) where ref.status == .ok {
+                if let digest = ref.sha256 { storedMedia[key] = digest }
+            }
+        }
         // Plan: which month pages exist (in order, with counts) and which threads have pages.
         var planCursor = MonthCursor()
         var months: [(key: String, count: Int)] = []
@@ -384,7 +393,12 @@ final class HTMLRenderer: ExportRenderer {
             html += "<p class=\"notice undecryptable\">Unable to decrypt this message (\(esc(item.decryption)))</p>\n"
         } else {
             if item.redacted { html += "<p class=\"notice redacted\">Deleted by its sender; the content is kept under legal hold.</p>\n" }
-            html += "<div class=\"body\">" + bodyHTML(item.content, type: item.type, senderName: name, isReply: item.inReplyTo != nil) + "</div>\n"
+            let root = ExportPath.rootPrefix(of: links.context.directory + "/page.html") + up
+            let media = MediaLinks(
+                file: storedMedia[ArchiveStore.mediaKey(item.eventID, .file)].map { root + "media/" + $0 },
+                thumbnail: storedMedia[ArchiveStore.mediaKey(item.eventID, .thumbnail)].map { root + "media/" + $0 })
+            html += "<div class=\"body\">" + bodyHTML(item.content, type: item.type, senderName: name,
+                                                      isReply: item.inReplyTo != nil, media: media) + "</div>\n"
             if item.edited {
                 html += try editHistory(item)
             }
@@ -431,16 +445,35 @@ final class HTMLRenderer: ExportRenderer {
         return html + "</ol></details>\n"
     }
 
-    func bodyHTML(_ content: JSONValue, type: String, senderName: String, isReply: Bool) -> String {
+    /// Where an item's attachment and thumbnail are in this export (nil: not included).
+    struct MediaLinks {
+        var file: String?
+        var thumbnail: String?
+        static let none = MediaLinks(file: nil, thumbnail: nil)
+    }
+
+    func bodyHTML(_ content: JSONValue, type: String, senderName: String, isReply: Bool,
+                  media: MediaLinks = .none) -> String {
         let body = content["body"]?.stringValue ?? ""
         let msgtype = content["msgtype"]?.stringValue
         switch msgtype {
         case "m.image", "m.file", "m.video", "m.audio":
             let label = ["m.image": "Image", "m.file": "File", "m.video": "Video", "m.audio": "Audio"][msgtype!]!
             let fileName = content["filename"]?.stringValue ?? body
-            var html = "<span class=\"attachment\">\(label): \(esc(fileName))"
-            if let size = content.value(at: "info", "size")?.int64Value { html += " (\(Self.byteCount(size)))" }
-            html += " — not included in this export</span>"
+            let size = content.value(at: "info", "size")?.int64Value.map { " (\(Self.byteCount($0)))" } ?? ""
+            var html: String
+            if let file = media.file {
+                // Files are named by their SHA-256 in media/: `download` gives a saved copy its real name.
+                html = ""
+                if msgtype == "m.image" {
+                    html += "<a class=\"image\" href=\"\(attr(file))\"><img src=\"\(attr(media.thumbnail ?? file))\" "
+                        + "alt=\"\(attr(fileName))\" loading=\"lazy\"></a>"
+                }
+                html += "<a class=\"attachment\" href=\"\(attr(file))\" download=\"\(attr(fileName))\">\(label): "
+                    + "\(esc(fileName))\(size)</a>"
+            } else {
+                html = "<span class=\"attachment\">\(label): \(esc(fileName))\(size) — not included in this export</span>"
+            }
             if let caption = content["filename"]?.stringValue, caption != body, !body.isEmpty {
                 html += "<p>\(plainHTML(body))</p>"
             }

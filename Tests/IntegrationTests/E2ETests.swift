@@ -164,6 +164,34 @@ import Testing
         #expect(try Data(contentsOf: archive.store.appendingPathComponent("media/\(stored.prefix(2))/\(stored.dropFirst(2))"))
                 == original)
 
+        // An HTML export with the media shows the image inline (its thumbnail) and links the full file.
+        let exportDir = archive.store.deletingLastPathComponent().appendingPathComponent("html-export")
+        let export = try archive.run(["export", "--format", "html", "--room", room, "--include-media",
+                                      "--output", exportDir.path])
+        #expect(export.status == 0, "\(export.stderr)")
+        let imageID = string(seed, "encrypted", "image", "event_id")
+        let pages = FileManager.default.enumerator(atPath: exportDir.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".html") } ?? []
+        let page = pages.first { (try? String(contentsOf: exportDir.appendingPathComponent($0), encoding: .utf8))?
+            .contains("id=\"\(imageID)\"") == true }
+        #expect(page != nil, "no page holds the image event")
+        if let page {
+            let html = try String(contentsOf: exportDir.appendingPathComponent(page), encoding: .utf8)
+            let article = html.components(separatedBy: "id=\"\(imageID)\"")[1].components(separatedBy: "</article>")[0]
+            let pageDir = exportDir.appendingPathComponent(page).deletingLastPathComponent()
+            for (attribute, digest) in [("src", string(seed, "encrypted", "image", "thumbnail_sha256")),
+                                        ("href", string(seed, "encrypted", "image", "sha256"))] {
+                let link = article.components(separatedBy: "\(attribute)=\"").dropFirst()
+                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest) }
+                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest)")
+                if let link {
+                    let bytes = try Data(contentsOf: pageDir.appendingPathComponent(link).standardizedFileURL)
+                    #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == digest)
+                }
+            }
+            #expect(article.contains("download=\"photo.png\""))
+        }
+
         let verify = try archive.run(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)")
 
