@@ -141,6 +141,7 @@ struct Sync: AsyncParsableCommand {
                     "rebuilt": .bool(indexed.rebuilt),
                 ]
             }
+            if let keyBackup = progress.keyBackup { object["key_backup"] = keyBackup }
             emit(JSONCoding.encode(.object(object)))
         }
         let failed = results.filter { $0.error != nil }
@@ -157,6 +158,8 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var roomStart = Date()
     private var currentName = ""
+    /// What the stored backup key fetched at the start (for `--json`).
+    private(set) var keyBackup: JSONValue?
 
     init(live: Bool, summaries: Bool) {
         self.live = live
@@ -193,6 +196,7 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
     }
 
     func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
+        lock.withLock { keyBackup = error.map { ["error": .string($0)] } ?? report?.jsonValue }
         if let error {
             ErrorReporter.printError("key backup: \(error) (syncing on with the keys already stored)")
         } else if let report, summaries {

@@ -220,9 +220,11 @@ import Testing
         // every session (and what they decrypted), and the next sync brings them back from the backup.
         try forgetSessions(archive)
         #expect(try items(archive, room).values.filter { $0["decryption"] == "ok" }.isEmpty)
-        let resync = try archive.run(["sync", "--room", room])
+        let resync = try archive.run(["sync", "--room", room, "--json"])
         #expect(resync.status == 0, "\(resync.stderr)")
-        #expect(resync.stdout.contains("key backup: \(sessionCount(seed) - 1) new sessions"), "\(resync.stdout)")
+        #expect(try SchemaValidator.errors(resync.lines, schema: "sync-result.schema.json") == [])
+        #expect(resync.jsonLines.first?.value(at: "key_backup", "sessions_added") == .int(Int64(sessionCount(seed) - 1)),
+                "\(resync.stdout)")
         try expectMatchesTruth(try items(archive, room), seed: seed, roomKey: "encrypted", waiting: [missing])
 
         // `keys forget` removes the key: the next sync fetches nothing from the backup.

@@ -228,9 +228,12 @@ enum SchemaValidator {
     static func errors(_ documents: [String], schema: String) throws -> [String] {
         let python = ProcessInfo.processInfo.environment["MXARCHIVE_TEST_PYTHON"] ?? "python3"
         let script = """
-            import json, sys, jsonschema
+            import glob, json, os, sys, jsonschema, referencing
             schema = json.load(open(sys.argv[1]))
-            validator = jsonschema.Draft202012Validator(schema)
+            # Schemas refer to each other by $id (e.g. sync-result → keys-report): all of schemas/ is registered.
+            resources = [(s["$id"], referencing.Resource.from_contents(s)) for s in
+                         (json.load(open(f)) for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "*.json")))]
+            validator = jsonschema.Draft202012Validator(schema, registry=referencing.Registry().with_resources(resources))
             jsonschema.Draft202012Validator.check_schema(schema)
             bad = 0
             for number, line in enumerate(sys.stdin, 1):
