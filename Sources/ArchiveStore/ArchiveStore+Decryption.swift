@@ -54,6 +54,11 @@ extension ArchiveStore {
                     continue
                 }
                 if stored == nil { outcome.added += 1 } else { outcome.improved += 1 }
+                // A new key for the session: events that failed under the old (or no) key get another try.
+                try db.statement("""
+                    UPDATE events SET decryption = 'missing_key'
+                    WHERE session_id = ? AND room_id = ? AND decryption = 'failed'
+                    """).run(.text(key.sessionID), .text(key.roomID))
                 try upsert.run(.text(key.roomID), .text(key.sessionID), .optional(key.senderKey),
                                .int(Int64(key.firstMessageIndex)), .text(key.sessionKey), .text(source),
                                .int(Int64(Date.now.timeIntervalSince1970)))
@@ -66,6 +71,18 @@ extension ArchiveStore {
     public func megolmSessionKey(roomID: String, sessionID: String) throws -> String? {
         try db.statement("SELECT session_key FROM megolm_sessions WHERE room_id = ? AND session_id = ?")
             .firstRow(.text(roomID), .text(sessionID)) { $0.text(0) } ?? nil
+    }
+
+    /// Archived ciphertexts of a session (earliest first), to test a key against before it is stored.
+    public func sessionSamples(roomID: String, sessionID: String, limit: Int) throws -> [EncryptedPayload] {
+        try db.statement("""
+            SELECT event_id, raw_json FROM events WHERE session_id = ? AND room_id = ? ORDER BY position LIMIT ?
+            """).rows(.text(sessionID), .text(roomID), .int(Int64(limit))) { row -> EncryptedPayload? in
+            let raw = try JSONCoding.decode(row.text(1) ?? "{}")
+            let event = RawEvent(eventID: row.text(0) ?? "", roomID: roomID, sender: "", type: "m.room.encrypted",
+                                 stateKey: nil, originServerTS: 0, json: raw)
+            return EncryptedPayload(event)
+        }.compactMap { $0 }
     }
 
     public func megolmSessionCount() throws -> Int {
@@ -90,15 +107,20 @@ extension ArchiveStore {
     /// Removes the stored backup key (secure_delete overwrites its page). Returns whether there was one.
     @discardableResult
     public func forgetBackupKey() throws -> Bool {
-        try db.transaction {
+        let removed = try db.transaction {
             try db.statement("DELETE FROM key_backup").run()
             return db.changes > 0
         }
+        // secure_delete overwrites the page in the database file, but the write-ahead log still holds the
+        // old page until a checkpoint: fold it in and truncate it now.
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
     }
 
     // MARK: Decryption
 
-    /// Retries every event waiting for keys (`missing_key`, `unknown_index`), in timeline order, and
+    /// Retries every event waiting for keys (`missing_key`, `unknown_index`) whose session is now stored,
+    /// in timeline order, and
     /// normalises those that now decrypt exactly as if they had arrived decrypted. Works in batches, one
     /// transaction each, so a kill keeps every finished batch.
     public func retryDecryption(roomID: String? = nil, decrypt: Decrypt) throws -> DecryptionRetryOutcome {
@@ -110,6 +132,8 @@ extension ArchiveStore {
             let batch = try db.statement("""
                 SELECT event_id, room_id, position, raw_json FROM events
                 WHERE decryption IN (\(waiting)) \(roomFilter) AND (room_id, position) > (?1, ?2)
+                  AND EXISTS (SELECT 1 FROM megolm_sessions s
+                              WHERE s.room_id = events.room_id AND s.session_id = events.session_id)
                 ORDER BY room_id, position LIMIT 500
                 """)
             batch.bind([.text(after.room), .int(after.position)] + (roomID.map { [SQLiteValue.text($0)] } ?? []))
@@ -130,13 +154,18 @@ extension ArchiveStore {
                     outcome.attempted += 1
                     let result = decrypt(payload)
                     if case .decrypted = result { outcome.decrypted += 1 }
-                    if DecryptionStatus.awaitingKeys.contains(result.status) { outcome.stillWaiting += 1 }
                     affected += try applyDecryption(result, to: payload, position: row.position, envelope: event.content)
                 }
                 var seen: Set<String> = []
                 for eventID in affected where seen.insert(eventID).inserted { try resolveEdits(of: eventID) }
             }
         }
+        let count = try db.statement(
+            "SELECT count(*) FROM events WHERE decryption IN (\(waiting))" + (roomID == nil ? "" : " AND room_id = ?"))
+        // firstRow resets the statement: one left on its row would hold a read snapshot, and the next write
+        // would fail with "database is locked" once the indexer's connection had written.
+        let waitingNow = try roomID.map { try count.firstRow(.text($0)) { $0.int(0) } } ?? count.firstRow { $0.int(0) }
+        outcome.stillWaiting = Int(waitingNow ?? 0)
         return outcome
     }
 
@@ -164,10 +193,11 @@ extension ArchiveStore {
                     .run(.text(payload.eventID))
                 return affected
             }
-            // The earlier event takes the pair back from the one that claimed it first.
-            try db.statement("UPDATE events SET decryption = 'replay', decrypted_json = NULL WHERE event_id = ?")
+            // The earlier event takes the pair back from the one that claimed it first (unless a redaction
+            // has since stripped that one: it keeps its `none`).
+            try db.statement("UPDATE events SET decryption = 'replay', decrypted_json = NULL WHERE event_id = ? AND decryption = 'ok'")
                 .run(.text(claimant))
-            affected += [claimant] + (try editTarget(of: claimant))
+            if db.changes > 0 { affected += [claimant] + (try editTarget(of: claimant)) }
         }
         try db.statement("INSERT OR REPLACE INTO megolm_indexes (room_id, session_id, message_index, event_id) VALUES (?, ?, ?, ?)")
             .run(.text(payload.roomID), .text(payload.sessionID), .int(Int64(index)), .text(payload.eventID))

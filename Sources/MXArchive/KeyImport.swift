@@ -87,7 +87,7 @@ public struct KeyImport {
                 }
             }
         }
-        report.outcome = try store.importMegolmSessions(keys, source: "backup:\(backup.version)")
+        report.outcome = try store.importMegolmSessions(try vetted(keys, report: &report), source: "backup:\(backup.version)")
         report.retry = try retryWaitingEvents()
         return report
     }
@@ -132,7 +132,9 @@ public struct KeyImport {
     private func secretStorageKeyDescription(client: MatrixClient) async throws -> SecretStorageKey.Description? {
         guard let keyID = try await client.accountData(type: "m.secret_storage.default_key")?["key"]?.stringValue,
               let json = try await client.accountData(type: "m.secret_storage.key.\(keyID)") else { return nil }
-        return try SecretStorageKey.Description(keyID: keyID, json: json)
+        // A description this version cannot use (another algorithm, no iv/mac) is treated as no secret
+        // storage: a recovery key that is the backup key itself still works.
+        return try? SecretStorageKey.Description(keyID: keyID, json: json)
     }
 
     private func backupKeyFromSecretStorage(client: MatrixClient, key: SecretStorageKey) async throws -> [UInt8] {
@@ -153,9 +155,28 @@ public struct KeyImport {
         var report = KeyImportReport(source: "key-export file \(fileName)")
         report.sessionsSeen = file.sessions.count + file.rejected.count
         report.rejected = file.rejected.map { (nil, $0.sessionID, $0.reason) }
-        report.outcome = try store.importMegolmSessions(file.sessions, source: "file")
+        report.outcome = try store.importMegolmSessions(try vetted(file.sessions, report: &report), source: "file")
         report.retry = try retryWaitingEvents()
         return report
+    }
+
+    /// Keys are unsigned: each must agree with the stored key of its session and decrypt the session's
+    /// archived messages it reaches (`SessionKeyVetting`); refused keys are reported and never stored.
+    private func vetted(_ keys: [MegolmSessionKey], report: inout KeyImportReport) throws -> [MegolmSessionKey] {
+        var accepted: [MegolmSessionKey] = []
+        for key in keys {
+            let stored = try store.megolmSessionKey(roomID: key.roomID, sessionID: key.sessionID)
+            if stored == key.sessionKey {
+                accepted.append(key)
+                continue
+            }
+            let samples = try store.sessionSamples(roomID: key.roomID, sessionID: key.sessionID, limit: 8)
+            switch SessionKeyVetting.vet(key, storedKey: stored, samples: samples) {
+            case .accept: accepted.append(key)
+            case .reject(let why): report.rejected.append((key.roomID, key.sessionID, why))
+            }
+        }
+        return accepted
     }
 
     // MARK: Retrying

@@ -84,6 +84,9 @@ public struct SyncPipeline {
         do {
             if let report = try await KeyImport(store: store).refreshFromStoredBackup(client: client) {
                 observer?.keyBackupChecked(report, error: nil)
+            } else {
+                // Keys stored by an import that was interrupted before its retry finished.
+                _ = try KeyImport(store: store).retryWaitingEvents()
             }
         } catch let error as MatrixError where error.endsRun {
             throw error

@@ -101,8 +101,6 @@ public final class InboundGroupSession {
             signed ? olm_init_inbound_group_session(object, key.baseAddress, key.count)
                    : olm_import_inbound_group_session(object, key.baseAddress, key.count)
         }
-        // The decoded key stays in the copy; wipe it before it is freed.
-        for i in keyBytes.indices { keyBytes[i] = 0 }
         if result == olmErrorValue { throw lastError() }
     }
 

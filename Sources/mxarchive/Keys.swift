@@ -34,8 +34,13 @@ func readSecret(from path: String, what: String) throws -> String {
        mode & 0o077 != 0 {
         ErrorReporter.printError("warning: \(path) can be read by other users; `chmod 600 \(path)`")
     }
-    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !text.isEmpty else { throw ArchiveError.usage("the \(what) file \(path) is empty") }
+    // Only the line break an editor adds is dropped: a passphrase may begin or end with a space.
+    var text = String(decoding: data, as: UTF8.self)
+    // ("\r\n" is one Character in Swift, so it goes with one removeLast.)
+    if text.hasSuffix("\r\n") || text.hasSuffix("\n") { text.removeLast() }
+    guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        throw ArchiveError.usage("the \(what) file \(path) is empty")
+    }
     return text
 }
 

@@ -58,6 +58,33 @@ import Testing
         #expect(MegolmDecryptor { _, _ in key }.decrypt(payload(messages[0]["ciphertext"]!.stringValue!)) == .missingKey)
     }
 
+    /// An exported key with the session's public key but another ratchet: imports under the same id.
+    func forgedKey() -> String {
+        var bytes = Base64Unpadded.decode(text("megolm", "export_at_0"))!
+        for i in 5..<(5 + 128) { bytes[i] ^= 0x5A }
+        return Base64Unpadded.encode(bytes)
+    }
+
+    @Test func forgedOrContradictingKeysAreRefused() throws {
+        let room = text("room_id")
+        let sessionID = text("megolm", "session_id")
+        #expect(try InboundGroupSession(sessionKey: forgedKey()).sessionID == sessionID)
+        let samples = (fixture.value(at: "megolm", "messages")?.arrayValue ?? []).map {
+            EncryptedPayload(eventID: "$x", roomID: room, sessionID: sessionID, ciphertext: $0["ciphertext"]?.stringValue ?? "")
+        }
+        func key(_ sessionKey: String) -> MegolmSessionKey {
+            MegolmSessionKey(roomID: room, sessionID: sessionID, sessionKey: sessionKey, senderKey: nil, firstMessageIndex: 0)
+        }
+        // Against archived messages: the forged key fails their MAC; the real one decrypts them.
+        #expect(SessionKeyVetting.vet(key(forgedKey()), storedKey: nil, samples: samples) != .accept)
+        #expect(SessionKeyVetting.vet(key(text("megolm", "export_at_0")), storedKey: nil, samples: samples) == .accept)
+        // Nothing archived to test against: accepted, but a later key must agree with it.
+        #expect(SessionKeyVetting.vet(key(forgedKey()), storedKey: nil, samples: []) == .accept)
+        #expect(SessionKeyVetting.consistent(text("megolm", "export_at_0"), text("megolm", "export_at_2")))
+        #expect(!SessionKeyVetting.consistent(forgedKey(), text("megolm", "export_at_2")))
+        #expect(SessionKeyVetting.vet(key(text("megolm", "export_at_0")), storedKey: forgedKey(), samples: []) != .accept)
+    }
+
     @Test func recoveryKeyParsesAndRejectsTypos() throws {
         let key = try RecoveryKey(parsing: text("backup", "recovery_key"))
         #expect(Base64Unpadded.encode(key.key) == text("backup", "private_key"))
@@ -172,6 +199,9 @@ import Testing
         #expect(timeline["$orig"]?.decryption == "missing_key")
         #expect(timeline["$orig"]?.type == "m.room.encrypted")
 
+        // Only events whose session is stored are retried (the fake decrypt ignores the key itself).
+        #expect(try store.retryDecryption(decrypt: decrypt(known: ["S"])).attempted == 0)
+        _ = try store.importMegolmSessions([storedKey()], source: "file")
         // A session known only from index 1: the original stays unknown_index, the edit cannot apply.
         var retry = try store.retryDecryption(decrypt: decrypt(known: ["S"], firstIndex: 1))
         #expect(retry.decrypted == 2 && retry.stillWaiting == 1)
@@ -188,6 +218,46 @@ import Testing
         #expect(timeline["$orig"]?.edited == true)
         #expect(timeline["$orig"]?.replacedBy == "$edit")
         #expect(timeline["$orig"]?.content["body"]?.stringValue == "hi")
+    }
+
+    func storedKey(_ session: String = "S") -> MegolmSessionKey {
+        MegolmSessionKey(roomID: factory.roomID, sessionID: session, sessionKey: "k", senderKey: nil, firstMessageIndex: 0)
+    }
+
+    @Test mutating func aStrippedEventKeepsNoneWhenAnEarlierCopyTakesItsIndex() throws {
+        let later = encrypted("c0", id: "$later")
+        _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [later, factory.redaction(of: "$later")],
+                                        placement: .before, cursors: RoomCursors(backward: .at("b"), forward: "f")),
+                             decrypt: decrypt(known: ["S"]))
+        #expect(try items()["$later"]?.decryption == "none")
+        let earlier = encrypted("c0", id: "$earlier")
+        _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [earlier],
+                                        placement: .before, cursors: RoomCursors(backward: .complete, forward: "f")),
+                             decrypt: decrypt(known: ["S"]))
+        let timeline = try items()
+        #expect(timeline["$earlier"]?.decryption == "ok")
+        #expect(timeline["$later"]?.decryption == "none")
+        #expect(try store.verify() == [])
+    }
+
+    /// A retry must not leave a read snapshot open: after another connection (the indexer's) writes, this
+    /// connection must still be able to write ("database is locked" otherwise).
+    @Test func retryLeavesNoSnapshotBehind() throws {
+        _ = try store.retryDecryption(decrypt: decrypt(known: ["S"]))
+        let other = try ArchiveStore(directory: directory)
+        _ = try other.importMegolmSessions([storedKey("T")], source: "file")
+        _ = try store.importMegolmSessions([storedKey("U")], source: "file")
+    }
+
+    @Test mutating func aNewKeyRetriesEventsThatFailedUnderTheOldOne() throws {
+        _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [encrypted("c0", id: "$e")],
+                                        placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
+                             decrypt: { _ in .failed(reason: "bad MAC") })
+        #expect(try items()["$e"]?.decryption == "failed")
+        _ = try store.importMegolmSessions([storedKey()], source: "file")
+        #expect(try items()["$e"]?.decryption == "missing_key")
+        #expect(try store.retryDecryption(decrypt: decrypt(known: ["S"])).decrypted == 1)
+        #expect(try items()["$e"]?.decryption == "ok")
     }
 
     @Test mutating func replayIsTheLaterEventWhateverTheDecryptionOrder() throws {
