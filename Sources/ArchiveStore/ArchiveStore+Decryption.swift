@@ -126,16 +126,10 @@ extension ArchiveStore {
     public func retryDecryption(roomID: String? = nil, decrypt: Decrypt) throws -> DecryptionRetryOutcome {
         var outcome = DecryptionRetryOutcome()
         var after: (room: String, position: Int64) = ("", Int64.min)
-        let waiting = DecryptionStatus.awaitingKeys.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let waiting = DecryptionSQL.waiting
         let roomFilter = roomID == nil ? "" : "AND room_id = ?3"
         while true {
-            let batch = try db.statement("""
-                SELECT event_id, room_id, position, raw_json FROM events
-                WHERE decryption IN (\(waiting)) \(roomFilter) AND (room_id, position) > (?1, ?2)
-                  AND EXISTS (SELECT 1 FROM megolm_sessions s
-                              WHERE s.room_id = events.room_id AND s.session_id = events.session_id)
-                ORDER BY room_id, position LIMIT 500
-                """)
+            let batch = try db.statement(DecryptionSQL.waitingBatch(roomFilter: roomFilter))
             batch.bind([.text(after.room), .int(after.position)] + (roomID.map { [SQLiteValue.text($0)] } ?? []))
             var rows: [(eventID: String, roomID: String, position: Int64, raw: String)] = []
             while try batch.step() {
@@ -228,5 +222,32 @@ extension ArchiveStore {
             """).rows(.text(roomID)) { ($0.text(0) ?? "", Int($0.int(1))) }
         for (session, count) in sessions { summary.waitingSessions[session] = count }
         return summary
+    }
+}
+
+/// The retry's batch query. Every sync runs it, so it must read only waiting events (the partial index
+/// `events_waiting_for_keys`), never the whole archive; `StoreDecryptionTests` checks its plan.
+enum DecryptionSQL {
+    static let waiting = DecryptionStatus.awaitingKeys.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
+    static func waitingBatch(roomFilter: String) -> String {
+        """
+        SELECT event_id, room_id, position, raw_json FROM events
+        WHERE decryption IN (\(waiting)) \(roomFilter) AND (room_id, position) > (?1, ?2)
+          AND EXISTS (SELECT 1 FROM megolm_sessions s
+                      WHERE s.room_id = events.room_id AND s.session_id = events.session_id)
+        ORDER BY room_id, position LIMIT 500
+        """
+    }
+}
+
+extension ArchiveStore {
+    /// SQLite's plan for a statement (`EXPLAIN QUERY PLAN`), for tests that keep statements indexed.
+    func queryPlan(_ sql: String, arguments: [SQLiteValue]) throws -> [String] {
+        let explain = try db.statement("EXPLAIN QUERY PLAN " + sql)
+        explain.bind(arguments)
+        var details: [String] = []
+        while try explain.step() { details.append(explain.text(3) ?? "") }
+        return details
     }
 }

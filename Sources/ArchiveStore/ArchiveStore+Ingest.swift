@@ -242,12 +242,7 @@ extension ArchiveStore {
     func ingestQueryPlans() throws -> [String: [String]] {
         var plans: [String: [String]] = [:]
         for sql in IngestSQL.perEvent {
-            let explain = try db.statement("EXPLAIN QUERY PLAN " + sql)
-            let arguments = Array(repeating: SQLiteValue.text("x"), count: sql.filter { $0 == "?" }.count)
-            explain.bind(arguments)
-            var details: [String] = []
-            while try explain.step() { details.append(explain.text(3) ?? "") }
-            plans[sql] = details
+            plans[sql] = try queryPlan(sql, arguments: Array(repeating: .text("x"), count: sql.filter { $0 == "?" }.count))
         }
         return plans
     }

@@ -98,6 +98,8 @@ enum Migrations {
             AND json_extract(raw_json, '$.content.algorithm') = 'm.megolm.v1.aes-sha2'
             AND json_extract(raw_json, '$.content.ciphertext') IS NOT NULL;
         CREATE INDEX events_by_session ON events(session_id, room_id, position) WHERE session_id IS NOT NULL;
+        CREATE INDEX events_waiting_for_keys ON events(room_id, position)
+            WHERE decryption IN ('missing_key', 'unknown_index');
         CREATE TABLE megolm_sessions (
             room_id TEXT NOT NULL,
             session_id TEXT NOT NULL,

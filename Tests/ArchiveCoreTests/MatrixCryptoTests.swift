@@ -240,6 +240,14 @@ import Testing
         #expect(try store.verify() == [])
     }
 
+    @Test func theRetryReadsOnlyWaitingEvents() throws {
+        for filter in ["", "AND room_id = ?3"] {
+            let plan = try store.queryPlan(DecryptionSQL.waitingBatch(roomFilter: filter),
+                                           arguments: [.text(""), .int(0)] + (filter.isEmpty ? [] : [.text("r")]))
+            #expect(plan.first?.contains("USING INDEX events_waiting_for_keys") == true, "\(plan)")
+        }
+    }
+
     /// A retry must not leave a read snapshot open: after another connection (the indexer's) writes, this
     /// connection must still be able to write ("database is locked" otherwise).
     @Test func retryLeavesNoSnapshotBehind() throws {
