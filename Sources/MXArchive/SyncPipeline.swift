@@ -45,6 +45,8 @@ public struct RoomSyncResult: Sendable {
     public var error: String?
     /// The media pass (with `--media`; nil otherwise, or when the room failed before it).
     public var media: MediaSyncCounts?
+    /// Encrypted events of the room still waiting for keys after this run (missing_key, unknown_index).
+    public var waitingForKeys = 0
 }
 
 /// Hears about a sync as it goes, for progress displays.
@@ -152,6 +154,8 @@ public struct SyncPipeline {
                 observer?.mediaProgress(roomID: roomID, done: done, total: total)
             }.run(roomID: roomID)
         }
+        let decryption = try store.decryptionSummary(roomID: roomID)
+        result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
         try store.markSynced(roomID: roomID, at: Int64(Date.now.timeIntervalSince1970 * 1000))
         return (result, metadata)
     }

@@ -130,6 +130,7 @@ struct Sync: AsyncParsableCommand {
                     "total_events": .int(Int64(result.totalEvents)),
                 ]
                 if let error = result.error { object["error"] = .string(error) }
+                if result.waitingForKeys > 0 { object["waiting_for_keys"] = .int(Int64(result.waitingForKeys)) }
                 if let media = result.media { object["media"] = media.json }
                 return .object(object)
             }
@@ -189,6 +190,9 @@ final class SyncProgress: SyncObserver, @unchecked Sendable {
         } else if summaries {
             var line = "\(label): \(result.newEvents) new events, \(result.totalEvents) archived, \(result.pages) pages"
             if result.malformed > 0 { line += ", \(result.malformed) malformed events skipped (recorded)" }
+            if result.waitingForKeys > 0 {
+                line += ", \(result.waitingForKeys) encrypted events wait for keys (`mxarchive keys backup` or `keys import`)"
+            }
             emit(line)
             if let media = result.media { emit("  media: " + media.summary) }
             flushStandardOutput()

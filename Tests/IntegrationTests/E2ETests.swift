@@ -79,7 +79,9 @@ import Testing
         let room = try seed.roomID("encrypted")
         let missing = string(seed, "encrypted", "missing_session_id")
         #expect(!missing.isEmpty)
-        try archive.sync(["--room", room, "--from-start"])
+        let firstSync = try archive.sync(["--room", room, "--from-start"])
+        #expect(try SchemaValidator.errors(firstSync.lines, schema: "sync-result.schema.json") == [])
+        #expect((firstSync.jsonLines.first?["rooms"]?.arrayValue?.first?["waiting_for_keys"]?.int64Value ?? 0) >= 2000)
 
         // Nothing decrypts yet: every message waits for its key.
         var byID = try items(archive, room)
