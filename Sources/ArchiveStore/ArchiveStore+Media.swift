@@ -134,20 +134,29 @@ extension ArchiveStore {
 
     /// Honours redactions for media: forgets the attachments of the room's redacted events and deletes
     /// the files no other event refers to. Returns how many files were deleted. (Not called under legal
-    /// hold.)
+    /// hold, and events an earlier legal-hold sync kept are left alone.)
     public func forgetRedactedMedia(roomID: String) throws -> Int {
+        // Only events whose content a redaction really stripped (`unsigned.redacted_because` in the stored
+        // JSON): events kept under legal hold by an earlier `--retain-redacted` sync keep their media too.
+        let stripped = """
+            SELECT event_id FROM events WHERE room_id = ? AND redacted_by IS NOT NULL
+              AND json_extract(raw_json, '$.unsigned.redacted_because') IS NOT NULL
+            """
         let orphans: [String] = try db.transaction {
-            try db.statement("""
-                DELETE FROM media_refs WHERE event_id IN
-                    (SELECT event_id FROM events WHERE room_id = ? AND redacted_by IS NOT NULL)
-                """).run(.text(roomID))
+            // Only the files these refs named are candidates: a file left without refs for another reason
+            // (an edit that changed the attachment) is kept.
+            let candidates = Set(try db.statement("""
+                SELECT DISTINCT sha256 FROM media_refs WHERE sha256 IS NOT NULL AND event_id IN (\(stripped))
+                """).rows(.text(roomID)) { $0.text(0) ?? "" })
+            try db.statement("DELETE FROM media_refs WHERE event_id IN (\(stripped))").run(.text(roomID))
             guard db.changes > 0 else { return [] }
-            let orphans = try db.statement("""
-                SELECT sha256 FROM media WHERE NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)
-                """).rows { $0.text(0) ?? "" }
-            try db.statement("""
-                DELETE FROM media WHERE NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)
-                """).run()
+            let stillReferenced = try db.statement("SELECT 1 FROM media_refs WHERE sha256 = ? LIMIT 1")
+            let deleteMedia = try db.statement("DELETE FROM media WHERE sha256 = ?")
+            var orphans: [String] = []
+            for digest in candidates.sorted() where try stillReferenced.firstRow(.text(digest), row: { _ in true }) == nil {
+                try deleteMedia.run(.text(digest))
+                orphans.append(digest)
+            }
             return orphans
         }
         // After the commit: a crash in between leaves a file without a row (harmless), never the reverse.

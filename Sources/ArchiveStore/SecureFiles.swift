@@ -38,7 +38,17 @@ public enum SecureFiles {
         guard fd >= 0 else {
             throw StoreError.filesystem("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
-        let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress, buffer.count) }
+        // write() may write less than asked (Linux stops at 0x7ffff000 bytes per call, signals interrupt):
+        // loop until everything is written.
+        var written = 0
+        data.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                written += n
+            }
+        }
         let synced = fsync(fd) == 0
         close(fd)
         guard written == data.count, synced, rename(temporary, url.path) == 0 else {

@@ -226,12 +226,13 @@ public final class Exporter {
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 throw ExportError.failure("stored media file \(url.path) is missing (run `mxarchive sync --media`)")
             }
-            let file = ExportFile()
-            data.withUnsafeBytes { file.append($0) }
-            let record = try writer.add("media/\(digest)", file)
-            guard record.sha256 == digest else {
+            // Checked before anything of it is written: a tar on stdout cannot take bytes back.
+            guard SHA256.hex(data) == digest else {
                 throw ExportError.failure("stored media file \(url.path) is damaged (its SHA-256 differs from its name)")
             }
+            let file = ExportFile()
+            data.withUnsafeBytes { file.append($0) }
+            _ = try writer.add("media/\(digest)", file)
         }
         return digests.count
     }

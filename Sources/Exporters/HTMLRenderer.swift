@@ -455,24 +455,26 @@ final class HTMLRenderer: ExportRenderer {
     func bodyHTML(_ content: JSONValue, type: String, senderName: String, isReply: Bool,
                   media: MediaLinks = .none) -> String {
         let body = content["body"]?.stringValue ?? ""
-        let msgtype = content["msgtype"]?.stringValue
+        // A sticker has no msgtype: it is an image.
+        let msgtype = type == "m.sticker" ? "m.image" : content["msgtype"]?.stringValue
         switch msgtype {
         case "m.image", "m.file", "m.video", "m.audio":
-            let label = ["m.image": "Image", "m.file": "File", "m.video": "Video", "m.audio": "Audio"][msgtype!]!
+            let label = type == "m.sticker" ? "Sticker"
+                : ["m.image": "Image", "m.file": "File", "m.video": "Video", "m.audio": "Audio"][msgtype!]!
             let fileName = content["filename"]?.stringValue ?? body
             let size = content.value(at: "info", "size")?.int64Value.map { " (\(Self.byteCount($0)))" } ?? ""
-            var html: String
+            var html = ""
+            // Files are named by their SHA-256 in media/, without a type: every link carries `download` (with
+            // the real name), so that a file is saved, never opened as a page of the archive's own origin.
+            if msgtype == "m.image", let shown = media.thumbnail ?? media.file {
+                html += "<a class=\"image\" href=\"\(attr(media.file ?? shown))\" download=\"\(attr(fileName))\">"
+                    + "<img src=\"\(attr(shown))\" alt=\"\(attr(fileName))\" loading=\"lazy\"></a>"
+            }
             if let file = media.file {
-                // Files are named by their SHA-256 in media/: `download` gives a saved copy its real name.
-                html = ""
-                if msgtype == "m.image" {
-                    html += "<a class=\"image\" href=\"\(attr(file))\"><img src=\"\(attr(media.thumbnail ?? file))\" "
-                        + "alt=\"\(attr(fileName))\" loading=\"lazy\"></a>"
-                }
                 html += "<a class=\"attachment\" href=\"\(attr(file))\" download=\"\(attr(fileName))\">\(label): "
                     + "\(esc(fileName))\(size)</a>"
             } else {
-                html = "<span class=\"attachment\">\(label): \(esc(fileName))\(size) — not included in this export</span>"
+                html += "<span class=\"attachment\">\(label): \(esc(fileName))\(size) — not included in this export</span>"
             }
             if let caption = content["filename"]?.stringValue, caption != body, !body.isEmpty {
                 html += "<p>\(plainHTML(body))</p>"

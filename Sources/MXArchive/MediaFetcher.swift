@@ -141,7 +141,13 @@ struct MediaFetcher {
             }
         }
         let digest = SHA256.hash(data: plaintext).map { String(format: "%02x", $0) }.joined()
-        try store.mediaFiles.write(plaintext, sha256: digest)
+        do {
+            try store.mediaFiles.write(plaintext, sha256: digest)
+        } catch {
+            // A full disk or a permission problem fails this file, recorded and retried next run; it must
+            // not stop the events of the rooms after it.
+            return try record(.failed, "\(error)")
+        }
         // An encrypted file's server type is opaque (application/octet-stream): the event's is the one.
         let mimetype = attachment.mimetype ?? (cipher == nil ? contentType : nil)
         try store.recordStoredMedia(sha256: digest, size: plaintext.count, mimetype: mimetype, ref: stored(digest))

@@ -8,7 +8,7 @@ import _CryptoExtras
 public enum AttachmentCipherError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The `EncryptedFile` object lacks a part or has one of the wrong type (names the field).
     case malformed(String)
-    /// `v` is neither "v2" nor absent (v1).
+    /// `v` is neither "v2", "v1" nor absent (the oldest format).
     case unsupportedVersion(String)
     /// The JWK is not `{"kty":"oct","alg":"A256CTR","k":<32 bytes>}`.
     case unsupportedKey(String)
@@ -42,7 +42,7 @@ public struct AttachmentCipher: Sendable {
     public init(encryptedFile file: JSONValue) throws(AttachmentCipherError) {
         guard file.objectValue != nil else { throw .malformed("not an object") }
         if let version = file["v"] {
-            // v1 (absent) only differs in how clients chose the iv; decryption is the same.
+            // "v1" and an absent `v` only differ in how clients chose the iv; decryption is the same.
             guard let text = version.stringValue else { throw .malformed("v") }
             guard text == "v2" || text == "v1" else { throw .unsupportedVersion(text) }
         }
@@ -73,8 +73,9 @@ public struct AttachmentCipher: Sendable {
         let digest = SHA256.hash(data: ciphertext)
         guard Primitives.macsEqual(Array(digest), expectedSHA256) else { throw .hashMismatch }
         do {
-            // The full 16-byte iv is the initial counter block (the spec's counter is its low 64 bits,
-            // which a 128-bit increment treats identically for any file below 2^64 blocks).
+            // The full 16-byte iv is the initial counter block. The spec's counter is its low 64 bits and
+            // BoringSSL increments all 128: they differ only if the low 64 bits wrap inside the file, which
+            // the ivs clients make (low half zero) never do. A hostile iv could only garble its own file.
             let nonce = try AES._CTR.Nonce(nonceBytes: iv)
             return try AES._CTR.decrypt(ciphertext, using: key, nonce: nonce)
         } catch {

@@ -75,7 +75,7 @@ struct Sync: AsyncParsableCommand {
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 1 and 1000") }
         if let maxMediaSize {
             guard media else { throw ValidationError("--max-media-size needs --media") }
-            guard let bytes = ByteSize.parse(maxMediaSize), bytes > 0, bytes <= Int64(Int32.max) else {
+            guard let bytes = ByteSize.parse(maxMediaSize), bytes > 0, bytes <= 2 << 30 else {
                 throw ValidationError("--max-media-size '\(maxMediaSize)' is not a size between 1 byte and 2G "
                                       + "(use a number with an optional K, M or G)")
             }

@@ -290,4 +290,32 @@ enum CipherFixtures {
         #expect(try store.mediaCounts(roomID: factory.roomID).isEmpty)
         #expect(try store.verify().isEmpty)
     }
+
+    /// Media kept under legal hold by one sync stays when a later sync runs without the hold; a file an
+    /// edit stopped naming is not swept with a redaction elsewhere.
+    @Test mutating func legalHoldAndEditedAwayFilesSurviveTheRedactionSweep() throws {
+        let held = factory.event(content: ["msgtype": "m.file", "body": "h", "url": "mxc://hs/held"])
+        let edited = factory.event(content: ["msgtype": "m.file", "body": "e", "url": "mxc://hs/old"])
+        let gone = factory.event(content: ["msgtype": "m.file", "body": "g", "url": "mxc://hs/gone"])
+        try ingest([held, edited, gone])
+        var digests: [String: String] = [:]
+        for (event, mxc, hexDigit) in [(held, "mxc://hs/held", "a"), (edited, "mxc://hs/old", "b"),
+                                       (gone, "mxc://hs/gone", "c")] {
+            let digest = String(repeating: hexDigit, count: 64)
+            digests[mxc] = digest
+            try store.mediaFiles.write(Data(mxc.utf8), sha256: digest)
+            try store.recordStoredMedia(sha256: digest, size: mxc.utf8.count, mimetype: nil, ref: MediaRef(
+                eventID: event.eventID, role: .file, mxc: mxc, keyDigest: "", status: .ok, sha256: digest))
+        }
+        // The held event is redacted under legal hold; an edit moves the other event's ref to a new mxc.
+        try ingest([factory.redaction(of: held.eventID)], retain: true)
+        try store.recordMediaRef(MediaRef(eventID: edited.eventID, role: .file, mxc: "mxc://hs/new", keyDigest: "",
+                                          status: .notFound, sha256: nil), error: "gone")
+        // A later sync without the hold strips a third event: only its file goes.
+        try ingest([factory.redaction(of: gone.eventID)])
+        #expect(try store.forgetRedactedMedia(roomID: factory.roomID) == 1)
+        #expect(store.mediaFiles.contains(sha256: digests["mxc://hs/held"]!))
+        #expect(store.mediaFiles.contains(sha256: digests["mxc://hs/old"]!))
+        #expect(!store.mediaFiles.contains(sha256: digests["mxc://hs/gone"]!))
+    }
 }
