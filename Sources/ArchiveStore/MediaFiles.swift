@@ -37,6 +37,22 @@ public struct MediaFiles: Sendable {
         try SecureFiles.writeAtomically(data, to: url)
     }
 
+    /// Removes temporary files a killed run left behind (`.<name>.<pid>.tmp`). Safe while the caller holds
+    /// the store's sync lock: no other writer can be mid-file. Returns how many were removed.
+    @discardableResult
+    public func removeLeftovers() -> Int {
+        guard let folders = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return 0 }
+        var removed = 0
+        for folder in folders where folder.count == 2 {
+            let path = root.appendingPathComponent(folder).path
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+                if unlink(path + "/" + name) == 0 { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     public func remove(sha256 digest: String) throws {
         let url = try url(forSHA256: digest)
         guard unlink(url.path) == 0 || errno == ENOENT else {

@@ -56,6 +56,8 @@ struct MediaFetcher {
 
     func run(roomID: String) async throws -> MediaSyncCounts {
         var counts = MediaSyncCounts()
+        // Half-written files of a killed run (the sync lock keeps any other writer out).
+        store.mediaFiles.removeLeftovers()
         if !options.retainRedacted { counts.removed = try store.forgetRedactedMedia(roomID: roomID) }
         let refs = try store.mediaRefs(roomID: roomID)
         let candidates = try store.mediaCandidates(roomID: roomID, includeRedacted: options.retainRedacted)

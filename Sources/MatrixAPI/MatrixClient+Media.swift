@@ -39,10 +39,15 @@ extension MatrixClient {
     }
 
     private func fetchMedia(_ step: String, path: String, maxBytes: Int) async throws -> MediaDownload {
-        // No `allow_redirect`: a redirect to another host would carry the access token along.
+        // Redirects (which v1 allows) are followed by async-http-client, which drops `Authorization` on a
+        // redirect to another origin.
         let response = try await exchange(step, path: path, accept: "*/*",
                                           timeoutSeconds: 600, maxResponseBytes: maxBytes,
-                                          retryPolicy: Self.mediaRetryPolicy)
+                                          retryPolicy: Self.mediaRetryPolicy,
+                                          // The bytes as stored: a proxy's gzip would only be undone again,
+                                          // and a file that compresses well would trip the client's
+                                          // decompression-ratio guard.
+                                          extraHeaders: [("Accept-Encoding", "identity")])
         if response.exceededLimit { return .tooLarge }
         return .bytes(response.body, contentType: response.contentType)
     }

@@ -206,7 +206,8 @@ public actor MatrixClient {
     /// the first 2xx response; anything else ends as a `MatrixError`.
     func exchange(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
                   body: Data? = nil, accept: String, authenticated: Bool = true, timeoutSeconds: Int64 = 60,
-                  maxResponseBytes: Int? = nil, retryPolicy policy: RetryPolicy? = nil) async throws -> HTTPResponseData {
+                  maxResponseBytes: Int? = nil, retryPolicy policy: RetryPolicy? = nil,
+                  extraHeaders: [(String, String)] = []) async throws -> HTTPResponseData {
         let policy = policy ?? retryPolicy
         var attempt = 0
         var refreshed = false
@@ -215,6 +216,7 @@ public actor MatrixClient {
             var headers = [("Accept", accept)]
             if authenticated { headers.append(("Authorization", "Bearer \(credentials.accessToken)")) }
             if body != nil { headers.append(("Content-Type", "application/json")) }
+            headers += extraHeaders
             let request = HTTPRequestSpec(method: method, url: baseURL + path + Self.queryString(query),
                                           headers: headers, body: body, timeoutSeconds: timeoutSeconds,
                                           maxResponseBytes: maxResponseBytes)

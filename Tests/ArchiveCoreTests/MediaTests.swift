@@ -280,6 +280,12 @@ enum CipherFixtures {
         #expect(try store.verify() == ["media \(digest): its file under media/ is missing"])
         try store.mediaFiles.write(saved, sha256: digest)
 
+        // A killed write's temporary file is swept; stored files are not.
+        let leftover = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).99999.tmp")
+        #expect(FileManager.default.createFile(atPath: leftover.path, contents: Data("half".utf8)))
+        #expect(store.mediaFiles.removeLeftovers() == 1)
+        #expect(!FileManager.default.fileExists(atPath: leftover.path) && FileManager.default.fileExists(atPath: url.path))
+
         // One of two events redacted: the file stays for the other; both redacted: it goes.
         try ingest([factory.redaction(of: first.eventID)])
         #expect(try store.forgetRedactedMedia(roomID: factory.roomID) == 0)
