@@ -179,16 +179,30 @@ extension ArchiveStore {
 }
 
 extension ArchiveStore {
-    /// The stored files of a room's attachments for an export: digest and sender of each `ok` attachment
-    /// of a timeline event in `[since, until)` (milliseconds), redacted events only with `includeRedacted`.
+    /// One stored attachment of an exported event.
+    public struct ExportableMedia: Sendable, Hashable {
+        public let sha256: String
+        public let eventID: String
+        public let sender: String
+        public let role: String
+        public let mxc: String
+        public let mimetype: String?
+        public let size: Int64
+    }
+
+    /// The stored files of a room's attachments for an export: each `ok` attachment of a timeline event in
+    /// `[since, until)` (milliseconds), redacted events only with `includeRedacted`.
     public func exportableMedia(roomID: String, since: Int64?, until: Int64?,
-                                includeRedacted: Bool) throws -> [(sha256: String, sender: String)] {
+                                includeRedacted: Bool) throws -> [ExportableMedia] {
         try db.statement("""
-            SELECT r.sha256, e.sender FROM media_refs r JOIN events e ON e.event_id = r.event_id
+            SELECT r.sha256, e.event_id, e.sender, r.role, r.mxc, m.mimetype, m.size
+            FROM media_refs r JOIN events e ON e.event_id = r.event_id JOIN media m ON m.sha256 = r.sha256
             WHERE e.room_id = ? AND r.status = 'ok' AND e.origin_server_ts >= ? AND e.origin_server_ts < ?
               AND (e.redacted_by IS NULL OR ? = 1)
+            ORDER BY e.position, r.role
             """).rows(.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max), .int(includeRedacted ? 1 : 0)) {
-            ($0.text(0) ?? "", $0.text(1) ?? "")
+            ExportableMedia(sha256: $0.text(0) ?? "", eventID: $0.text(1) ?? "", sender: $0.text(2) ?? "",
+                            role: $0.text(3) ?? "", mxc: $0.text(4) ?? "", mimetype: $0.text(5), size: $0.int(6))
         }
     }
 }

@@ -210,16 +210,28 @@ public final class Exporter {
     /// `--include-media`: the stored files (from `sync --media`) of the exported events' attachments, as
     /// `media/<sha256>`, each once, in digest order (reproducible). The export's own SHA-256 of each file
     /// must equal its name: a damaged store file stops the export instead of being handed over.
+    /// `media/index.json` (`schemas/export-media.schema.json`) says which event's file or thumbnail each
+    /// file is, since file names are digests and events name mxc URIs (and, when encrypted, a key).
     private func addMedia(of rooms: [StoredRoom], writer: ExportWriter) throws -> Int {
         var digests: Set<String> = []
+        var entries: [JSONValue] = []
         let senders = Set(options.senders)
         for room in rooms {
-            for (digest, sender) in try store.exportableMedia(roomID: room.roomID, since: options.since,
-                                                              until: options.until,
-                                                              includeRedacted: options.retainRedacted)
-            where senders.isEmpty || senders.contains(sender) {
-                digests.insert(digest)
+            for media in try store.exportableMedia(roomID: room.roomID, since: options.since, until: options.until,
+                                                   includeRedacted: options.retainRedacted)
+            where senders.isEmpty || senders.contains(media.sender) {
+                digests.insert(media.sha256)
+                entries.append([
+                    "room_id": .string(room.roomID), "event_id": .string(media.eventID), "role": .string(media.role),
+                    "mxc": .string(media.mxc), "file": .string("media/" + media.sha256), "sha256": .string(media.sha256),
+                    "size": .int(media.size), "mimetype": media.mimetype.map(JSONValue.string) ?? .null,
+                ])
             }
+        }
+        if !entries.isEmpty {
+            let index = ExportFile()
+            index.append(JSONCoding.encode(["files": .array(entries)]) + "\n")
+            _ = try writer.add("media/index.json", index)
         }
         for digest in digests.sorted() {
             let url = try store.mediaFiles.url(forSHA256: digest)

@@ -193,6 +193,15 @@ import Testing
             }
             #expect(article.contains("download=\"photo.png\""))
         }
+        // media/index.json maps the event's file and thumbnail to the exported files.
+        let indexFile = exportDir.appendingPathComponent("media/index.json")
+        let indexText = try String(contentsOf: indexFile, encoding: .utf8)
+        #expect(try SchemaValidator.errors([indexText.trimmingCharacters(in: .newlines)], schema: "export-media.schema.json") == [])
+        let entries = try JSONCoding.decode(indexText)["files"]?.arrayValue ?? []
+        let mapped = Dictionary(entries.filter { $0["event_id"] == .string(imageID) }
+            .map { ($0["role"]?.stringValue ?? "", $0["sha256"]?.stringValue ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(mapped == ["file": string(seed, "encrypted", "image", "sha256"),
+                           "thumbnail": string(seed, "encrypted", "image", "thumbnail_sha256")])
 
         let verify = try archive.run(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)")
