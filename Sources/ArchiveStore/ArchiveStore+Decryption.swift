@@ -77,11 +77,9 @@ extension ArchiveStore {
     public func sessionSamples(roomID: String, sessionID: String, limit: Int) throws -> [EncryptedPayload] {
         try db.statement("""
             SELECT event_id, raw_json FROM events WHERE session_id = ? AND room_id = ? ORDER BY position LIMIT ?
-            """).rows(.text(sessionID), .text(roomID), .int(Int64(limit))) { row -> EncryptedPayload? in
-            let raw = try JSONCoding.decode(row.text(1) ?? "{}")
-            let event = RawEvent(eventID: row.text(0) ?? "", roomID: roomID, sender: "", type: "m.room.encrypted",
-                                 stateKey: nil, originServerTS: 0, json: raw)
-            return EncryptedPayload(event)
+            """).rows(.text(sessionID), .text(roomID), .int(Int64(limit))) { row in
+            EncryptedPayload(eventID: row.text(0) ?? "", roomID: roomID, type: "m.room.encrypted",
+                             content: try JSONCoding.decode(row.text(1) ?? "{}")["content"] ?? .null)
         }.compactMap { $0 }
     }
 
@@ -140,15 +138,13 @@ extension ArchiveStore {
             try db.transaction {
                 var affected: [String] = []
                 for row in rows {
-                    let raw = try JSONCoding.decode(row.raw)
-                    let event = RawEvent(eventID: row.eventID, roomID: row.roomID, sender: "", type: "m.room.encrypted",
-                                         stateKey: nil, originServerTS: 0, json: raw)
-                    guard var payload = EncryptedPayload(event) else { continue }
-                    payload.roomID = row.roomID
+                    let envelope = try JSONCoding.decode(row.raw)["content"] ?? .null
+                    guard let payload = EncryptedPayload(eventID: row.eventID, roomID: row.roomID,
+                                                         type: "m.room.encrypted", content: envelope) else { continue }
                     outcome.attempted += 1
                     let result = decrypt(payload)
                     if case .decrypted = result { outcome.decrypted += 1 }
-                    affected += try applyDecryption(result, to: payload, position: row.position, envelope: event.content)
+                    affected += try applyDecryption(result, to: payload, position: row.position, envelope: envelope)
                 }
                 var seen: Set<String> = []
                 for eventID in affected where seen.insert(eventID).inserted { try resolveEdits(of: eventID) }
@@ -218,7 +214,7 @@ extension ArchiveStore {
         }
         let sessions = try db.statement("""
             SELECT session_id, count(*) FROM events
-            WHERE room_id = ? AND decryption IN ('missing_key', 'unknown_index') GROUP BY session_id
+            WHERE room_id = ? AND decryption IN (\(DecryptionSQL.waiting)) GROUP BY session_id
             """).rows(.text(roomID)) { ($0.text(0) ?? "", Int($0.int(1))) }
         for (session, count) in sessions { summary.waitingSessions[session] = count }
         return summary

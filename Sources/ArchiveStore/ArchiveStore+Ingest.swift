@@ -75,8 +75,7 @@ extension ArchiveStore {
                 }
                 let primary = event.relations.first { $0.kind != .reply }
                 let redacts = event.redactionTarget(roomVersion: page.roomVersion)
-                var payload = EncryptedPayload(event)
-                payload?.roomID = page.roomID
+                let payload = EncryptedPayload(event, roomID: page.roomID)
                 try insert.run(
                     .text(event.eventID), .text(page.roomID), .int(position), .text(event.sender), .text(event.type),
                     .optional(event.stateKey), .int(event.originServerTS), .text(JSONCoding.encode(event.json)),

@@ -194,11 +194,7 @@ public struct SyncPipeline {
         }
         let members = page.state.compactMap { try? RawEvent.parse($0, roomID: metadata.roomID).get() }
         // Megolm events are decrypted on all cores first; the store then records each result in order.
-        let payloads = events.compactMap { event -> EncryptedPayload? in
-            var payload = EncryptedPayload(event)
-            payload?.roomID = metadata.roomID
-            return payload
-        }
+        let payloads = events.compactMap { EncryptedPayload($0, roomID: metadata.roomID) }
         let decrypted = try PageDecryption.decrypt(payloads, store: store)
         let outcome = try store.ingest(PageIngest(
             roomID: metadata.roomID, roomVersion: metadata.roomVersion, events: events, placement: placement,

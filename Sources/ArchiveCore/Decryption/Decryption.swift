@@ -34,12 +34,17 @@ public struct EncryptedPayload: Sendable, Hashable {
         self.ciphertext = ciphertext
     }
 
-    /// Reads a megolm payload from an event; nil for anything else (other algorithms, redacted content).
-    public init?(_ event: RawEvent) {
-        guard event.type == "m.room.encrypted", event.content["algorithm"]?.stringValue == "m.megolm.v1.aes-sha2",
-              let sessionID = event.content["session_id"]?.stringValue,
-              let ciphertext = event.content["ciphertext"]?.stringValue else { return nil }
-        self.init(eventID: event.eventID, roomID: event.roomID, sessionID: sessionID, ciphertext: ciphertext)
+    /// Reads a megolm payload from an event's type and content; nil for anything else (other algorithms,
+    /// redacted content). `roomID` is the room the event was archived in, never a claim inside the event.
+    public init?(eventID: String, roomID: String, type: String, content: JSONValue) {
+        guard type == "m.room.encrypted", content["algorithm"]?.stringValue == "m.megolm.v1.aes-sha2",
+              let sessionID = content["session_id"]?.stringValue,
+              let ciphertext = content["ciphertext"]?.stringValue else { return nil }
+        self.init(eventID: eventID, roomID: roomID, sessionID: sessionID, ciphertext: ciphertext)
+    }
+
+    public init?(_ event: RawEvent, roomID: String) {
+        self.init(eventID: event.eventID, roomID: roomID, type: event.type, content: event.content)
     }
 }
 
