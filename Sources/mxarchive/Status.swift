@@ -41,12 +41,7 @@ struct Status: ParsableCommand {
                     "has_forward_cursor": .bool(room.cursors.forward != nil),
                     "archive_starts_at": room.archiveStartsAt.map(JSONValue.int) ?? .null,
                     "last_sync_at": room.lastSyncAt.map(JSONValue.int) ?? .null,
-                    "decryption": .object(Dictionary(uniqueKeysWithValues: DecryptionStatus.allCases
-                        .filter { $0 != .none }
-                        .map { ($0.rawValue, JSONValue.int(Int64(decryption.counts[$0] ?? 0))) })
-                        .merging(["waiting_sessions": .array(waiting.map {
-                            ["session_id": .string($0.key), "events": .int(Int64($0.value))]
-                        })]) { a, _ in a }),
+                    "decryption": Self.decryptionJSON(decryption.counts, waiting: waiting),
                     "media": .object(Dictionary(uniqueKeysWithValues: media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
                 ])
             } else {
@@ -77,6 +72,16 @@ struct Status: ParsableCommand {
         parts += counts.filter { $0.key != .ok }.sorted { $0.key.rawValue < $1.key.rawValue }
             .map { "\($0.value) \($0.key.rawValue)" }
         return parts.joined(separator: ", ")
+    }
+
+    /// `decryption` of `status --json`: a count for every status but `none`, and the waiting sessions.
+    static func decryptionJSON(_ counts: [DecryptionStatus: Int], waiting: [(key: String, value: Int)]) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        for status in DecryptionStatus.allCases where status != .none {
+            object[status.rawValue] = .int(Int64(counts[status] ?? 0))
+        }
+        object["waiting_sessions"] = .array(waiting.map { ["session_id": .string($0.key), "events": .int(Int64($0.value))] })
+        return .object(object)
     }
 }
 
