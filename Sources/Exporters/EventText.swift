@@ -130,10 +130,7 @@ final class TextRenderer: ExportRenderer {
             file = nil
             progress(localResult.events)
         }
-        let version = context.room.metadata.roomVersion
-        try context.store.timeline(roomID: context.roomID, since: context.options.since, until: context.options.until) { raw in
-            guard context.includes(sender: raw.sender) else { return }
-            let item = raw.applyingExportPolicy(retainRedacted: context.options.retainRedacted, roomVersion: version)
+        try context.forEachItem { item in
             let (key, isNew) = months.month(for: item.originServerTS)
             if isNew || file == nil {
                 try flush()

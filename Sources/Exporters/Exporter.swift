@@ -142,6 +142,17 @@ struct RoomContext {
     var displayName: String { room.metadata.name ?? room.metadata.canonicalAlias ?? room.roomID }
 
     func includes(sender: String) -> Bool { senders.isEmpty || senders.contains(sender) }
+
+    /// The room's items as this export shows them, in timeline order: only the chosen senders and dates,
+    /// with the export's redaction policy applied. Every format reads the room (and its threads) through
+    /// this, so that they all hand over the same events.
+    func forEachItem(threadRoot: String? = nil, _ body: (TimelineItem) throws -> Void) throws {
+        let version = room.metadata.roomVersion
+        try store.timeline(roomID: roomID, since: options.since, until: options.until, threadRoot: threadRoot) { raw in
+            guard includes(sender: raw.sender) else { return }
+            try body(raw.applyingExportPolicy(retainRedacted: options.retainRedacted, roomVersion: version))
+        }
+    }
 }
 
 /// A format's renderer. `renderRoom` streams the room's timeline into files through the writer.

@@ -213,7 +213,6 @@ final class HTMLRenderer: ExportRenderer {
             search.append(JSONCoding.encode(entry) + ",\n")
         }
         let roomCrumbs = "<a href=\"../../index.html\">Archive</a> › <a href=\"index.html\">\(esc(context.displayName))</a>"
-        let version = context.room.metadata.roomVersion
 
         // Month pages.
         var cursor = MonthCursor()
@@ -227,9 +226,7 @@ final class HTMLRenderer: ExportRenderer {
             file = nil
             progress(localResult.events)
         }
-        try context.store.timeline(roomID: context.roomID, since: options.since, until: options.until) { raw in
-            guard context.includes(sender: raw.sender) else { return }
-            let item = raw.applyingExportPolicy(retainRedacted: options.retainRedacted, roomVersion: version)
+        try context.forEachItem { item in
             if item.threadRoot != nil {
                 localResult.count(item)
                 return  // on its thread's page
@@ -279,9 +276,7 @@ final class HTMLRenderer: ExportRenderer {
                 threadFile.append("<p class=\"notice\">The message that started this thread is not in the archive.</p>\n")
             }
             var threadDay = ""
-            try context.store.timeline(roomID: context.roomID, since: options.since, until: options.until, threadRoot: root) { raw in
-                guard context.includes(sender: raw.sender) else { return }
-                let item = raw.applyingExportPolicy(retainRedacted: options.retainRedacted, roomVersion: version)
+            try context.forEachItem(threadRoot: root) { item in
                 let day = UTCTime(millis: item.originServerTS).dayKey
                 if day > threadDay {
                     threadFile.append("<h2 class=\"day\">\(day)</h2>\n")
