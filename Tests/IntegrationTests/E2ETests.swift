@@ -14,17 +14,14 @@ import Testing
         return url.path
     }
 
-    func e2e(_ seed: Seed, _ path: String...) -> JSONValue? {
-        var value = seed.json["e2e"]
-        for key in path { value = value?[key] }
-        return value
+    /// The truth file's `e2e` section at `path`.
+    func e2e(_ seed: Seed, _ path: String...) -> JSONValue? { e2e(seed, path) }
+
+    func e2e(_ seed: Seed, _ path: [String]) -> JSONValue? {
+        path.reduce(seed.json["e2e"]) { $0?[$1] }
     }
 
-    func string(_ seed: Seed, _ path: String...) -> String {
-        var value = seed.json["e2e"]
-        for key in path { value = value?[key] }
-        return value?.stringValue ?? ""
-    }
+    func string(_ seed: Seed, _ path: String...) -> String { e2e(seed, path)?.stringValue ?? "" }
 
     /// Timeline items by event id.
     func items(_ archive: Archive, _ room: String) throws -> [String: JSONValue] {
