@@ -238,6 +238,13 @@ import Testing
         #expect(timeline["$earlier"]?.decryption == "ok")
         #expect(timeline["$later"]?.decryption == "none")
         #expect(try store.verify() == [])
+        // verify notices an `ok` event that lost its payload, and one that no longer owns its index.
+        try store.db.execute("UPDATE events SET decrypted_json = NULL WHERE event_id = '$earlier'")
+        #expect(try store.verify().contains { $0.contains("$earlier") })
+        try store.db.execute("""
+            UPDATE events SET decrypted_json = '{}' WHERE event_id = '$earlier'; DELETE FROM megolm_indexes;
+            """)
+        #expect(try store.verify() == ["1 events are decrypted but 0 own their session and message index"])
     }
 
     @Test func theRetryReadsOnlyWaitingEvents() throws {

@@ -92,6 +92,13 @@ import Testing
                                          try secretFile(archive, "bad", string(seed, "wrong", "recovery_key_bad_parity"))])
         #expect(badParity.status == 1)
         #expect(badParity.stderr.contains("parity"), "\(badParity.stderr)")
+        // A secret file others can read is used, with a warning.
+        let readable = try secretFile(archive, "readable", string(seed, "wrong", "recovery_key_bad_parity"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: readable)
+        let warned = try archive.run(["keys", "backup", "--recovery-key-file", readable])
+        #expect(warned.status == 1)
+        #expect(warned.stderr.contains("can be read by other users"), "\(warned.stderr)")
+        #expect(!badParity.stderr.contains("can be read by other users"))
         let unrelated = try archive.run(["keys", "backup", "--recovery-key-file",
                                          try secretFile(archive, "unrelated", string(seed, "wrong", "recovery_key_unrelated"))])
         #expect(unrelated.status == 1)
