@@ -42,23 +42,24 @@ let package = Package(
         .target(name: "ArchiveStore", dependencies: ["ArchiveCore", "CSQLite"]),
         // Full-text search: the query language, Xapian documents, sharded writers, searching and snippets.
         .target(name: "SearchIndex", dependencies: ["ArchiveCore", "CXapian"]),
-        // Pipelines (sync, events, status, verify, search) wiring the parts together.
-        .target(name: "MXArchive", dependencies: [
-            "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex",
+        // The service layer: the pipelines (sync, keys, search, status, verify, export) wiring the parts
+        // together; each returns a result value that renders its own `--json` object.
+        .target(name: "ArchiveService", dependencies: [
+            "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex", "Exporters",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable).
         .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
         .executableTarget(name: "mxarchive", dependencies: [
-            "MXArchive",
+            "ArchiveService",
             "Exporters",
             "MatrixCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `scripts/bench search`: query latencies through the library, in one process.
-        .executableTarget(name: "SearchBench", dependencies: ["MXArchive", "ArchiveStore", "ArchiveCore"]),
-        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "MXArchive",
+        .executableTarget(name: "SearchBench", dependencies: ["ArchiveService", "ArchiveStore", "ArchiveCore"]),
+        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "ArchiveService",
                                                              "SearchIndex", "Exporters", "MatrixCrypto"],
                     exclude: ["Fixtures"]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.

@@ -9,7 +9,7 @@
 import ArchiveCore
 import ArchiveStore
 import Foundation
-import MXArchive
+import ArchiveService
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {

@@ -2,7 +2,7 @@ import ArchiveStore
 import ArgumentParser
 import Exporters
 import Foundation
-import MXArchive
+import ArchiveService
 import MatrixAPI
 import MatrixCrypto
 

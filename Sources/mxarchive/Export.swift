@@ -3,7 +3,7 @@ import ArchiveStore
 import ArgumentParser
 import Exporters
 import Foundation
-import MXArchive
+import ArchiveService
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(

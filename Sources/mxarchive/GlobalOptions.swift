@@ -1,7 +1,7 @@
 import ArchiveStore
 import ArgumentParser
 import Foundation
-import MXArchive
+import ArchiveService
 import MatrixAPI
 
 

@@ -2,7 +2,7 @@ import ArchiveCore
 import ArchiveStore
 import ArgumentParser
 import Foundation
-import MXArchive
+import ArchiveService
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

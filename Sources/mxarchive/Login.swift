@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MXArchive
+import ArchiveService
 import MatrixAPI
 
 struct Login: AsyncParsableCommand {

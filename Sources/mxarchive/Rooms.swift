@@ -2,7 +2,7 @@ import ArchiveCore
 import ArchiveStore
 import ArgumentParser
 import Foundation
-import MXArchive
+import ArchiveService
 import MatrixAPI
 
 struct Rooms: AsyncParsableCommand {

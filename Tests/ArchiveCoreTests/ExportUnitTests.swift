@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ArchiveCore
 @testable import Exporters
 
 @Suite struct SHA256Tests {

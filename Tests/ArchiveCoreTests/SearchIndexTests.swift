@@ -1,7 +1,7 @@
 import ArchiveCore
 @testable import ArchiveStore
 import Foundation
-import MXArchive
+import ArchiveService
 import SearchIndex
 import Testing
 
