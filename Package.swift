@@ -51,10 +51,10 @@ let package = Package(
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable).
         .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
+        // The CLI: parses, validates, calls the service, prints. It imports nothing else
+        // (scripts/check-layers fails the build otherwise).
         .executableTarget(name: "mxarchive", dependencies: [
             "ArchiveService",
-            "Exporters",
-            "MatrixCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `scripts/bench search`: query latencies through the library, in one process.

@@ -11,7 +11,7 @@ profile's encrypted rooms: seed_e2e.py (vodozemac and cryptography, from Synapse
 file, and adds the "e2e" section of the truth file (see its docstring).
 
 Every expectation in the truth file is computed from what this script sent, never read back from
-an archive. The rules it applies (DESIGN.md section 4):
+an archive. The rules it applies (README.md, "What normalised means"):
 
 * "messages" lists every m.room.message the seeder sent that is a timeline item (not the edit
   events themselves), in send order, including thread replies, replies and redacted messages.

@@ -13,7 +13,7 @@ An independent implementation of the client side: megolm and the libolm-compatib
 from vodozemac (PyPI `vodozemac` 0.10.0); AES, HMAC, HKDF, PBKDF2 and X25519 from `cryptography` (in
 Synapse's venv). python-olm (libolm) is only used by --self-check, as the independent decoder.
 
-Formats (DESIGN.md section 4; every one as current clients write it):
+Formats (as the Matrix spec defines them and README.md "Encrypted rooms" describes; every one as current clients write it):
 
 * m.room.encrypted content: {algorithm: m.megolm.v1.aes-sha2, ciphertext, session_id, sender_key,
   device_id}; plaintext {"type", "content", "room_id"}. m.relates_to of edits, reactions, replies and

@@ -1,21 +1,26 @@
+import ArchiveCore
+
 /// Errors of the pipelines, one readable line each; none holds a secret.
-public struct ArchiveError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case usage, failure }
-    public let kind: Kind
+public struct ArchiveError: ReportableError {
+    public let category: ErrorCategory
     public let description: String
 
-    public static func usage(_ message: String) -> ArchiveError { ArchiveError(kind: .usage, description: message) }
-    public static func failure(_ message: String) -> ArchiveError { ArchiveError(kind: .failure, description: message) }
+    /// The command line asks for something impossible (exit 2).
+    public static func usage(_ message: String) -> ArchiveError { ArchiveError(category: .usage, description: message) }
+    /// Something the user gave is wrong or missing: a file, a key, a room (exit 1).
+    public static func input(_ message: String) -> ArchiveError { ArchiveError(category: .input, description: message) }
+    /// The work itself failed (exit 1).
+    public static func failure(_ message: String) -> ArchiveError { ArchiveError(category: .failure, description: message) }
 
     /// Key material that does not open what it should (wrong key, wrong passphrase, no backup).
-    static func keys(_ message: String) -> ArchiveError { .failure(message) }
+    static func keys(_ message: String) -> ArchiveError { .input(message) }
 
     static func notLoggedIn(store: String) -> ArchiveError {
-        .failure("no credentials in \(store): run `mxarchive login --homeserver URL --user MXID --password-file FILE`, "
-                 + "or set MXARCHIVE_HOMESERVER and MXARCHIVE_ACCESS_TOKEN")
+        .input("no credentials in \(store): run `mxarchive login --homeserver URL --user MXID --password-file FILE`, "
+               + "or set MXARCHIVE_HOMESERVER and MXARCHIVE_ACCESS_TOKEN")
     }
 
     static func badCredentialsFile(_ path: String) -> ArchiveError {
-        .failure("\(path) is not a valid credentials file; log in again with `mxarchive login`")
+        .input("\(path) is not a valid credentials file; log in again with `mxarchive login`")
     }
 }

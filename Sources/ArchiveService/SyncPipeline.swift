@@ -156,7 +156,7 @@ public struct SyncPipeline {
         }
         let decryption = try store.decryptionSummary(roomID: roomID)
         result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
-        try store.markSynced(roomID: roomID, at: Int64(Date.now.timeIntervalSince1970 * 1000))
+        try store.markSynced(roomID: roomID)
         return (result, metadata)
     }
 

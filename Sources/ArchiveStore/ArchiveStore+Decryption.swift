@@ -61,7 +61,7 @@ extension ArchiveStore {
                     """).run(.text(key.sessionID), .text(key.roomID))
                 try upsert.run(.text(key.roomID), .text(key.sessionID), .optional(key.senderKey),
                                .int(Int64(key.firstMessageIndex)), .text(key.sessionKey), .text(source),
-                               .int(Int64(Date.now.timeIntervalSince1970)))
+                               .int(clock.now().milliseconds))
             }
             return outcome
         }
@@ -83,17 +83,13 @@ extension ArchiveStore {
         }.compactMap { $0 }
     }
 
-    public func megolmSessionCount() throws -> Int {
-        Int(try db.statement("SELECT count(*) FROM megolm_sessions").firstRow { $0.int(0) } ?? 0)
-    }
-
     // MARK: Key backup key
 
     /// Keeps the backup's private key (unpadded base64) so that later syncs fetch new sessions themselves.
     public func saveBackupKey(version: String, privateKey: String) throws {
         try db.transaction {
             try db.statement("INSERT OR REPLACE INTO key_backup (id, version, private_key, saved_at) VALUES (1, ?, ?, ?)")
-                .run(.text(version), .text(privateKey), .int(Int64(Date.now.timeIntervalSince1970)))
+                .run(.text(version), .text(privateKey), .int(clock.now().milliseconds))
         }
     }
 

@@ -49,7 +49,7 @@ extension ArchiveStore {
             ON CONFLICT (id) DO UPDATE SET build_id = excluded.build_id, language = excluded.language,
                 shards = excluded.shards, cursor = excluded.cursor, built_at = excluded.built_at
             """).run(.text(state.buildID), .text(state.language), .int(Int64(state.shards)), .int(state.cursor),
-                     .int(Int64(Date.now.timeIntervalSince1970 * 1000)))
+                     .int(clock.now().milliseconds))
     }
 
     /// Moves the cursor of build `buildID` (a no-op if another build has replaced it meanwhile).

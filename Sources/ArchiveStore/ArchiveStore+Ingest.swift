@@ -135,7 +135,7 @@ extension ArchiveStore {
                 "INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at) VALUES (?, ?, ?, ?, ?)")
             for (problem, json) in page.malformed {
                 try recordMalformed.run(.text(page.roomID), .optional(problem.eventID), .text(problem.reason),
-                                        .text(JSONCoding.encode(json)), .int(Int64(Date.now.timeIntervalSince1970)))
+                                        .text(JSONCoding.encode(json)), .int(clock.now().milliseconds))
             }
             try saveCursors(page.cursors, roomID: page.roomID)
             return outcome

@@ -113,7 +113,7 @@ extension ArchiveStore {
         try db.transaction {
             try db.statement("INSERT OR IGNORE INTO media (sha256, size, mimetype, stored_at) VALUES (?, ?, ?, ?)")
                 .run(.text(sha256), .int(Int64(size)), .optional(mimetype.map { String($0.prefix(255)) }),
-                     .int(Self.now()))
+                     .int(clock.now().milliseconds))
             try upsert(ref, error: nil)
         }
     }
@@ -129,7 +129,7 @@ extension ArchiveStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).run(.text(ref.eventID), .text(ref.role.rawValue), .text(ref.mxc), .text(ref.keyDigest),
                      .text(ref.status.rawValue), .optional(ref.sha256), .optional(error.map { String($0.prefix(500)) }),
-                     .int(Self.now()))
+                     .int(clock.now().milliseconds))
     }
 
     /// Honours redactions for media: forgets the attachments of the room's redacted events and deletes
@@ -174,8 +174,6 @@ extension ArchiveStore {
         for (status, count) in rows { if let status { counts[status] = count } }
         return counts
     }
-
-    private static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970 * 1000) }
 }
 
 extension ArchiveStore {

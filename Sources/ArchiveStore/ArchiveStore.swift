@@ -19,19 +19,30 @@ public final class ArchiveStore {
 
     public static let databaseFileName = "archive.sqlite"
 
+    /// The clock that stamps what the store records (sync, import and download times).
+    public let clock: any ArchiveClock
+
     /// - Parameter memoryMappedReads: read the file through a memory map. Searches want it (a search reads a
     ///   few pages for each hit, and a pread per page cost more than the lookups); syncs do not, because
     ///   mapped pages count as resident memory and would grow with the archive.
-    public init(directory: URL, memoryMappedReads: Bool = false) throws {
+    /// - Parameter create: make the folder and the database when they are missing. Commands that only read
+    ///   pass false and get `StoreError.noArchive` instead of an empty archive behind a mistyped path.
+    public init(directory: URL, memoryMappedReads: Bool = false, create: Bool = true,
+                clock: any ArchiveClock = SystemClock()) throws {
         self.directory = directory
-        try SecureFiles.createDirectory(directory)
+        self.clock = clock
         let path = directory.appendingPathComponent(Self.databaseFileName).path
-        // Create the file ourselves so it is 0600 from the first byte; SQLite gives its -wal and -shm
-        // files the same mode as the database.
-        // Only when missing: closing a descriptor of a file SQLite has open drops every POSIX lock this
-        // process holds on it, which breaks a second connection's locking (the search indexer opens one).
-        if !FileManager.default.fileExists(atPath: path) { try SecureFiles.touch(path) }
-        db = try SQLiteDatabase(path: path)
+        if create {
+            try SecureFiles.createDirectory(directory)
+            // Create the file ourselves so it is 0600 from the first byte; SQLite gives its -wal and -shm
+            // files the same mode as the database.
+            // Only when missing: closing a descriptor of a file SQLite has open drops every POSIX lock this
+            // process holds on it, which breaks a second connection's locking (the search indexer opens one).
+            if !FileManager.default.fileExists(atPath: path) { try SecureFiles.touch(path) }
+        } else if !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.noArchive(directory.path)
+        }
+        db = try SQLiteDatabase(path: path, create: create)
         // secure_delete: a redaction rewrites the event's row, and the old text must not linger in free
         // pages of the file.
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;")
@@ -143,8 +154,10 @@ public final class ArchiveStore {
         try db.statement("UPDATE rooms SET archive_starts_at = ? WHERE room_id = ?").run(.int(timestamp), .text(roomID))
     }
 
-    public func markSynced(roomID: String, at timestamp: Int64) throws {
-        try db.statement("UPDATE rooms SET last_sync_at = ? WHERE room_id = ?").run(.int(timestamp), .text(roomID))
+    /// Records that a sync of the room finished now (by the store's clock).
+    public func markSynced(roomID: String) throws {
+        try db.statement("UPDATE rooms SET last_sync_at = ? WHERE room_id = ?")
+            .run(.int(clock.now().milliseconds), .text(roomID))
     }
 
     public func eventCount(roomID: String) throws -> Int {

@@ -151,5 +151,14 @@ enum Migrations {
         );
         CREATE INDEX media_refs_by_source ON media_refs(mxc, key_digest) WHERE status = 'ok';
         """,
+        // 5: one time unit. Migrations 1 and 3 stamped `seen_at`, `imported_at` and `saved_at` in seconds
+        // while every other column holds milliseconds; they are converted once here. The `meta` table of
+        // migration 1 was never used.
+        """
+        UPDATE malformed_events SET seen_at = seen_at * 1000;
+        UPDATE megolm_sessions SET imported_at = imported_at * 1000;
+        UPDATE key_backup SET saved_at = saved_at * 1000;
+        DROP TABLE meta;
+        """,
     ]
 }

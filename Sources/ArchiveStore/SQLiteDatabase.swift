@@ -8,10 +8,12 @@ final class SQLiteDatabase {
     let path: String
     private var statementCache: [String: SQLiteStatement] = [:]
 
-    init(path: String) throws {
+    /// - Parameter create: create the file when it is missing; false for commands that only read, which
+    ///   must never leave an empty archive behind a mistyped path.
+    init(path: String, create: Bool = true) throws {
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -35,7 +37,7 @@ final class SQLiteDatabase {
         if code != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastError
             sqlite3_free(errorMessage)
-            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message)
+            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message, busy: Self.isBusy(code))
         }
     }
 
@@ -57,6 +59,9 @@ final class SQLiteDatabase {
     var changes: Int { Int(sqlite3_changes(handle)) }
 
     var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// SQLITE_BUSY and SQLITE_LOCKED, with or without their extended codes: another connection holds a lock.
+    static func isBusy(_ code: Int32) -> Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 
     /// Runs `body` in one transaction, committing on success and rolling back on any error. Writers begin
     /// IMMEDIATE (take the write lock up front); readers DEFERRED (one snapshot for many lookups).
@@ -113,7 +118,7 @@ final class SQLiteStatement {
         case SQLITE_DONE: return false
         default:
             throw StoreError.sqlite(step: "step \(String(cString: sqlite3_sql(handle)).prefix(60))",
-                                    message: database.lastError)
+                                    message: database.lastError, busy: SQLiteDatabase.isBusy(code))
         }
     }
 

@@ -1,19 +1,34 @@
+import ArchiveCore
+
 /// An error from the archive store. The message names the step that failed; it never holds event
-/// content or credentials.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
-    private enum Code: Sendable {
-        case sqlite
-        case corrupt
-        case locked
-        case filesystem
-        case unknownRoom
+/// content, credentials or bound SQL values.
+public struct StoreError: ReportableError {
+    /// What went wrong, for callers that branch on it (`error.code == .locked`).
+    public struct Code: Sendable, Hashable {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        public static let sqlite = Code("sqlite")
+        /// SQLite could not get its lock in time (another process writes).
+        public static let busy = Code("busy")
+        public static let corrupt = Code("corrupt")
+        /// Another mxarchive process holds the store's lock.
+        public static let locked = Code("locked")
+        public static let filesystem = Code("filesystem")
+        public static let unknownRoom = Code("unknown_room")
+        /// The folder holds no archive (a read-only command never creates one).
+        public static let noArchive = Code("no_archive")
     }
 
-    private let code: Code
+    public let code: Code
     public let description: String
 
-    static func sqlite(step: String, message: String) -> StoreError {
-        StoreError(code: .sqlite, description: "archive database error during \(step): \(message)")
+    public var category: ErrorCategory {
+        code == .unknownRoom || code == .noArchive ? .input : .failure
+    }
+
+    static func sqlite(step: String, message: String, busy: Bool = false) -> StoreError {
+        StoreError(code: busy ? .busy : .sqlite, description: "archive database error during \(step): \(message)")
     }
 
     static func corrupt(_ what: String) -> StoreError {
@@ -30,5 +45,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     public static func unknownRoom(_ room: String) -> StoreError {
         StoreError(code: .unknownRoom, description: "room \(room) is not in the archive (run `mxarchive sync --room \(room)` first)")
+    }
+
+    public static func noArchive(_ directory: String) -> StoreError {
+        StoreError(code: .noArchive, description: "no archive at \(directory) (give the right --store, or create one with `mxarchive sync`)")
     }
 }

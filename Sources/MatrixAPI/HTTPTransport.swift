@@ -1,3 +1,4 @@
+import ArchiveCore
 import Foundation
 
 /// One HTTP exchange, independent of the client library, so the Matrix client can run over a transport
@@ -47,7 +48,8 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// Thrown by transports when no HTTP response arrived. Retried with backoff.
-public struct TransportFailure: Error, Sendable, CustomStringConvertible {
+public struct TransportFailure: ReportableError {
+    public var category: ErrorCategory { .failure }
     public let description: String
     public init(_ description: String) { self.description = description }
 }

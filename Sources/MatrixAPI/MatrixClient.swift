@@ -168,11 +168,6 @@ public actor MatrixClient {
         return (reply["event"], reply["start"]?.stringValue, reply["end"]?.stringValue)
     }
 
-    public func whoami() async throws -> String {
-        let reply = try await call("check the access token", path: "/_matrix/client/v3/account/whoami")
-        return reply["user_id"]?.stringValue ?? credentials.userID
-    }
-
     // MARK: Plumbing
 
     /// Percent-encodes one path segment: room ids, aliases and event ids contain `!`, `#`, `$`, `:`.

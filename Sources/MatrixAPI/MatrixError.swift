@@ -1,6 +1,7 @@
+import ArchiveCore
 /// A failed Client-Server API call. The message names the step (and room) and the server's error code,
 /// never a token or message content.
-public struct MatrixError: Error, Sendable, CustomStringConvertible {
+public struct MatrixError: ReportableError {
     public let step: String
     public let status: Int?
     public let errcode: String?
@@ -31,6 +32,14 @@ public struct MatrixError: Error, Sendable, CustomStringConvertible {
         case "M_FORBIDDEN": return "the account cannot read this room (not joined, or history not visible)"
         case "M_NOT_FOUND": return "no such room or event on this server"
         default: return nil
+        }
+    }
+
+    /// Credentials, permissions and names the user can fix; anything else is the server's failure.
+    public var category: ErrorCategory {
+        switch errcode {
+        case "M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_NOT_FOUND": .input
+        default: .failure
         }
     }
 

@@ -5,7 +5,10 @@ import _CryptoExtras
 
 /// Why an encrypted attachment was not decrypted. Cases name what is wrong, never a key, an iv or bytes
 /// of the file.
-public enum AttachmentCipherError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum AttachmentCipherError: ReportableError, Hashable {
+    /// The event or the downloaded file is bad: nothing the user typed.
+    public var category: ErrorCategory { .failure }
+
     /// The `EncryptedFile` object lacks a part or has one of the wrong type (names the field).
     case malformed(String)
     /// `v` is neither "v2", "v1" nor absent (the oldest format).

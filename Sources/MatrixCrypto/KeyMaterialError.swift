@@ -1,5 +1,9 @@
+import ArchiveCore
 /// Why key material could not be used. Messages name the step and never contain key material.
-public enum KeyMaterialError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum KeyMaterialError: ReportableError, Hashable {
+    /// Every case is a key, passphrase or file the user gave that does not open what it should.
+    public var category: ErrorCategory { .input }
+
     case invalidRecoveryKey(RecoveryKey.Problem)
     case malformed(String)
     case wrongSecretStorageKey

@@ -1,3 +1,4 @@
+import ArchiveCore
 import COlm
 import Foundation
 
@@ -5,7 +6,9 @@ import Foundation
 /// a class that clears and frees it in `deinit`; every `olm_error()` return becomes an `OlmError`.
 /// libolm overwrites some inputs in place (base64 decoding), so inputs are always copied first.
 
-public enum OlmError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum OlmError: ReportableError, Hashable {
+    public var category: ErrorCategory { .failure }
+
     /// The session was imported at a later message index than the message's.
     case unknownMessageIndex
     /// The message's MAC or signature did not verify.
@@ -93,13 +96,13 @@ public final class InboundGroupSession {
     }
 
     /// From an exported session key (`session_key` of a key backup or key-export file: libolm's export
-    /// format, version byte 1). `signed` selects the `m.room_key` format instead (version byte 2, signed).
-    public convenience init(sessionKey: String, signed: Bool = false) throws {
+    /// format, version byte 1). The archive never receives `m.room_key` to-device messages, so the signed
+    /// format (`olm_init_inbound_group_session`) has no caller.
+    public convenience init(sessionKey: String) throws {
         self.init()
         var keyBytes = Array(sessionKey.utf8)
         let result = keyBytes.withUnsafeMutableBufferPointer { key in
-            signed ? olm_init_inbound_group_session(object, key.baseAddress, key.count)
-                   : olm_import_inbound_group_session(object, key.baseAddress, key.count)
+            olm_import_inbound_group_session(object, key.baseAddress, key.count)
         }
         if result == olmErrorValue { throw lastError() }
     }

@@ -4,8 +4,6 @@ import Foundation
 
 /// The symmetric primitives the Matrix formats are built from (swift-crypto / BoringSSL).
 enum Primitives {
-    static func sha256(_ data: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: data)) }
-
     static func hmacSHA256(key: [UInt8], _ data: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
     }

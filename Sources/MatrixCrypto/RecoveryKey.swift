@@ -1,8 +1,11 @@
+import ArchiveCore
 /// A recovery key as users see it: base58 (Bitcoin alphabet, spaces ignored) of `0x8B 0x01`, the 32-byte
 /// key, and a parity byte that makes the XOR of all 35 bytes zero. It is either the secret-storage key
 /// (current clients) or the backup's private key itself (older clients).
 public struct RecoveryKey: Sendable {
-    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Problem: ReportableError, Hashable {
+        public var category: ErrorCategory { .input }
+
         case notBase58
         case wrongLength(Int)
         case wrongPrefix

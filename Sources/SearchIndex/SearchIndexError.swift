@@ -1,24 +1,25 @@
+import ArchiveCore
+
 /// An error of the search index. The message names the step; it never holds message text.
-public struct SearchIndexError: Error, CustomStringConvertible, Sendable {
+public struct SearchIndexError: ReportableError {
     private enum Code: Sendable { case xapian, locked, missing }
     private let code: Code
+    /// Xapian's own text, for callers that word the error themselves (a query that does not parse).
     let message: String
     public let description: String
+
+    public var category: ErrorCategory { code == .missing ? .input : .failure }
 
     static func xapian(step: String, message: String) -> SearchIndexError {
         if message.contains("DatabaseLockError") {
             return SearchIndexError(code: .locked, message: message,
                                     description: "the search index is being written by another mxarchive process")
         }
-        return SearchIndexError(code: .xapian, message: message,
-                                description: "search index error during \(step): \(message)")
+        return SearchIndexError(code: .xapian, message: message, description: "search index error during \(step): \(message)")
     }
 
     static func missing(_ path: String) -> SearchIndexError {
         SearchIndexError(code: .missing, message: path,
                          description: "there is no search index in \(path) yet: run `mxarchive reindex` (or `mxarchive sync`)")
     }
-
-    /// True when another process holds the index's write lock.
-    public var isLocked: Bool { code == .locked }
 }

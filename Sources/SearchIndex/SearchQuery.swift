@@ -33,7 +33,8 @@ public indirect enum SearchExpression: Sendable, Hashable {
 }
 
 /// A query that does not parse: the message names the offending part. Exit code 2.
-public struct SearchQueryError: Error, CustomStringConvertible, Sendable {
+public struct SearchQueryError: ReportableError {
+    public var category: ErrorCategory { .usage }
     public let description: String
     init(_ message: String) { description = message }
 }
@@ -223,7 +224,7 @@ public enum SearchQueryParser {
                 return .time(from: nil, until: bound.start)
             case "after":
                 let bound = try date(value, token)
-                return .time(from: bound.isDay ? bound.start + SearchDate.dayMillis : bound.start + 1, until: nil)
+                return .time(from: bound.isDay ? bound.start + Timestamp.dayMilliseconds : bound.start + 1, until: nil)
             case "date":
                 if let range = value.range(of: "..") {
                     let low = String(value[..<range.lowerBound])
@@ -233,23 +234,23 @@ public enum SearchQueryParser {
                     var until: Int64?
                     if !high.isEmpty {
                         let bound = try date(high, token)
-                        until = bound.isDay ? bound.start + SearchDate.dayMillis : bound.start + 1
+                        until = bound.isDay ? bound.start + Timestamp.dayMilliseconds : bound.start + 1
                     }
                     if let from, let until, from >= until { throw error(at: token, "date: range ends before it starts") }
                     return .time(from: from, until: until)
                 }
                 let bound = try date(value, token)
-                return .time(from: bound.start, until: bound.isDay ? bound.start + SearchDate.dayMillis : bound.start + 1)
+                return .time(from: bound.start, until: bound.isDay ? bound.start + Timestamp.dayMilliseconds : bound.start + 1)
             default:
                 throw error(at: token, "unknown field \(name):")
             }
         }
 
         func date(_ value: String, _ token: Token) throws -> (start: Int64, isDay: Bool) {
-            guard let millis = SearchDate.parse(value) else {
+            guard let date = DateArgument(value) else {
                 throw error(at: token, "'\(value)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z, UTC)")
             }
-            return (millis, SearchDate.isDay(value))
+            return (date.start.milliseconds, date.isDay)
         }
     }
 }
@@ -261,30 +262,5 @@ extension SearchQueryParser.Token {
         case .and, .or, .close: return false
         default: return true
         }
-    }
-}
-
-/// Dates in queries: `2024-03-01` (UTC midnight) or an ISO 8601 time. Milliseconds since the epoch.
-public enum SearchDate {
-    public static let dayMillis: Int64 = 86_400_000
-
-    public static func parse(_ text: String) -> Int64? {
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime]
-        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        guard isDayShape(text) else { return nil }
-        iso.formatOptions = [.withFullDate]
-        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        return nil
-    }
-
-    public static func isDay(_ text: String) -> Bool { isDayShape(text) && parse(text) != nil }
-
-    static func isDayShape(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }
-        return bytes.enumerated().allSatisfy { $0.offset == 4 || $0.offset == 7 || (48...57).contains($0.element) }
     }
 }

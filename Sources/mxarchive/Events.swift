@@ -1,9 +1,5 @@
-import ArchiveCore
-import ArchiveStore
-import ArgumentParser
-import Exporters
-import Foundation
 import ArchiveService
+import ArgumentParser
 
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,47 +31,13 @@ struct Events: ParsableCommand {
     var jsonl = false
 
     func validate() throws {
-        for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, DateArgument.parse(value) == nil {
-                throw ValidationError("\(name) '\(value)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z)")
-            }
-        }
+        try ValidationError.checkDate("--since", since)
+        try ValidationError.checkDate("--until", until)
     }
 
     func run() throws {
-        let store = try global.openStore()
-        let roomID = try store.resolveRoom(room)
-        let sinceMillis = since.flatMap(DateArgument.parse)
-        var untilMillis = until.flatMap(DateArgument.parse)
-        if let until, DateArgument.isDay(until), let day = untilMillis { untilMillis = day + DateArgument.dayMillis }
-        let rooms = followUpgrades ? try store.upgradeChain(of: roomID) : [roomID]
-        for roomID in rooms {
-            try store.timeline(roomID: roomID, since: sinceMillis, until: untilMillis) { item in
-                emit(jsonl ? JSONCoding.encode(item.jsonValue) : Self.humanLine(item))
-            }
-        }
-    }
-
-    static func humanLine(_ item: TimelineItem) -> String {
-        let time = DateArgument.format(item.originServerTS).replacingOccurrences(of: "T", with: " ")
-            .replacingOccurrences(of: "Z", with: " UTC")
-        let who = item.senderDisplayName.map { "\($0) (\(item.sender))" } ?? item.sender
-        var text: String
-        if item.redacted && item.content.objectValue?.isEmpty != false {
-            text = "[redacted]"
-        } else if let body = item.content["body"]?.stringValue {
-            text = body
-        } else if let description = EventText.stateSentence(item) {
-            text = description
-        } else {
-            text = "[\(item.type)]"
-        }
-        if item.edited { text += " (edited)" }
-        if item.redacted, item.content.objectValue?.isEmpty == false { text += " (redacted, retained)" }
-        if !item.reactions.isEmpty {
-            text += " " + item.reactions.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
-        }
-        let indent = item.threadRoot == nil ? "" : "    ↳ "
-        return "[\(time)] \(indent)\(who): \(text)"
+        let request = TimelineRequest(room: room, dates: try DateRange(since: since, until: until),
+                                      followUpgrades: followUpgrades)
+        try global.open(.read).events(request, jsonl: jsonl, line: Console.line)
     }
 }

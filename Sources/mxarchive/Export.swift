@@ -1,9 +1,5 @@
-import ArchiveCore
-import ArchiveStore
-import ArgumentParser
-import Exporters
-import Foundation
 import ArchiveService
+import ArgumentParser
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,101 +53,36 @@ struct Export: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard ExportOptions.Format(rawValue: format) != nil else {
+        guard ExportRequest.Format(rawValue: format) != nil else {
             throw ValidationError("--format must be json, html or txt, got '\(format)'")
         }
-        for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, DateArgument.parse(value) == nil {
-                throw ValidationError("\(name) '\(value)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z)")
-            }
-        }
+        try ValidationError.checkDate("--since", since)
+        try ValidationError.checkDate("--until", until)
         for sender in senders where !sender.hasPrefix("@") || !sender.contains(":") {
             throw ValidationError("--sender '\(sender)' is not a user id (@name:server)")
         }
         if templates != nil && format != "html" { throw ValidationError("--templates only applies to --format html") }
         if output.isEmpty { throw ValidationError("--output must not be empty") }
-        if output == "-" && isTerminal(1) {
+        if output == "-" && Console.isTerminal(1) {
             throw ValidationError("refusing to write a tar to a terminal; redirect standard output or name a file")
         }
     }
 
-    /// `SOURCE_DATE_EPOCH` (seconds) when set: the reproducible-builds convention for "the time of this
-    /// build"; otherwise now.
-    static func exportTime() throws -> Int64 {
-        if let value = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !value.isEmpty {
-            guard let seconds = Int64(value), seconds >= 0 else {
-                throw ArchiveError.usage("SOURCE_DATE_EPOCH must be a number of seconds, got '\(value)'")
-            }
-            return seconds
-        }
-        return Int64(Date().timeIntervalSince1970)
-    }
-
     func run() throws {
-        let store = try global.openStore()
-        let roomIDs = try rooms.map { try store.resolveRoom($0) }
-        let spaceIDs = try spaces.map { try store.resolveRoom($0) }
-        let sinceMillis = since.flatMap(DateArgument.parse)
-        var untilMillis = until.flatMap(DateArgument.parse)
-        if let until, DateArgument.isDay(until), let day = untilMillis { untilMillis = day + DateArgument.dayMillis }
-        let homeserver = try? CredentialStore(storeDirectory: global.storeURL).load().homeserver
-        let options = ExportOptions(
-            format: ExportOptions.Format(rawValue: format)!, roomIDs: roomIDs, spaceIDs: spaceIDs,
-            since: sinceMillis, until: untilMillis, sinceText: since, untilText: until, senders: senders,
-            includeMedia: includeMedia, retainRedacted: retainRedacted, allowIndexing: allowIndexing,
-            exportTime: try Self.exportTime(), toolVersion: MXArchiveCommand.configuration.version,
-            homeserver: homeserver, templates: templates.map { URL(fileURLWithPath: $0) })
-        let destination = ExportDestination.forOutput(output)
+        var request = ExportRequest(format: ExportRequest.Format(rawValue: format)!, output: output,
+                                    toolVersion: MXArchiveCommand.configuration.version)
+        request.rooms = rooms
+        request.spaces = spaces
+        request.dates = try DateRange(since: since, until: until)
+        request.senders = senders
+        request.includeMedia = includeMedia
+        request.retainRedacted = retainRedacted
+        request.allowIndexing = allowIndexing
+        request.templates = templates
+        let archive = try global.open(.read)
+        let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))
         // With a tar on standard output, the summary goes to standard error.
-        let toStderr = destination == .standardOutput
-        let progress = ExportProgress(live: isTerminal(2))
-        let summary = try Exporter(store: store, options: options, observer: progress).run(to: destination)
-        progress.finish()
-        func say(_ line: String) {
-            if toStderr { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
-        }
-        for room in summary.rooms {
-            var line = "\(room.roomID)"
-            if let name = room.name { line += " (\(name))" }
-            line += ": \(room.events) events, \(room.messages) messages, \(room.redacted) redacted, "
-                + "\(room.undecryptable) undecryptable"
-            if room.badEvents > 0 { line += ", \(room.badEvents) could not be rendered (shown as notices)" }
-            say(line)
-        }
-        for missing in summary.missingRooms { say("\(missing): in the space but not in the archive (sync it first)") }
-        if includeMedia {
-            say("media: \(summary.mediaFiles) stored files included under media/<sha256>"
-                + (summary.mediaFiles == 0 ? " (download them with `mxarchive sync --media`)" : ""))
-        }
-        say("exported \(summary.rooms.count) rooms, \(summary.fileCount) files, \(summary.bytes) bytes to \(output)")
-    }
-}
-
-/// A live line on a terminal (stderr) while an export runs.
-final class ExportProgress: ExportObserver {
-    private let live: Bool
-    private var name = ""
-    private var lastDraw = Date.distantPast
-
-    init(live: Bool) { self.live = live }
-
-    func roomStarted(roomID: String, name: String?) {
-        self.name = name.map { "\($0) (\(roomID))" } ?? roomID
-        if live { draw("\(self.name): exporting…") }
-    }
-
-    func progress(events: Int, bytes: Int64) {
-        guard live, Date().timeIntervalSince(lastDraw) > 0.1 else { return }
-        lastDraw = Date()
-        draw("\(name): \(events) events, \(bytes / 1_000_000) MB written")
-    }
-
-    func roomFinished(_ result: RoomExportResult) { if live { draw("") } }
-
-    func finish() { if live { draw("") } }
-
-    private func draw(_ text: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        Console.print(report, results: request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
     }
 }
 
@@ -176,17 +107,8 @@ struct VerifyExport: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try ExportVerifier.verify(path: path)
-        if json {
-            emit(JSONCoding.encode([
-                "ok": .bool(report.ok), "files_checked": .int(Int64(report.filesChecked)),
-                "problems": .array(report.problems.map { ["kind": .string($0.kind.rawValue), "path": .string($0.path)] }),
-            ]))
-        } else if report.ok {
-            emit("export OK: \(report.filesChecked) files match the manifest")
-        } else {
-            report.problems.forEach { emit($0.description) }
-        }
+        let report = try ExportCheckReport.check(path: path)
+        Console.print(report, json: json)
         if !report.ok { throw ExitCode(1) }
     }
 }

@@ -1,10 +1,5 @@
-import ArchiveStore
-import ArgumentParser
-import Foundation
 import ArchiveService
-import MatrixAPI
-
-
+import ArgumentParser
 
 /// Options every subcommand shares.
 struct GlobalOptions: ParsableArguments {
@@ -13,17 +8,6 @@ struct GlobalOptions: ParsableArguments {
         discussion: "Default: $MXARCHIVE_STORE, else $XDG_DATA_HOME/mxarchive, else ~/.local/share/mxarchive.",
         valueName: "dir"))
     var store: String?
-
-    var storeURL: URL {
-        let environment = ProcessInfo.processInfo.environment
-        if let store { return URL(fileURLWithPath: store) }
-        if let fromEnv = environment["MXARCHIVE_STORE"], !fromEnv.isEmpty { return URL(fileURLWithPath: fromEnv) }
-        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty {
-            return URL(fileURLWithPath: xdg).appendingPathComponent("mxarchive")
-        }
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        return URL(fileURLWithPath: home).appendingPathComponent(".local/share/mxarchive")
-    }
 
     /// `mxarchive --store DIR sync …` is how people write global options; ArgumentParser only accepts a
     /// subcommand's options after its name, so leading `--store` arguments are moved behind it.
@@ -51,26 +35,16 @@ struct GlobalOptions: ParsableArguments {
         return [subcommand] + leading + rest.dropFirst()
     }
 
-    func openStore(memoryMappedReads: Bool = false) throws -> ArchiveStore {
-        try ArchiveStore(directory: storeURL, memoryMappedReads: memoryMappedReads)
+    func open(_ access: Archive.Access) throws -> Archive {
+        try Archive(at: StoreLocation.resolve(store), access: access)
     }
 
-    /// A client with the stored (or environment) credentials; refreshed tokens are written back atomically.
-    func makeClient() throws -> MatrixClient {
-        let credentialStore = CredentialStore(storeDirectory: storeURL)
-        let credentials = try credentialStore.load()
-        return MatrixClient(credentials: credentials, persistCredentials: { updated in
-            try credentialStore.save(updated)
-        })
+    var account: Account { Account(storeDirectory: StoreLocation.resolve(store)) }
+}
+
+extension ValidationError {
+    /// A date option's problem, if it has one, as a usage error.
+    static func checkDate(_ option: String, _ value: String?) throws {
+        if let problem = DateRange.problem(option: option, value: value) { throw ValidationError(problem) }
     }
 }
-
-/// Writes one line to standard output.
-func emit(_ line: String) {
-    print(line)
-}
-
-func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
-
-/// Flushes buffered standard output (before exiting, and between progress lines and summaries).
-func flushStandardOutput() { fflush(nil) }

@@ -1,8 +1,5 @@
-import ArchiveCore
-import ArchiveStore
-import ArgumentParser
-import Foundation
 import ArchiveService
+import ArgumentParser
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,59 +15,6 @@ struct Keys: AsyncParsableCommand {
             `mxarchive keys forget` removes it.
             """,
         subcommands: [KeysBackup.self, KeysImport.self, KeysForget.self])
-}
-
-/// Reads a secret from a file or standard input, dropping surrounding whitespace. The text is never
-/// echoed; errors name only the file.
-func readSecret(from path: String, what: String) throws -> String {
-    let data: Data?
-    if path == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-    } else {
-        data = FileManager.default.contents(atPath: path)
-    }
-    guard let data else { throw ArchiveError.usage("cannot read the \(what) file \(path)") }
-    if path != "-", let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
-       mode & 0o077 != 0 {
-        ErrorReporter.printError("warning: \(path) can be read by other users; `chmod 600 \(path)`")
-    }
-    // Only the line break an editor adds is dropped: a passphrase may begin or end with a space.
-    var text = String(decoding: data, as: UTF8.self)
-    // ("\r\n" is one Character in Swift, so it goes with one removeLast.)
-    if text.hasSuffix("\r\n") || text.hasSuffix("\n") { text.removeLast() }
-    guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-        throw ArchiveError.usage("the \(what) file \(path) is empty")
-    }
-    return text
-}
-
-/// Prints an import report: one readable block, or its JSON.
-func printKeyReport(_ report: KeyImportReport, json: Bool) {
-    if json {
-        emit(JSONCoding.encode(report.jsonValue))
-        return
-    }
-    emit("\(report.source): \(report.sessionsSeen) sessions; \(report.outcome.added) new, "
-         + "\(report.outcome.improved) reaching further back, \(report.outcome.unchanged) already known, "
-         + "\(report.rejected.count) rejected")
-    for entry in report.rejected {
-        ErrorReporter.printError("skipped session \(entry.sessionID ?? "?")"
-                                 + (entry.roomID.map { " of \($0)" } ?? "") + ": \(entry.reason)")
-    }
-    emit("decrypted \(report.retry.decrypted) of \(report.retry.attempted) waiting events; "
-         + "\(report.retry.stillWaiting) still wait for keys")
-}
-
-/// Events decrypted by an import change their searchable text: an existing search index catches up
-/// now, as `sync` would, so that `search` finds them at once.
-func catchUpSearchIndex(_ global: GlobalOptions, store: ArchiveStore, quiet: Bool) throws {
-    guard try store.searchIndexState() != nil else { return }
-    let indexer = try SearchIndexer(storeDirectory: global.storeURL)
-    defer { indexer.close() }
-    let result = try indexer.catchUp()
-    if !quiet, result.documentsWritten + result.documentsRemoved > 0 {
-        emit("search index: \(result.documentsWritten) messages indexed, \(result.documentsRemoved) removed")
-    }
 }
 
 struct KeysBackup: AsyncParsableCommand {
@@ -104,18 +48,9 @@ struct KeysBackup: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try global.openStore()
-        let lock = try StoreLock(directory: global.storeURL)
-        defer { withExtendedLifetime(lock) {} }
-        let secret: BackupSecret = if let recoveryKeyFile {
-            .recoveryKey(try readSecret(from: recoveryKeyFile, what: "recovery key"))
-        } else {
-            .passphrase(try readSecret(from: passphraseFile ?? "-", what: "passphrase"))
-        }
-        let client = try global.makeClient()
-        let report = try await KeyImport(store: store).importBackup(client: client, secret: secret)
-        printKeyReport(report, json: json)
-        try catchUpSearchIndex(global, store: store, quiet: json)
+        let secret: BackupSecretFile = if let recoveryKeyFile { .recoveryKey(path: recoveryKeyFile) }
+            else { .passphrase(path: passphraseFile ?? "-") }
+        Console.print(try await global.open(.update).importKeyBackup(secret), json: json)
     }
 }
 
@@ -140,18 +75,7 @@ struct KeysImport: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ArchiveError.usage("cannot read the key-export file \(file)")
-        }
-        let passphrase = try readSecret(from: passphraseFile, what: "passphrase")
-        let store = try global.openStore()
-        let lock = try StoreLock(directory: global.storeURL)
-        defer { withExtendedLifetime(lock) {} }
-        let report = try KeyImport(store: store).importFile(contents: String(decoding: data, as: UTF8.self),
-                                                            passphrase: passphrase,
-                                                            fileName: URL(fileURLWithPath: file).lastPathComponent)
-        printKeyReport(report, json: json)
-        try catchUpSearchIndex(global, store: store, quiet: json)
+        Console.print(try global.open(.update).importKeyFile(file, passphraseFile: passphraseFile), json: json)
     }
 }
 
@@ -163,10 +87,7 @@ struct KeysForget: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let store = try global.openStore()
-        let lock = try StoreLock(directory: global.storeURL)
-        defer { withExtendedLifetime(lock) {} }
-        emit(try store.forgetBackupKey() ? "the key-backup key is removed from the store"
-                                         : "no key-backup key was stored")
+        Console.line(try global.open(.maintain).forgetBackupKey() ? "the key-backup key is removed from the store"
+                                                                  : "no key-backup key was stored")
     }
 }

@@ -1,7 +1,5 @@
-import ArgumentParser
-import Foundation
 import ArchiveService
-import MatrixAPI
+import ArgumentParser
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,16 +30,6 @@ struct Login: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: passwordFile) else {
-            throw ArchiveError.usage("cannot read the password file \(passwordFile)")
-        }
-        var password = String(decoding: data, as: UTF8.self)
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
-        guard !password.isEmpty else { throw ArchiveError.usage("the password file \(passwordFile) is empty") }
-        let credentials = try await MatrixClient.login(homeserver: homeserver, user: user, password: password,
-                                                       deviceName: "mxarchive")
-        try CredentialStore(storeDirectory: global.storeURL).save(credentials)
-        emit("logged in as \(credentials.userID) (device \(credentials.deviceID ?? "?")); "
-             + "credentials saved in \(global.storeURL.path)")
+        Console.print(try await global.account.login(homeserver: homeserver, user: user, passwordFile: passwordFile))
     }
 }

@@ -1,6 +1,5 @@
+import ArchiveService
 import ArgumentParser
-import Exporters
-import Foundation
 
 /// The root command. `main` is ours (not ArgumentParser's) so that exit codes follow the contract:
 /// 0 success, 1 failure, 2 usage error, and every error is one readable line.
@@ -24,8 +23,7 @@ struct MXArchiveCommand: AsyncParsableCommand {
                       Verify.self, Export.self, VerifyExport.self])
 
     static func main() async {
-        // libarchive converts entry names through the C locale and crashes on non-ASCII under "C".
-        LibArchive.useUTF8Locale()
+        ArchiveRuntime.start()
         do {
             var command = try parseAsRoot(GlobalOptions.movingLeadingGlobals(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -33,9 +31,9 @@ struct MXArchiveCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-            flushStandardOutput()
+            Console.flush()
         } catch {
-            flushStandardOutput()
+            Console.flush()
             exit(withError: error)
         }
     }
@@ -45,10 +43,10 @@ struct MXArchiveCommand: AsyncParsableCommand {
         if code == 0 {
             // --help and --version arrive as "errors" carrying the text to print.
             print(fullMessage(for: error))
-            flushStandardOutput()
+            Console.flush()
         } else {
-            ErrorReporter.printError(ErrorReporter.message(for: error))
+            Console.error(ErrorReporter.message(for: error))
         }
-        Foundation.exit(code)
+        Console.exit(code)
     }
 }

@@ -1,9 +1,5 @@
-import ArchiveCore
-import ArchiveStore
-import ArgumentParser
-import Foundation
 import ArchiveService
-import MatrixAPI
+import ArgumentParser
 
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,185 +63,30 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
     var json = false
 
+    var request: SyncRequest {
+        var request = SyncRequest()
+        request.rooms = rooms
+        request.spaces = spaces
+        request.allJoined = allJoined
+        request.fromStart = fromStart
+        request.since = since
+        request.followUpgrades = followUpgrades
+        request.retainRedacted = retainRedacted
+        request.pageSize = pageSize
+        request.index = !noIndex
+        request.media = media
+        request.maxMediaSize = maxMediaSize
+        return request
+    }
+
     func validate() throws {
-        if fromStart && since != nil { throw ValidationError("--from-start and --since cannot be combined") }
-        if let since, DateArgument.parse(since) == nil {
-            throw ValidationError("--since '\(since)' is not a date (use YYYY-MM-DD or 2024-03-01T12:00:00Z)")
-        }
-        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 1 and 1000") }
-        if let maxMediaSize {
-            guard media else { throw ValidationError("--max-media-size needs --media") }
-            guard let bytes = ByteSize.parse(maxMediaSize), bytes > 0, bytes <= 2 << 30 else {
-                throw ValidationError("--max-media-size '\(maxMediaSize)' is not a size between 1 byte and 2G "
-                                      + "(use a number with an optional K, M or G)")
-            }
-        }
+        if let problem = request.problem { throw ValidationError(problem) }
     }
 
     func run() async throws {
-        let store = try global.openStore()
-        let lock = try StoreLock(directory: global.storeURL)
-        defer { withExtendedLifetime(lock) {} }
-        let client = try global.makeClient()
-        let roomIDs = try await RoomSelector(client: client, store: store)
-            .select(rooms: rooms, spaces: spaces, allJoined: allJoined)
-        let start: SyncOptions.Start = if fromStart { .fromStart }
-            else if let since, let millis = DateArgument.parse(since) { .since(millis) }
-            else { .latest }
-        let mediaOptions = media ? MediaOptions(
-            maxBytes: maxMediaSize.flatMap(ByteSize.parse).map { Int($0) } ?? MediaOptions.defaultMaxBytes,
-            retainRedacted: retainRedacted) : nil
-        let options = SyncOptions(roomIDs: roomIDs, start: start, followUpgrades: followUpgrades,
-                                  retainRedacted: retainRedacted, pageSize: pageSize, media: mediaOptions)
-        let progress = SyncProgress(live: isTerminal(2), summaries: !json)
-        // The index is written on its own thread from its own connection, beside fetching and storing.
-        let indexer = noIndex ? nil : try BackgroundIndexer(storeDirectory: global.storeURL)
-        indexer?.start()
-        let observer: any SyncObserver = indexer.map { IndexingSyncObserver(base: progress, indexer: $0) as any SyncObserver }
-            ?? progress
-        let results: [RoomSyncResult]
-        do {
-            results = try await SyncPipeline(client: client, store: store, observer: observer).run(options)
-        } catch {
-            _ = try? indexer?.finish()
-            throw error
-        }
-        progress.finish()
-        var indexed: IndexRunResult?
-        do {
-            indexed = try indexer?.finish()
-        } catch {
-            throw ArchiveError.failure("the archive is up to date but the search index could not be: \(error); "
-                                       + "run `mxarchive reindex`")
-        }
-        if let indexed, !json {
-            emit("search index: \(indexed.documentsWritten) messages indexed, \(indexed.documentsRemoved) removed"
-                 + (indexed.rebuilt ? " (built from the archive)" : ""))
-        }
-        if json {
-            let rooms: [JSONValue] = results.map { result in
-                var object: [String: JSONValue] = [
-                    "room_id": .string(result.roomID),
-                    "new_events": .int(Int64(result.newEvents)),
-                    "total_events": .int(Int64(result.totalEvents)),
-                ]
-                if let error = result.error { object["error"] = .string(error) }
-                if result.waitingForKeys > 0 { object["waiting_for_keys"] = .int(Int64(result.waitingForKeys)) }
-                if let media = result.media { object["media"] = media.json }
-                return .object(object)
-            }
-            var object: [String: JSONValue] = ["rooms": .array(rooms)]
-            if let indexed {
-                object["index"] = [
-                    "documents_written": .int(Int64(indexed.documentsWritten)),
-                    "documents_removed": .int(Int64(indexed.documentsRemoved)),
-                    "rebuilt": .bool(indexed.rebuilt),
-                ]
-            }
-            if let keyBackup = progress.keyBackup { object["key_backup"] = keyBackup }
-            emit(JSONCoding.encode(.object(object)))
-        }
-        let failed = results.filter { $0.error != nil }
-        if !failed.isEmpty {
-            throw ArchiveError.failure("\(failed.count) of \(results.count) rooms failed to sync")
-        }
-    }
-}
-
-/// Progress for a sync: a live line on a terminal (stderr), one summary line per room on stdout.
-final class SyncProgress: SyncObserver, @unchecked Sendable {
-    private let live: Bool
-    private let summaries: Bool
-    private let lock = NSLock()
-    private var roomStart = Date()
-    private var currentName = ""
-    /// What the stored backup key fetched at the start (for `--json`).
-    private(set) var keyBackup: JSONValue?
-
-    init(live: Bool, summaries: Bool) {
-        self.live = live
-        self.summaries = summaries
-    }
-
-    func roomStarted(roomID: String, name: String?) {
-        lock.withLock {
-            roomStart = Date()
-            currentName = name.map { "\($0) (\(roomID))" } ?? roomID
-        }
-        if live { draw("\(currentName): reading…") }
-    }
-
-    func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int) {
-        guard live else { return }
-        let elapsed = max(Date().timeIntervalSince(lock.withLock { roomStart }), 0.001)
-        draw("\(currentName): \(pages) pages, \(newEvents) new events (\(totalEvents) archived), "
-             + "\(Int(Double(newEvents) / elapsed)) events/s")
-    }
-
-    func roomFinished(_ result: RoomSyncResult) {
-        if live { draw("") }
-        let label = result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID
-        if let error = result.error {
-            ErrorReporter.printError("\(label): \(error)")
-        } else if summaries {
-            var line = "\(label): \(result.newEvents) new events, \(result.totalEvents) archived, \(result.pages) pages"
-            if result.malformed > 0 { line += ", \(result.malformed) malformed events skipped (recorded)" }
-            if result.waitingForKeys > 0 {
-                line += ", \(result.waitingForKeys) encrypted events wait for keys (`mxarchive keys backup` or `keys import`)"
-            }
-            emit(line)
-            if let media = result.media { emit("  media: " + media.summary) }
-            flushStandardOutput()
-        }
-    }
-
-    func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
-        lock.withLock { keyBackup = error.map { ["error": .string($0)] } ?? report?.jsonValue }
-        if let error {
-            ErrorReporter.printError("key backup: \(error) (syncing on with the keys already stored)")
-        } else if let report, summaries {
-            emit("key backup: \(report.outcome.added + report.outcome.improved) new sessions"
-                 + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) rejected")
-                 + (report.retry.decrypted > 0 ? ", \(report.retry.decrypted) waiting events decrypted" : ""))
-        }
-    }
-
-    func mediaProgress(roomID: String, done: Int, total: Int) {
-        guard live else { return }
-        draw("\(lock.withLock { currentName }): media \(done) of \(total)")
-    }
-
-    func finish() { if live { draw("") } }
-
-    private func draw(_ text: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
-    }
-}
-
-extension MediaSyncCounts {
-    /// `2 downloaded (1.5 MiB), 1 reused, 4 already done, 1 failed (1 hash_mismatch)`.
-    var summary: String {
-        var text = "\(downloaded) downloaded (\(ByteSize.format(bytes))), \(reused) reused, \(skipped) already done, "
-            + "\(failedTotal) failed"
-        if failedTotal > 0 {
-            text += " (" + failed.sorted { $0.key.rawValue < $1.key.rawValue }
-                .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + ")"
-        }
-        if removed > 0 { text += ", \(removed) files of redacted events deleted" }
-        return text
-    }
-
-    /// The `media` object of `sync --json` (schemas/sync-result.schema.json).
-    var json: JSONValue {
-        var failures: [String: JSONValue] = [:]
-        for (status, count) in failed { failures[status.rawValue] = .int(Int64(count)) }
-        return [
-            "downloaded": .int(Int64(downloaded)),
-            "reused": .int(Int64(reused)),
-            "already_done": .int(Int64(skipped)),
-            "failed": .object(failures),
-            "bytes_downloaded": .int(bytes),
-            "removed": .int(Int64(removed)),
-        ]
+        let progress = SyncProgressDisplay(live: Console.isTerminal(2), summaries: !json)
+        let report = try await global.open(.update).sync(request, progress: progress)
+        Console.print(report, json: json)
+        if let failure = report.failureIfAny() { throw failure }
     }
 }

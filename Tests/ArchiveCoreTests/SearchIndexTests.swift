@@ -146,7 +146,7 @@ import Testing
 
     @Test mutating func dateRangesAtUTCDayBoundaries() throws {
         let march1: Int64 = 1_709_251_200_000
-        let april1: Int64 = march1 + 31 * SearchDate.dayMillis
+        let april1: Int64 = march1 + 31 * Timestamp.dayMilliseconds
         let lastOfFeb = factory.message("boundary a", ts: march1 - 1)
         let firstOfMarch = factory.message("boundary b", ts: march1)
         let lastOfMarch = factory.message("boundary c", ts: april1 - 1)
@@ -194,7 +194,7 @@ import Testing
                 _ = try search(query)
                 Issue.record("\(query) was accepted")
             } catch let error as ArchiveError {
-                #expect(error.kind == .usage, "\(query): \(error)")
+                #expect(error.category == .usage, "\(query): \(error)")
             }
         }
     }

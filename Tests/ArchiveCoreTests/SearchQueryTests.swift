@@ -7,7 +7,7 @@ import Testing
 @Suite struct SearchQueryTests {
     func parse(_ text: String) throws -> SearchExpression { try SearchQueryParser.parse(text) }
     let march1: Int64 = 1_709_251_200_000  // 2024-03-01T00:00:00Z
-    let day = SearchDate.dayMillis
+    let day = Timestamp.dayMilliseconds
 
     @Test func wordsAreAndedAndTheLastWordIsAPrefix() throws {
         #expect(try parse("deploy migr") == .and([.word("deploy", partial: false), .word("migr", partial: true)]))

@@ -53,7 +53,8 @@ public struct RawEvent: Sendable, Hashable {
 }
 
 /// Why an event from the server was not archived.
-public struct MalformedEvent: Error, Sendable, Hashable, CustomStringConvertible {
+public struct MalformedEvent: ReportableError, Hashable {
+    public var category: ErrorCategory { .failure }
     public let reason: String
     public let eventID: String?
     public var description: String { "malformed event \(eventID ?? "(no id)"): \(reason)" }

@@ -4,7 +4,8 @@
 /// and throws on every miss, which made parsing the dominant cost of archiving a page. This parser reads
 /// the bytes once.
 public struct JSONParser {
-    public struct Failure: Error, CustomStringConvertible, Sendable {
+    public struct Failure: ReportableError {
+        public var category: ErrorCategory { .failure }
         public let offset: Int
         public let reason: String
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }

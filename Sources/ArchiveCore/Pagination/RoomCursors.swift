@@ -8,8 +8,8 @@ public enum BackwardCursor: Sendable, Hashable {
     case complete
 }
 
-/// The two pagination cursors kept per room (DESIGN.md §4). They are written in the same transaction as
-/// the page that moved them, so a cursor is never ahead of the events it stands for.
+/// The two pagination cursors kept per room (README.md, Architecture). They are written in the same
+/// transaction as the page that moved them, so a cursor is never ahead of the events it stands for.
 public struct RoomCursors: Sendable, Hashable {
     public var backward: BackwardCursor
     /// The newest `end` token seen walking forward (or the `start` of the first backward page).

@@ -1,0 +1,16 @@
+import ArchiveCore
+
+/// How any error of the lower layers reaches the user: every one of them is a `ReportableError`, so this
+/// needs no list of types. Errors that are not ours (ArgumentParser's parse errors, `--help`) are left to
+/// the CLI, which asks ArgumentParser.
+public enum ErrorReport {
+    /// The exit code for one of our errors, or nil when the error is not one of ours.
+    public static func exitCode(for error: any Error) -> Int32? {
+        (error as? any ReportableError)?.exitCode
+    }
+
+    /// The one-line message for one of our errors, or nil when the error is not one of ours.
+    public static func message(for error: any Error) -> String? {
+        (error as? any ReportableError)?.description
+    }
+}

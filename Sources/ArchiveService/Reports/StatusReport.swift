@@ -1,0 +1,103 @@
+import ArchiveCore
+import ArchiveStore
+
+/// `mxarchive status`: per room what is archived (schemas/status.schema.json).
+public struct StatusReport: CommandReport {
+    struct Room {
+        let stored: StoredRoom
+        let malformed: Int
+        let decryption: RoomDecryptionSummary
+        let media: [MediaStatus: Int]
+
+        var backward: String {
+            switch stored.cursors.backward {
+            case .notStarted: "not_started"
+            case .at: "in_progress"
+            case .complete: "complete"
+            }
+        }
+
+        /// The sessions waiting events need, most events first.
+        var waiting: [(key: String, value: Int)] {
+            decryption.waitingSessions.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        }
+    }
+
+    let rooms: [Room]
+
+    public var jsonValue: JSONValue {
+        ["rooms": .array(rooms.map { room in
+            let metadata = room.stored.metadata
+            return [
+                "room_id": .string(room.stored.roomID),
+                "name": metadata.name.map(JSONValue.string) ?? .null,
+                "canonical_alias": metadata.canonicalAlias.map(JSONValue.string) ?? .null,
+                "room_version": .string(metadata.roomVersion.identifier),
+                "encrypted": .bool(metadata.encrypted),
+                "predecessor": metadata.predecessor.map(JSONValue.string) ?? .null,
+                "successor": metadata.successor.map(JSONValue.string) ?? .null,
+                "events": .int(Int64(room.stored.eventCount)),
+                "malformed_events": .int(Int64(room.malformed)),
+                "backward": .string(room.backward),
+                "has_forward_cursor": .bool(room.stored.cursors.forward != nil),
+                "archive_starts_at": room.stored.archiveStartsAt.map(JSONValue.int) ?? .null,
+                "last_sync_at": room.stored.lastSyncAt.map(JSONValue.int) ?? .null,
+                "decryption": Self.decryptionJSON(room.decryption.counts, waiting: room.waiting),
+                "media": .object(Dictionary(uniqueKeysWithValues: room.media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
+            ]
+        })]
+    }
+
+    public func humanOutput(terminal: Bool) -> [OutputLine] {
+        var lines: [String] = []
+        for room in rooms {
+            let stored = room.stored
+            let synced = stored.lastSyncAt.map { Timestamp(milliseconds: $0).iso8601 } ?? "never"
+            lines.append("\(stored.roomID)  \(stored.metadata.name ?? "(no name)")  \(stored.eventCount) events  "
+                         + "history: \(room.backward)  last sync: \(synced)"
+                         + (room.malformed > 0 ? "  malformed: \(room.malformed)" : "")
+                         + (room.media.isEmpty ? "" : "  media: " + Self.mediaSummary(room.media)))
+            let counts = room.decryption.counts
+            let encrypted = counts.values.reduce(0, +)
+            guard encrypted > 0 else { continue }
+            let problems = DecryptionStatus.allCases.filter { $0 != .none && $0 != .ok }
+                .compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
+            lines.append("    encrypted: \(encrypted) events, \(counts[.ok] ?? 0) decrypted"
+                         + (problems.isEmpty ? "" : "; " + problems.joined(separator: ", ")))
+            let waiting = room.waiting
+            for (session, count) in waiting.prefix(5) {
+                lines.append("    waiting for session \(session): \(count) events")
+            }
+            if waiting.count > 5 { lines.append("    … and \(waiting.count - 5) more sessions") }
+        }
+        return lines.map(OutputLine.result)
+    }
+
+    /// `3 stored, 1 too_large`: stored first, then the other outcomes by name.
+    static func mediaSummary(_ counts: [MediaStatus: Int]) -> String {
+        var parts = counts[.ok].map { ["\($0) stored"] } ?? []
+        parts += counts.filter { $0.key != .ok }.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key.rawValue)" }
+        return parts.joined(separator: ", ")
+    }
+
+    /// `decryption` of `status --json`: a count for every status but `none`, and the waiting sessions.
+    static func decryptionJSON(_ counts: [DecryptionStatus: Int], waiting: [(key: String, value: Int)]) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        for status in DecryptionStatus.allCases where status != .none {
+            object[status.rawValue] = .int(Int64(counts[status] ?? 0))
+        }
+        object["waiting_sessions"] = .array(waiting.map { ["session_id": .string($0.key), "events": .int(Int64($0.value))] })
+        return .object(object)
+    }
+}
+
+extension Archive {
+    public func status() throws -> StatusReport {
+        StatusReport(rooms: try store.rooms().map { room in
+            StatusReport.Room(stored: room, malformed: try store.malformedCount(roomID: room.roomID),
+                              decryption: try store.decryptionSummary(roomID: room.roomID),
+                              media: try store.mediaCounts(roomID: room.roomID))
+        })
+    }
+}

@@ -1,0 +1,31 @@
+import ArchiveCore
+
+/// `mxarchive verify`: the archive's integrity and its search index's agreement with it
+/// (schemas/verify.schema.json).
+public struct VerifyReport: CommandReport {
+    public let problems: [String]
+    let notes: [String]
+    let rooms: Int
+    let indexed: Bool
+
+    public var ok: Bool { problems.isEmpty }
+
+    public var jsonValue: JSONValue {
+        ["ok": .bool(ok), "problems": .array(problems.map(JSONValue.string))]
+    }
+
+    public func humanOutput(terminal: Bool) -> [OutputLine] {
+        guard ok else { return problems.map(OutputLine.result) }
+        return [.result("archive OK: \(rooms) rooms, integrity and cursors consistent"
+                        + (indexed ? "; search index consistent" : ""))]
+            + notes.map { .result("note: \($0)") }
+    }
+}
+
+extension Archive {
+    public func verify() throws -> VerifyReport {
+        let index = try SearchIndexCheck.check(store: store)
+        return VerifyReport(problems: try store.verify() + index.problems, notes: index.notes,
+                            rooms: try store.rooms().count, indexed: try store.searchIndexState() != nil)
+    }
+}

@@ -1,0 +1,63 @@
+import ArchiveCore
+@testable import ArchiveStore
+import Foundation
+import Testing
+
+/// Only commands that add to an archive create one; the store stamps times with its injected clock, in
+/// milliseconds everywhere (migration 5 converts the columns that held seconds).
+@Suite struct StoreOpeningTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-open-\(UUID().uuidString)")
+
+    @Test func openingForReadingNeverCreatesAnArchive() throws {
+        #expect {
+            try ArchiveStore(directory: directory, create: false)
+        } throws: { error in
+            (error as? StoreError)?.code == .noArchive && "\(error)".contains("no archive at \(directory.path)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+        // An existing folder without an archive file is no archive either, and stays empty.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        #expect(throws: StoreError.self) { try ArchiveStore(directory: directory, create: false) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test func anExistingArchiveOpensForReading() throws {
+        _ = try ArchiveStore(directory: directory)
+        let reopened = try ArchiveStore(directory: directory, create: false)
+        #expect(reopened.schemaVersion == Migrations.all.count)
+    }
+
+    @Test func timesComeFromTheInjectedClockInMilliseconds() throws {
+        let now = Timestamp(milliseconds: 1_750_000_000_123)
+        let store = try ArchiveStore(directory: directory, clock: FixedClock(now))
+        try store.updateRoom(RoomMetadata(roomID: "!r:x", roomVersion: RoomVersion("12")), state: [])
+        try store.markSynced(roomID: "!r:x")
+        #expect(try store.room("!r:x")?.lastSyncAt == now.milliseconds)
+        try store.saveBackupKey(version: "1", privateKey: "key")
+        #expect(try store.db.statement("SELECT saved_at FROM key_backup").firstRow { $0.int(0) } == now.milliseconds)
+    }
+
+    @Test func migrationFiveTurnsSecondsIntoMilliseconds() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            let db = try SQLiteDatabase(path: directory.appendingPathComponent(ArchiveStore.databaseFileName).path)
+            for sql in Migrations.all.prefix(4) { try db.execute(sql) }
+            try db.execute("PRAGMA user_version = 4")
+            try db.execute("""
+                INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at)
+                    VALUES ('!r:x', NULL, 'not a JSON object', '1', 1700000000);
+                INSERT INTO megolm_sessions (room_id, session_id, first_index, session_key, source, imported_at)
+                    VALUES ('!r:x', 's', 0, 'k', 'test', 1700000001);
+                INSERT INTO key_backup (id, version, private_key, saved_at) VALUES (1, '1', 'k', 1700000002);
+                INSERT INTO meta (key, value) VALUES ('unused', 'x');
+                """)
+        }
+        let store = try ArchiveStore(directory: directory)
+        #expect(store.schemaVersion == 5)
+        func value(_ sql: String) throws -> Int64? { try store.db.statement(sql).firstRow { $0.int(0) } }
+        #expect(try value("SELECT seen_at FROM malformed_events") == 1_700_000_000_000)
+        #expect(try value("SELECT imported_at FROM megolm_sessions") == 1_700_000_001_000)
+        #expect(try value("SELECT saved_at FROM key_backup") == 1_700_000_002_000)
+        #expect(try value("SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == 0)
+    }
+}
