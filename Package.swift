@@ -59,9 +59,28 @@ let package = Package(
         ]),
         // `scripts/bench search`: query latencies through the library, in one process.
         .executableTarget(name: "SearchBench", dependencies: ["ArchiveService", "ArchiveStore", "ArchiveCore"]),
-        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "ArchiveStore", "MatrixAPI", "ArchiveService",
-                                                             "SearchIndex", "Exporters", "MatrixCrypto"],
+        // Unit tests: one target per library, each linking the library it tests and what its fixtures need.
+        // Test targets cannot depend on one another, so helpers shared by several live in two plain library
+        // targets under Tests/ (no product names them; no executable links them). TestSupport holds the
+        // event factory, the attachment-cipher fixtures and unique temporary folders, over ArchiveCore only;
+        // the scripted transport is apart in MatrixAPITestSupport, so that only the targets that test HTTP
+        // (MatrixAPI and the pipelines) link MatrixAPI and async-http-client.
+        .target(name: "TestSupport", dependencies: ["ArchiveCore"], path: "Tests/TestSupport"),
+        .target(name: "MatrixAPITestSupport", dependencies: ["MatrixAPI"], path: "Tests/MatrixAPITestSupport"),
+        .testTarget(name: "ArchiveCoreTests", dependencies: ["ArchiveCore", "TestSupport"]),
+        .testTarget(name: "MatrixAPITests", dependencies: ["MatrixAPI", "ArchiveCore", "MatrixAPITestSupport"]),
+        // Fixtures/ is read at run time through #filePath (written by make_e2e_fixture.py, not by this code).
+        .testTarget(name: "MatrixCryptoTests", dependencies: ["MatrixCrypto", "ArchiveCore", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ArchiveStoreTests", dependencies: ["ArchiveStore", "ArchiveCore", "TestSupport"]),
+        .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "ArchiveCore"]),
+        .testTarget(name: "ExportersTests", dependencies: ["Exporters", "ArchiveCore"]),
+        // The pipelines over a real store and index; the search suite also reaches into the store and the
+        // index writer to simulate a crash and an old schema.
+        .testTarget(name: "ArchiveServiceTests", dependencies: [
+            "ArchiveService", "ArchiveStore", "SearchIndex", "MatrixAPI", "ArchiveCore",
+            "TestSupport", "MatrixAPITestSupport",
+        ]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: [
             "ArchiveCore", "mxarchive", .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,6 @@
 import ArchiveCore
 import Testing
+import TestSupport
 
 @Suite struct PaginationPlannerTests {
     @Test func newRoomWalksBackwardFromNowThenForwardFromWhereItBegan() {

@@ -2,6 +2,7 @@ import ArchiveCore
 @testable import ArchiveStore
 import Foundation
 import Testing
+import TestSupport
 
 /// The store against a real SQLite file: ingestion order, idempotence, edits and redactions that arrive
 /// before their targets, legal hold.
@@ -12,7 +13,7 @@ import Testing
     let version = RoomVersion("12")
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-store-\(UUID().uuidString)")
+        directory = uniqueTemporaryDirectory("mxa-store")
         store = try ArchiveStore(directory: directory)
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
     }

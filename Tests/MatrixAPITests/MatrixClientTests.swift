@@ -1,34 +1,9 @@
 import ArchiveCore
 import Foundation
 import MatrixAPI
+import MatrixAPITestSupport
 import Synchronization
 import Testing
-
-/// A transport that answers from a script of responses and records the requests, so the retry and
-/// refresh rules are tested without a network.
-final class ScriptedTransport: HTTPTransport {
-    enum Step: Sendable {
-        case reply(Int, String)
-        case drop
-    }
-
-    private let state: Mutex<(steps: [Step], requests: [HTTPRequestSpec])>
-
-    init(_ steps: [Step]) { state = Mutex((steps, [])) }
-
-    var requests: [HTTPRequestSpec] { state.withLock { $0.requests } }
-
-    func send(_ request: HTTPRequestSpec) async throws -> HTTPResponseData {
-        let step = state.withLock { state -> Step in
-            state.requests.append(request)
-            return state.steps.isEmpty ? .reply(500, "{}") : state.steps.removeFirst()
-        }
-        switch step {
-        case .reply(let status, let body): return HTTPResponseData(status: status, body: Data(body.utf8))
-        case .drop: throw TransportFailure("connection reset by peer")
-        }
-    }
-}
 
 final class Recorder<T: Sendable>: Sendable {
     private let values = Mutex<[T]>([])

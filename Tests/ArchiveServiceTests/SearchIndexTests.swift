@@ -4,6 +4,7 @@ import Foundation
 import ArchiveService
 import SearchIndex
 import Testing
+import TestSupport
 
 /// Search over a real store and a real Xapian index: what sync and reindex maintain, and what search finds.
 @Suite struct SearchIndexTests {
@@ -13,7 +14,7 @@ import Testing
     let version = RoomVersion("12")
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-search-\(UUID().uuidString)")
+        directory = uniqueTemporaryDirectory("mxa-search")
         store = try ArchiveStore(directory: directory)
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
     }
@@ -253,7 +254,7 @@ import Testing
     }
 
     @Test func aStoreWrittenBySchemaOneIsMigratedAndIndexed() throws {
-        let old = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-v1-\(UUID().uuidString)")
+        let old = uniqueTemporaryDirectory("mxa-v1")
         try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
         do {
             let db = try SQLiteDatabase(path: old.appendingPathComponent(ArchiveStore.databaseFileName).path)

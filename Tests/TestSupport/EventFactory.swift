@@ -1,19 +1,19 @@
 import ArchiveCore
 
 /// Builds events for unit tests, in the shape servers send them.
-struct EventFactory {
-    var roomID = "!room:example.org"
-    var clock: Int64 = 1_700_000_000_000
+public struct EventFactory {
+    public var roomID = "!room:example.org"
+    public var clock: Int64 = 1_700_000_000_000
     private var counter = 0
 
-    init(roomID: String = "!room:example.org") { self.roomID = roomID }
+    public init(roomID: String = "!room:example.org") { self.roomID = roomID }
 
-    mutating func nextID() -> String {
+    public mutating func nextID() -> String {
         counter += 1
         return "$e\(String(format: "%04d", counter))"
     }
 
-    mutating func event(type: String = "m.room.message", sender: String = "@alice:example.org", id: String? = nil,
+    public mutating func event(type: String = "m.room.message", sender: String = "@alice:example.org", id: String? = nil,
                         ts: Int64? = nil, stateKey: String? = nil, content: JSONValue,
                         extra: [String: JSONValue] = [:]) -> RawEvent {
         clock += 1000
@@ -26,12 +26,12 @@ struct EventFactory {
         return try! RawEvent.parse(.object(object), roomID: roomID).get()
     }
 
-    mutating func message(_ body: String, sender: String = "@alice:example.org", id: String? = nil,
+    public mutating func message(_ body: String, sender: String = "@alice:example.org", id: String? = nil,
                           ts: Int64? = nil) -> RawEvent {
         event(sender: sender, id: id, ts: ts, content: ["msgtype": "m.text", "body": .string(body)])
     }
 
-    mutating func edit(of target: String, to body: String, sender: String = "@alice:example.org", id: String? = nil,
+    public mutating func edit(of target: String, to body: String, sender: String = "@alice:example.org", id: String? = nil,
                        ts: Int64? = nil, withNewContent: Bool = true) -> RawEvent {
         var content: [String: JSONValue] = [
             "msgtype": "m.text", "body": .string("* \(body)"),
@@ -41,12 +41,12 @@ struct EventFactory {
         return event(sender: sender, id: id, ts: ts, content: .object(content))
     }
 
-    mutating func reaction(to target: String, key: String, sender: String = "@alice:example.org") -> RawEvent {
+    public mutating func reaction(to target: String, key: String, sender: String = "@alice:example.org") -> RawEvent {
         event(type: "m.reaction", sender: sender,
               content: ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]])
     }
 
-    mutating func redaction(of target: String, sender: String = "@alice:example.org", v11: Bool = true) -> RawEvent {
+    public mutating func redaction(of target: String, sender: String = "@alice:example.org", v11: Bool = true) -> RawEvent {
         v11 ? event(type: "m.room.redaction", sender: sender, content: ["redacts": .string(target)],
                     extra: ["redacts": .string(target)])
             : event(type: "m.room.redaction", sender: sender, content: [:], extra: ["redacts": .string(target)])

@@ -1,0 +1,188 @@
+import ArchiveCore
+import ArchiveService
+import ArchiveStore
+import Foundation
+import MatrixAPI
+import MatrixAPITestSupport
+import Testing
+import TestSupport
+
+/// The sync pipeline over a scripted homeserver and a real SQLite store: what a run stores, where the next
+/// run resumes, and which errors end one room or the whole run.
+///
+/// Each script lists, in order, the requests the pipeline makes: per room `/state`, then the `/messages`
+/// pages its planner asks for (a new room: backward from now until a page without `end`, then forward from
+/// where the walk began). The store holds no backup key, so the run starts without `/room_keys/version`.
+@Suite struct SyncPipelineTests {
+    let store: ArchiveStore
+
+    init() throws {
+        store = try ArchiveStore(directory: uniqueTemporaryDirectory("mxa-sync"))
+    }
+
+    /// One run over `transport`, with a token that cannot be refreshed and retries that never sleep.
+    func sync(_ transport: ScriptedTransport, _ roomIDs: [String], followUpgrades: Bool = false) async throws
+        -> [RoomSyncResult] {
+        let credentials = Credentials(homeserver: "http://hs.test", userID: "@me:hs.test", deviceID: "D",
+                                      accessToken: "token", refreshToken: nil)
+        let client = MatrixClient(credentials: credentials, transport: transport,
+                                  retryPolicy: RetryPolicy(maxAttempts: 2), sleeper: { _ in })
+        return try await SyncPipeline(client: client, store: store, observer: nil)
+            .run(SyncOptions(roomIDs: roomIDs, followUpgrades: followUpgrades))
+    }
+
+    func timeline(_ roomID: String) throws -> [String] {
+        var eventIDs: [String] = []
+        try store.timeline(roomID: roomID) { eventIDs.append($0.eventID) }
+        return eventIDs
+    }
+
+    @Test func aFailedPageIsResumedFromTheStoredCursor() async throws {
+        var room = EventFactory(roomID: "!resume:hs.test")
+        let create = room.create()
+        let messages = (0..<5).map { room.message("m\($0)") }
+
+        // The newest page is stored; the next older one fails twice (the retry too), which ends the room.
+        let failing = ScriptedTransport([
+            Reply.state([create]),
+            Reply.page([messages[3], messages[2]], start: "now", end: "b1"),
+            .drop, .drop,
+        ])
+        let failed = try await sync(failing, [room.roomID])
+        #expect(failed.count == 1 && failed[0].error != nil)
+        #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .at("b1"), forward: "now"))
+        #expect(try timeline(room.roomID) == [messages[2], messages[3]].map(\.eventID))
+
+        // The next run finishes the backward walk from b1 (the server repeats one event), then walks forward
+        // from where the first run began and finds a message sent since.
+        let resuming = ScriptedTransport([
+            Reply.state([create]),
+            Reply.page([messages[2], messages[1], messages[0]], start: "b1", end: "b2"),
+            Reply.page([], start: "b2", end: nil),
+            Reply.page([messages[4]], start: "now", end: "f1"),
+            Reply.page([], start: "f1", end: nil),
+        ])
+        let resumed = try await sync(resuming, [room.roomID])
+        #expect(resumed.map(\.error) == [nil])
+        #expect(resumed.map(\.newEvents) == [3])
+        #expect(resuming.requests.compactMap { $0.query("from") }.first == "b1")
+        #expect(try timeline(room.roomID) == messages.map(\.eventID))
+        #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "f1"))
+    }
+
+    @Test func aForbiddenRoomIsReportedAndTheNextOneStillSyncs() async throws {
+        let closed = "!closed:hs.test"
+        var open = EventFactory(roomID: "!open:hs.test")
+        let create = open.create()
+        let message = open.message("archived anyway")
+        let transport = ScriptedTransport(
+            [Reply.error(403, "M_FORBIDDEN")] + Reply.newRoom(state: [create], messages: [message]))
+        let results = try await sync(transport, [closed, open.roomID])
+        #expect(results.map(\.roomID) == [closed, open.roomID])
+        #expect(results[0].error?.contains("M_FORBIDDEN") == true)
+        #expect(results[1].error == nil)
+        #expect(try timeline(open.roomID) == [message.eventID])
+    }
+
+    @Test func aRevokedTokenEndsTheRunBeforeTheNextRoom() async throws {
+        var first = EventFactory(roomID: "!first:hs.test")
+        let later = "!later:hs.test"
+        let transport = ScriptedTransport([
+            Reply.state([first.create()]),
+            Reply.error(401, "M_UNKNOWN_TOKEN"),
+        ])
+        let error = await #expect(throws: MatrixError.self) { try await sync(transport, [first.roomID, later]) }
+        #expect(error?.errcode == "M_UNKNOWN_TOKEN")
+        #expect(transport.roomsRequested == [first.roomID])
+    }
+
+    enum Link: Sendable, CaseIterable {
+        /// The room synced first has an `m.room.tombstone` naming its replacement.
+        case tombstone
+        /// The room synced first has an `m.room.create` naming its predecessor.
+        case predecessor
+    }
+
+    @Test(arguments: [true, false], Link.allCases)
+    func upgradesAreFollowedOnlyWhenAsked(followUpgrades: Bool, link: Link) async throws {
+        var old = EventFactory(roomID: "!old:hs.test")
+        var new = EventFactory(roomID: "!new:hs.test")
+        // Both rooms name each other, as after a real upgrade; the room synced first must not be synced again.
+        let oldState = [old.create(), old.tombstone(replacement: new.roomID)]
+        let newState = [new.create(predecessor: old.roomID)]
+        let oldMessage = old.message("before the upgrade")
+        let newMessage = new.message("after the upgrade")
+        let (first, linked) = link == .tombstone
+            ? (Reply.newRoom(state: oldState, messages: [oldMessage]), Reply.newRoom(state: newState, messages: [newMessage]))
+            : (Reply.newRoom(state: newState, messages: [newMessage]), Reply.newRoom(state: oldState, messages: [oldMessage]))
+        let (firstID, linkedID) = link == .tombstone ? (old.roomID, new.roomID) : (new.roomID, old.roomID)
+
+        let transport = ScriptedTransport(first + (followUpgrades ? linked : []))
+        let results = try await sync(transport, [firstID], followUpgrades: followUpgrades)
+        #expect(results.map(\.roomID) == (followUpgrades ? [firstID, linkedID] : [firstID]))
+        #expect(results.allSatisfy { $0.error == nil })
+        #expect(transport.roomsRequested == (followUpgrades ? [firstID, linkedID] : [firstID]))
+        #expect(try timeline(linkedID).count == (followUpgrades ? 1 : 0))
+    }
+}
+
+/// Homeserver answers, as JSON bodies for the scripted transport.
+enum Reply {
+    static func state(_ events: [RawEvent]) -> ScriptedTransport.Step {
+        .reply(200, JSONCoding.encode(.array(events.map(\.json))))
+    }
+
+    /// A `/messages` page; `end: nil` is the server saying there is nothing further.
+    static func page(_ events: [RawEvent], start: String, end: String?) -> ScriptedTransport.Step {
+        var reply: [String: JSONValue] = ["chunk": .array(events.map(\.json)), "start": .string(start)]
+        if let end { reply["end"] = .string(end) }
+        return .reply(200, JSONCoding.encode(.object(reply)))
+    }
+
+    static func error(_ status: Int, _ errcode: String) -> ScriptedTransport.Step {
+        .reply(status, JSONCoding.encode(["errcode": .string(errcode)]))
+    }
+
+    /// Every request of a first sync of a room whose history fits in one page: its state, the backward walk
+    /// from now (one page, then the empty one), and the forward walk from there, which finds nothing newer.
+    static func newRoom(state: [RawEvent], messages: [RawEvent]) -> [ScriptedTransport.Step] {
+        [Reply.state(state),
+         page(messages.reversed(), start: "now", end: "b1"),
+         page([], start: "b1", end: nil),
+         page([], start: "now", end: nil)]
+    }
+}
+
+extension EventFactory {
+    mutating func create(predecessor: String? = nil) -> RawEvent {
+        var content: [String: JSONValue] = ["room_version": "12"]
+        if let predecessor { content["predecessor"] = ["room_id": .string(predecessor)] }
+        return event(type: "m.room.create", stateKey: "", content: .object(content))
+    }
+
+    mutating func tombstone(replacement: String) -> RawEvent {
+        event(type: "m.room.tombstone", stateKey: "",
+              content: ["body": "This room has been replaced", "replacement_room": .string(replacement)])
+    }
+}
+
+extension HTTPRequestSpec {
+    /// A query parameter, percent-decoded.
+    func query(_ name: String) -> String? {
+        URLComponents(string: url)?.queryItems?.first { $0.name == name }?.value
+    }
+}
+
+extension ScriptedTransport {
+    /// The rooms named in request paths (`/rooms/{id}/…`), in the order first requested.
+    var roomsRequested: [String] {
+        var rooms: [String] = []
+        for request in requests {
+            let path = URLComponents(string: request.url)?.path.split(separator: "/").map(String.init) ?? []
+            if let index = path.firstIndex(of: "rooms"), index + 1 < path.count, !rooms.contains(path[index + 1]) {
+                rooms.append(path[index + 1])
+            }
+        }
+        return rooms
+    }
+}
