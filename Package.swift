@@ -78,7 +78,7 @@ let package = Package(
         // The pipelines over a real store and index; the search suite also reaches into the store and the
         // index writer to simulate a crash and an old schema.
         .testTarget(name: "ArchiveServiceTests", dependencies: [
-            "ArchiveService", "ArchiveStore", "SearchIndex", "MatrixAPI", "ArchiveCore",
+            "ArchiveService", "ArchiveStore", "SearchIndex", "MatrixAPI", "MatrixCrypto", "Exporters", "ArchiveCore",
             "TestSupport", "MatrixAPITestSupport",
         ]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
