@@ -83,7 +83,7 @@ let package = Package(
         ]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ArchiveCore", "mxarchive", .product(name: "Crypto", package: "swift-crypto"),
+            "ArchiveCore", "TestSupport", "mxarchive", .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Golden"]),
     ],
     cxxLanguageStandard: .cxx17

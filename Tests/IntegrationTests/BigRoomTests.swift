@@ -1,6 +1,7 @@
 import ArchiveCore
 import Foundation
 import Testing
+import TestSupport
 
 /// One archive of the big room, made once (forward from its first event, full pages) and shared by the
 /// tests that compare other ways of filling an archive against it.

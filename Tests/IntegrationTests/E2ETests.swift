@@ -2,6 +2,7 @@ import ArchiveCore
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 
 /// Encrypted rooms made by the seeder with vodozemac (an independent megolm implementation), a key backup
 /// behind secret storage (alice) and a legacy passphrase backup (carol), and a key-export file.

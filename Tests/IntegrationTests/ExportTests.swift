@@ -1,6 +1,7 @@
 import ArchiveCore
 import Foundation
 import Testing
+import TestSupport
 
 /// One archive holding the export room, the big room and the space, synced once and shared by the
 /// export tests (each export goes to its own folder).

@@ -2,6 +2,7 @@ import ArchiveCore
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,6 +1,7 @@
 import ArchiveCore
 import Foundation
 import Testing
+import TestSupport
 
 extension TestSender {
     func send(roomID: String, content: JSONValue) async throws -> String {
