@@ -38,9 +38,44 @@ import TestSupport
         var planner = PaginationPlanner(cursors: RoomCursors(backward: .at("b7"), forward: "now"), startMode: .latest)
         let request = planner.nextRequest()!
         #expect(request == PageRequest(direction: .backward, from: "b7"))
-        planner.apply(PageReply(start: "b7", end: "b8", eventCount: 0), to: request)
+        planner.apply(PageReply(start: "b7", end: nil, eventCount: 2), to: request)
         #expect(planner.cursors.backward == .complete)
         #expect(planner.nextRequest() == PageRequest(direction: .forward, from: "now"))
+    }
+
+    /// Synapse answers `chunk: []` with an `end` when every event of a page is hidden from the account
+    /// (ignored users, history it may not see): "there might be more in next_token batch". The spec: keep
+    /// paginating until no `end` is returned.
+    @Test func anEmptyBackwardPageWithAnEndIsNotTheEnd() {
+        var planner = PaginationPlanner(cursors: RoomCursors(backward: .at("b7"), forward: "now"), startMode: .latest)
+        planner.apply(PageReply(start: "b7", end: "b8", eventCount: 0), to: planner.nextRequest()!)
+        #expect(planner.cursors.backward == .at("b8"))
+        #expect(planner.nextRequest() == PageRequest(direction: .backward, from: "b8"))
+        planner.apply(PageReply(start: "b8", end: "b9", eventCount: 4), to: planner.nextRequest()!)
+        #expect(planner.cursors.backward == .at("b9"))
+        planner.apply(PageReply(start: "b9", end: nil, eventCount: 0), to: planner.nextRequest()!)
+        #expect(planner.cursors.backward == .complete)
+    }
+
+    @Test func anEmptyForwardPageWithAnEndMovesTheCursorAndTheWalkGoesOn() {
+        var planner = PaginationPlanner(cursors: RoomCursors(backward: .complete, forward: "f1"), startMode: .latest)
+        planner.apply(PageReply(start: "f1", end: "f2", eventCount: 0), to: planner.nextRequest()!)
+        // Stored: a crash now resumes after the hidden stretch, not before it.
+        #expect(planner.cursors.forward == "f2")
+        #expect(planner.nextRequest() == PageRequest(direction: .forward, from: "f2"))
+        planner.apply(PageReply(start: "f2", end: "f3", eventCount: 3), to: planner.nextRequest()!)
+        planner.apply(PageReply(start: "f3", end: nil, eventCount: 0), to: planner.nextRequest()!)
+        #expect(planner.nextRequest() == nil)
+        #expect(planner.cursors.forward == "f3")
+    }
+
+    @Test func aServerThatReturnsTheSameTokenForeverIsStopped() {
+        var backward = PaginationPlanner(cursors: RoomCursors(backward: .at("b"), forward: "now"), startMode: .latest)
+        backward.apply(PageReply(start: "b", end: "b", eventCount: 0), to: backward.nextRequest()!)
+        #expect(backward.cursors.backward == .complete)
+        var forward = PaginationPlanner(cursors: RoomCursors(backward: .complete, forward: "f"), startMode: .latest)
+        forward.apply(PageReply(start: "f", end: "f", eventCount: 0), to: forward.nextRequest()!)
+        #expect(forward.nextRequest() == nil)
     }
 
     @Test func aForwardTokenThatDoesNotMoveEndsTheWalk() {

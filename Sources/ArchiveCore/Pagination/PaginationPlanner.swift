@@ -39,9 +39,11 @@ public struct PaginationPlanner: Sendable {
     /// `cursors` in one transaction.
     @discardableResult
     public mutating func apply(_ reply: PageReply, to request: PageRequest) -> Placement {
-        // A page with no events, or without `end`, is the end of that direction (Synapse's last page has an
-        // empty chunk and no `end`; a token that does not move means the same).
-        let exhausted = reply.eventCount == 0 || reply.end == nil || reply.end == request.from
+        // Only a reply without `end` is the end of that direction. An empty chunk with an `end` is not:
+        // Synapse sends one when every event of the page is hidden from the account (ignored users,
+        // history it may not see), and the spec says to paginate until no `end` comes. A token that does
+        // not move ends the walk too, so a server that repeats itself cannot keep a sync going forever.
+        let exhausted = reply.end == nil || reply.end == request.from
         switch request.direction {
         case .backward:
             if request.from == nil, cursors.forward == nil {
@@ -52,7 +54,8 @@ public struct PaginationPlanner: Sendable {
             return .before
         case .forward:
             if request.from == nil { cursors.backward = .complete }
-            if let end = reply.end, reply.eventCount > 0 { cursors.forward = end }
+            // Every `end` is kept, even of an empty page: a resumed walk starts after the hidden stretch.
+            if let end = reply.end { cursors.forward = end }
             if exhausted { forwardFinished = true }
             return .after
         }
