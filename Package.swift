@@ -49,8 +49,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
-        // verification. Templates and assets are read at run time from exports/html/ (restyleable).
-        .target(name: "Exporters", dependencies: ["ArchiveCore", "ArchiveStore", "CArchive"]),
+        // verification. Templates and assets are read at run time from exports/html/ (restyleable). They
+        // read the archive through the `ExportSource` protocol, not the SQLite store.
+        .target(name: "Exporters", dependencies: [
+            "ArchiveCore", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The CLI: parses, validates, calls the service, prints. It imports nothing else
         // (scripts/check-layers fails the build otherwise).
         .executableTarget(name: "mxarchive", dependencies: [

@@ -1,27 +1,5 @@
 import ArchiveCore
 
-/// What an export needs to show about an event other than the one being rendered: the message a reply
-/// quotes, a thread's root.
-public struct EventSummary: Sendable, Hashable {
-    public let eventID: String
-    public let roomID: String
-    public let sender: String
-    public let senderDisplayName: String?
-    public let originServerTS: Int64
-    /// The current content (edits applied; what the redaction kept when redacted).
-    public let content: JSONValue
-    public let redacted: Bool
-    public let isTimelineItem: Bool
-    public let threadRoot: String?
-}
-
-/// One version of an edited message, for the edit history of exports.
-public struct ContentVersion: Sendable, Hashable {
-    public let eventID: String
-    public let originServerTS: Int64
-    public let content: JSONValue
-}
-
 extension ArchiveStore {
     /// The raw JSON of a room's current state events of one type (e.g. `m.space.child`, `m.room.member`),
     /// ordered by state key.

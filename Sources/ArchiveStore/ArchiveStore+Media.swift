@@ -1,47 +1,11 @@
 import ArchiveCore
 import Foundation
 
-/// What became of one attachment (`media_refs.status`).
-public enum MediaStatus: String, Sendable, Hashable, CaseIterable {
-    case ok
-    /// The ciphertext did not match the event's SHA-256. Final for this (mxc, key): the file on the
-    /// server will not change, so retrying would only download it again.
-    case hashMismatch = "hash_mismatch"
-    /// Longer than `--max-media-size`; tried again by a later run (the limit may have been raised).
-    case tooLarge = "too_large"
-    case notFound = "not_found"
-    case forbidden
-    /// Anything else (server error, connection) after retries; tried again by a later run.
-    case failed
-    /// The event's description cannot be used (an mxc URI that is not one, an unusable key). Final.
-    case invalid
-
-    /// A later run does not try this (mxc, key) again.
-    public var isFinal: Bool { self == .ok || self == .hashMismatch || self == .invalid }
-}
-
-/// One row of `media_refs`.
-public struct MediaRef: Sendable, Hashable {
-    public let eventID: String
-    public let role: Attachment.Role
-    public let mxc: String
-    public let keyDigest: String
-    public let status: MediaStatus
-    public let sha256: String?
-
-    public init(eventID: String, role: Attachment.Role, mxc: String, keyDigest: String, status: MediaStatus,
-                sha256: String?) {
-        self.eventID = eventID
-        self.role = role
-        self.mxc = mxc
-        self.keyDigest = keyDigest
-        self.status = status
-        self.sha256 = sha256
-    }
-}
-
 extension ArchiveStore {
     public var mediaFiles: MediaFiles { MediaFiles(storeDirectory: directory) }
+
+    /// Where the stored file with this digest is (`mediaFiles`; exports read media through this).
+    public func mediaFileURL(sha256 digest: String) throws -> URL { try mediaFiles.url(forSHA256: digest) }
 
     /// The attachments of a room's messages and stickers, in timeline order, from each event's effective
     /// content: the resolved edit (`current_content`), else the decrypted content when decryption
@@ -93,11 +57,11 @@ extension ArchiveStore {
                             status: status, sha256: row.text(5))
         }
         var refs: [String: MediaRef] = [:]
-        for case let ref? in rows { refs[Self.mediaKey(ref.eventID, ref.role)] = ref }
+        for case let ref? in rows { refs[MediaRef.key(ref.eventID, ref.role)] = ref }
         return refs
     }
 
-    public static func mediaKey(_ eventID: String, _ role: Attachment.Role) -> String { "\(role.rawValue) \(eventID)" }
+    public static func mediaKey(_ eventID: String, _ role: Attachment.Role) -> String { MediaRef.key(eventID, role) }
 
     /// The digest of a file already stored for this (mxc, key) through any event, so it is fetched once.
     public func storedMedia(mxc: String, keyDigest: String) throws -> String? {
@@ -177,17 +141,6 @@ extension ArchiveStore {
 }
 
 extension ArchiveStore {
-    /// One stored attachment of an exported event.
-    public struct ExportableMedia: Sendable, Hashable {
-        public let sha256: String
-        public let eventID: String
-        public let sender: String
-        public let role: String
-        public let mxc: String
-        public let mimetype: String?
-        public let size: Int64
-    }
-
     /// The stored files of a room's attachments for an export: each `ok` attachment of a timeline event in
     /// `[since, until)` (milliseconds), redacted events only with `includeRedacted`.
     public func exportableMedia(roomID: String, since: Int64?, until: Int64?,

@@ -43,7 +43,7 @@ extension ArchiveStore {
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
                 reactions: stripped ? [:] : try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
                 thread: try threadSummary(of: eventID), redacted: redactedBy != nil, redactedBy: redactedBy,
-                decryption: statement.text(7) ?? "none")
+                decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none)
             try body(item)
         }
     }

@@ -1,16 +1,6 @@
 import ArchiveCore
 import Foundation
 
-/// A room as the archive knows it.
-public struct StoredRoom: Sendable, Hashable {
-    public let metadata: RoomMetadata
-    public let cursors: RoomCursors
-    public let archiveStartsAt: Int64?
-    public let lastSyncAt: Int64?
-    public let eventCount: Int
-    public var roomID: String { metadata.roomID }
-}
-
 /// The archive's single source of truth: one SQLite file (`archive.sqlite`) in the store folder, WAL mode,
 /// foreign keys on, created 0600 in a 0700 folder. Not thread-safe: one sync or query uses it at a time.
 public final class ArchiveStore {

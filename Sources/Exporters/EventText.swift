@@ -1,5 +1,4 @@
 import ArchiveCore
-import ArchiveStore
 
 /// Plain-text views of timeline items shared by the text and HTML exports and `mxarchive events`.
 public enum EventText {
@@ -45,13 +44,13 @@ public enum EventText {
     }
 
     static func isUndecryptable(_ item: TimelineItem) -> Bool {
-        item.decryption != "none" && item.decryption != "ok"
+        item.decryption.isUndecryptable
     }
 
     /// The message's text: its body, with attachments named, or a notice.
     static func body(_ item: TimelineItem) -> String {
         if isStripped(item) { return "[message deleted]" }
-        if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption)]" }
+        if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption.rawValue)]" }
         if let sentence = stateSentence(item) { return sentence }
         let content = item.content
         let body = content["body"]?.stringValue
@@ -138,7 +137,7 @@ final class TextRenderer: ExportRenderer {
                 month = key
                 inMonth = 0
             }
-            let replyTo = try item.inReplyTo.flatMap { try context.store.eventSummary($0) }
+            let replyTo = try item.inReplyTo.flatMap { try context.source.eventSummary($0) }
             file?.append(Self.line(item, replyTo: replyTo))
             inMonth += 1
             localResult.count(item)

@@ -24,7 +24,7 @@ public enum ExportPath {
         }
         if result.isEmpty { return "_" }
         // Keep names well under common 255-byte limits; ids are at most 255 bytes by the spec.
-        if result.count > 200 { return String(decoding: result.prefix(180), as: UTF8.self) + "-" + SHA256.hex(Array(id.utf8)).prefix(16) }
+        if result.count > 200 { return String(decoding: result.prefix(180), as: UTF8.self) + "-" + sha256Hex(Array(id.utf8)).prefix(16) }
         return String(decoding: result, as: UTF8.self)
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Where an export's files go, and the file list the manifest is made of.
@@ -87,7 +88,7 @@ public final class ExportWriter {
             guard let handle = fopen(url.path, "wx") else { throw ExportError.io("create", path: url.path, errno: errno) }
             defer { fclose(handle) }
             try file.forEachChunk { chunk in
-                hasher.update(chunk)
+                hasher.update(bufferPointer: chunk)
                 if fwrite(chunk.baseAddress, 1, chunk.count, handle) != chunk.count {
                     throw ExportError.io("write", path: url.path, errno: errno)
                 }
@@ -96,12 +97,12 @@ public final class ExportWriter {
         case .archive(let writer, _, _):
             try writer.beginFile(path: path, size: file.size)
             try file.forEachChunk { chunk in
-                hasher.update(chunk)
+                hasher.update(bufferPointer: chunk)
                 try writer.write(chunk)
             }
         }
         bytesWritten += file.size
-        let record = ExportedFile(path: path, size: file.size, sha256: hasher.finalizeHex())
+        let record = ExportedFile(path: path, size: file.size, sha256: hasher.finalize().hexDigest)
         files.append(record)
         return record
     }

@@ -1,4 +1,5 @@
 import ArchiveCore
+import Crypto
 import Foundation
 
 /// Re-reads an export (a folder or any archive libarchive reads) and compares every file with the
@@ -54,10 +55,10 @@ public enum ExportVerifier {
                 var hasher = SHA256()
                 var size: Int64 = 0
                 try reader.readData { chunk in
-                    hasher.update(chunk)
+                    hasher.update(bufferPointer: chunk)
                     size += Int64(chunk.count)
                 }
-                actual[name] = (size, hasher.finalizeHex())
+                actual[name] = (size, hasher.finalize().hexDigest)
             }
         }
         guard let manifestBytes else {
@@ -96,9 +97,9 @@ public enum ExportVerifier {
         while true {
             let read = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
             if read == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
             size += Int64(read)
         }
-        return (size, hasher.finalizeHex())
+        return (size, hasher.finalize().hexDigest)
     }
 }

@@ -1,5 +1,4 @@
 import ArchiveCore
-import ArchiveStore
 import Foundation
 
 /// What to export and how.
@@ -89,7 +88,7 @@ public struct RoomExportResult: Sendable {
     mutating func count(_ item: TimelineItem) {
         events += 1
         if item.type == "m.room.message" || item.type == "m.sticker" || item.type == "m.room.encrypted" { messages += 1 }
-        if item.decryption != "none" && item.decryption != "ok" { undecryptable += 1 }
+        if item.decryption.isUndecryptable { undecryptable += 1 }
         if item.redacted { redacted += 1 }
         firstTS = min(firstTS ?? item.originServerTS, item.originServerTS)
         lastTS = max(lastTS ?? item.originServerTS, item.originServerTS)
@@ -130,25 +129,39 @@ public protocol ExportObserver: AnyObject {
     func roomFinished(_ result: RoomExportResult)
 }
 
+/// `--sender`: the chosen senders; everyone when none was named.
+struct SenderFilter: Hashable {
+    let senders: Set<String>
+
+    init(_ senders: [String]) { self.senders = Set(senders) }
+
+    func includes(_ sender: String) -> Bool { senders.isEmpty || senders.contains(sender) }
+}
+
+extension StoredRoom {
+    /// The room's name as exports title it: its name, else its address, else its id.
+    var displayName: String { metadata.name ?? metadata.canonicalAlias ?? roomID }
+}
+
 /// One room being exported: what every renderer gets.
 struct RoomContext {
     let room: StoredRoom
     let directory: String  // rooms/<id>
     let options: ExportOptions
-    let store: ArchiveStore
-    let senders: Set<String>
+    let source: any ExportSource
+    let senders: SenderFilter
 
     var roomID: String { room.roomID }
-    var displayName: String { room.metadata.name ?? room.metadata.canonicalAlias ?? room.roomID }
+    var displayName: String { room.displayName }
 
-    func includes(sender: String) -> Bool { senders.isEmpty || senders.contains(sender) }
+    func includes(sender: String) -> Bool { senders.includes(sender) }
 
     /// The room's items as this export shows them, in timeline order: only the chosen senders and dates,
     /// with the export's redaction policy applied. Every format reads the room (and its threads) through
     /// this, so that they all hand over the same events.
     func forEachItem(threadRoot: String? = nil, _ body: (TimelineItem) throws -> Void) throws {
         let version = room.metadata.roomVersion
-        try store.timeline(roomID: roomID, since: options.since, until: options.until, threadRoot: threadRoot) { raw in
+        try source.timeline(roomID: roomID, since: options.since, until: options.until, threadRoot: threadRoot) { raw in
             guard includes(sender: raw.sender) else { return }
             try body(raw.applyingExportPolicy(retainRedacted: options.retainRedacted, roomVersion: version))
         }
@@ -167,11 +180,11 @@ protocol ExportRenderer: AnyObject {
 /// Store query → renderer → sink → manifest. Memory stays flat: items are streamed from SQLite and files
 /// are written (or spilled to an unlinked temporary file) as soon as they are complete.
 public final class Exporter {
-    let store: ArchiveStore
+    let store: any ExportSource
     let options: ExportOptions
     weak var observer: (any ExportObserver)?
 
-    public init(store: ArchiveStore, options: ExportOptions, observer: (any ExportObserver)? = nil) {
+    public init(store: any ExportSource, options: ExportOptions, observer: (any ExportObserver)? = nil) {
         self.store = store
         self.options = options
         self.observer = observer
@@ -186,7 +199,7 @@ public final class Exporter {
         switch options.format {
         case .json: renderer = JSONRenderer()
         case .txt: renderer = TextRenderer()
-        case .html: renderer = try HTMLRenderer(options: options, store: store)
+        case .html: renderer = try HTMLRenderer(options: options, source: store)
         }
         let writer = try ExportWriter(destination: destination, modificationTime: options.exportTime)
         try renderer.begin(rooms: rooms, writer: writer)
@@ -194,8 +207,8 @@ public final class Exporter {
         for room in rooms {
             observer?.roomStarted(roomID: room.roomID, name: room.metadata.name)
             let directory = "rooms/" + ExportPath.component(forID: room.roomID)
-            let context = RoomContext(room: room, directory: directory, options: options, store: store,
-                                      senders: Set(options.senders))
+            let context = RoomContext(room: room, directory: directory, options: options, source: store,
+                                      senders: SenderFilter(options.senders))
             var result = RoomExportResult(roomID: room.roomID, name: room.metadata.name,
                                           canonicalAlias: room.metadata.canonicalAlias,
                                           roomType: room.metadata.roomType,
@@ -226,11 +239,11 @@ public final class Exporter {
     private func addMedia(of rooms: [StoredRoom], writer: ExportWriter) throws -> Int {
         var digests: Set<String> = []
         var entries: [JSONValue] = []
-        let senders = Set(options.senders)
+        let senders = SenderFilter(options.senders)
         for room in rooms {
             for media in try store.exportableMedia(roomID: room.roomID, since: options.since, until: options.until,
                                                    includeRedacted: options.retainRedacted)
-            where senders.isEmpty || senders.contains(media.sender) {
+            where senders.includes(media.sender) {
                 digests.insert(media.sha256)
                 entries.append([
                     "room_id": .string(room.roomID), "event_id": .string(media.eventID), "role": .string(media.role),
@@ -245,12 +258,12 @@ public final class Exporter {
             _ = try writer.add("media/index.json", index)
         }
         for digest in digests.sorted() {
-            let url = try store.mediaFiles.url(forSHA256: digest)
+            let url = try store.mediaFileURL(sha256: digest)
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 throw ExportError.failure("stored media file \(url.path) is missing (run `mxarchive sync --media`)")
             }
             // Checked before anything of it is written: a tar on stdout cannot take bytes back.
-            guard SHA256.hex(data) == digest else {
+            guard sha256Hex(data) == digest else {
                 throw ExportError.failure("stored media file \(url.path) is damaged (its SHA-256 differs from its name)")
             }
             let file = ExportFile()

@@ -1,5 +1,4 @@
 import ArchiveCore
-import ArchiveStore
 
 /// Per room: `rooms/<id>/events/<YYYY-MM>.jsonl` (one `events --jsonl` object per line, the room's
 /// order, split by month so no file grows without bound) and `rooms/<id>/room.json` (metadata, members,
@@ -49,7 +48,7 @@ final class JSONRenderer: ExportRenderer {
         result = localResult
 
         let metadata = context.room.metadata
-        let members: [JSONValue] = try context.store.stateEvents(roomID: context.roomID, type: "m.room.member").map { event in
+        let members: [JSONValue] = try context.source.stateEvents(roomID: context.roomID, type: "m.room.member").map { event in
             [
                 "user_id": event["state_key"] ?? .null,
                 "display_name": event.value(at: "content", "displayname")?.stringValue.map(JSONValue.string) ?? .null,

@@ -55,7 +55,7 @@ import TestSupport
                              decrypt: decrypt(known: [], firstIndex: 0))
         var timeline = try items()
         #expect(timeline.keys.sorted() == ["$later", "$orig"])  // the edit is not a timeline item
-        #expect(timeline["$orig"]?.decryption == "missing_key")
+        #expect(timeline["$orig"]?.decryption == .missingKey)
         #expect(timeline["$orig"]?.type == "m.room.encrypted")
 
         // Only events whose session is stored are retried (the fake decrypt ignores the key itself).
@@ -65,14 +65,14 @@ import TestSupport
         var retry = try store.retryDecryption(decrypt: decrypt(known: ["S"], firstIndex: 1))
         #expect(retry.decrypted == 2 && retry.stillWaiting == 1)
         timeline = try items()
-        #expect(timeline["$orig"]?.decryption == "unknown_index")
+        #expect(timeline["$orig"]?.decryption == .unknownIndex)
         #expect(timeline["$orig"]?.edited == false)
         #expect(timeline["$later"]?.content["body"]?.stringValue == "later")
 
         retry = try store.retryDecryption(decrypt: decrypt(known: ["S"], firstIndex: 0))
         #expect(retry.decrypted == 1 && retry.stillWaiting == 0)
         timeline = try items()
-        #expect(timeline["$orig"]?.decryption == "ok")
+        #expect(timeline["$orig"]?.decryption == .ok)
         #expect(timeline["$orig"]?.type == "m.room.message")
         #expect(timeline["$orig"]?.edited == true)
         #expect(timeline["$orig"]?.replacedBy == "$edit")
@@ -88,14 +88,14 @@ import TestSupport
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [later, factory.redaction(of: "$later")],
                                         placement: .before, cursors: RoomCursors(backward: .at("b"), forward: "f")),
                              decrypt: decrypt(known: ["S"]))
-        #expect(try items()["$later"]?.decryption == "none")
+        #expect(try items()["$later"]?.decryption == DecryptionStatus.none)
         let earlier = encrypted("c0", id: "$earlier")
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [earlier],
                                         placement: .before, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: decrypt(known: ["S"]))
         let timeline = try items()
-        #expect(timeline["$earlier"]?.decryption == "ok")
-        #expect(timeline["$later"]?.decryption == "none")
+        #expect(timeline["$earlier"]?.decryption == .ok)
+        #expect(timeline["$later"]?.decryption == DecryptionStatus.none)
         #expect(try store.verify() == [])
         // verify notices an `ok` event that lost its payload, and one that no longer owns its index.
         try store.db.execute("UPDATE events SET decrypted_json = NULL WHERE event_id = '$earlier'")
@@ -127,11 +127,11 @@ import TestSupport
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [encrypted("c0", id: "$e")],
                                         placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: { _ in .failed(reason: "bad MAC") })
-        #expect(try items()["$e"]?.decryption == "failed")
+        #expect(try items()["$e"]?.decryption == .failed)
         _ = try store.importMegolmSessions([storedKey()], source: "file")
-        #expect(try items()["$e"]?.decryption == "missing_key")
+        #expect(try items()["$e"]?.decryption == .missingKey)
         #expect(try store.retryDecryption(decrypt: decrypt(known: ["S"])).decrypted == 1)
-        #expect(try items()["$e"]?.decryption == "ok")
+        #expect(try items()["$e"]?.decryption == .ok)
     }
 
     @Test mutating func replayIsTheLaterEventWhateverTheDecryptionOrder() throws {
@@ -141,13 +141,13 @@ import TestSupport
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [copy],
                                         placement: .before, cursors: RoomCursors(backward: .at("b"), forward: "f")),
                              decrypt: decrypt(known: ["S"]))
-        #expect(try items()["$copy"]?.decryption == "ok")
+        #expect(try items()["$copy"]?.decryption == .ok)
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: [first],
                                         placement: .before, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: decrypt(known: ["S"]))
         let timeline = try items()
-        #expect(timeline["$first"]?.decryption == "ok")
-        #expect(timeline["$copy"]?.decryption == "replay")
+        #expect(timeline["$first"]?.decryption == .ok)
+        #expect(timeline["$copy"]?.decryption == .replay)
         #expect(timeline["$copy"]?.content["body"] == nil)
     }
 
@@ -160,8 +160,8 @@ import TestSupport
                                         placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: decrypt(known: ["S"]))
         let timeline = try items()
-        #expect(timeline["$olm"]?.decryption == "failed")
-        #expect(timeline["$nosession"]?.decryption == "failed")
+        #expect(timeline["$olm"]?.decryption == .failed)
+        #expect(timeline["$nosession"]?.decryption == .failed)
         #expect(try store.retryDecryption(decrypt: decrypt(known: ["S"])).attempted == 0)
     }
 

@@ -3,29 +3,31 @@ import Testing
 import ArchiveCore
 @testable import Exporters
 
+/// The hex form of swift-crypto's SHA-256 that the manifest records, in memory and as files stream.
 @Suite struct SHA256Tests {
+    static let million = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+
     @Test func knownVectors() {
-        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        #expect(sha256Hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(sha256Hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
-                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(sha256Hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)) == Self.million)
     }
 
-    @Test func chunkingDoesNotMatter() {
-        let data = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let whole = SHA256.hex(data)
-        for chunk in [1, 3, 63, 64, 65, 1000] {
-            var hasher = SHA256()
-            var offset = 0
-            while offset < data.count {
-                let end = min(offset + chunk, data.count)
-                hasher.update(data[offset..<end])
-                offset = end
-            }
-            #expect(hasher.finalizeHex() == whole, "chunk \(chunk)")
-        }
+    /// The streaming hashers of the writer and the verifier: a file spilled to disk and read back in
+    /// chunks gets the same digest as the bytes in memory.
+    @Test func streamedFilesGetTheKnownDigest() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-sha-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
+        let file = ExportFile(spillThreshold: 1000)
+        let thousand = String(repeating: "a", count: 1000)
+        for _ in 0..<1000 { file.append(thousand) }
+        #expect(try writer.add("a.txt", file).sha256 == Self.million)
+        #expect(try writer.add("abc.txt", text: "abc").sha256 == sha256Hex(Array("abc".utf8)))
+        try writer.finish()
+        #expect(try ExportVerifier.hashFile(base.appendingPathComponent("a.txt").path) == (1_000_000, Self.million))
     }
 }
 
@@ -208,13 +210,12 @@ import ArchiveCore
         let reader = try ArchiveStreamReader(path: first)
         var entries: [String: (Int64, String)] = [:]
         while let entry = try reader.next() {
-            var hasher = SHA256()
-            var size: Int64 = 0
-            try reader.readData { hasher.update($0); size += Int64($0.count) }
-            entries[entry.path] = (size, hasher.finalizeHex())
+            var bytes: [UInt8] = []
+            try reader.readData { bytes.append(contentsOf: $0) }
+            entries[entry.path] = (Int64(bytes.count), sha256Hex(bytes))
         }
         #expect(Set(entries.keys) == ["a/plain-name.txt", "b/big.txt", "c.json"])
-        #expect(entries["a/plain-name.txt"]?.1 == SHA256.hex(Array("hello\n".utf8)))
+        #expect(entries["a/plain-name.txt"]?.1 == sha256Hex(Array("hello\n".utf8)))
         #expect((entries["b/big.txt"]?.0 ?? 0) > 200_000)
     }
 

@@ -18,6 +18,15 @@ public enum DecryptionStatus: String, Sendable, Hashable, CaseIterable {
 
     /// Statuses that new keys can change.
     public static let awaitingKeys: [DecryptionStatus] = [.missingKey, .unknownIndex]
+
+    /// An encrypted event whose plaintext the archive does not have: exports show a notice instead of
+    /// its content, and count it.
+    public var isUndecryptable: Bool {
+        switch self {
+        case .none, .ok: false
+        case .missingKey, .unknownIndex, .failed, .roomMismatch, .replay: true
+        }
+    }
 }
 
 /// An `m.room.encrypted` megolm event as stored.

@@ -27,12 +27,12 @@ public struct TimelineItem: Sendable, Hashable {
     public var thread: ThreadSummary?
     public var redacted: Bool
     public var redactedBy: String?
-    public var decryption: String
+    public var decryption: DecryptionStatus
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, type: String,
                 stateKey: String?, originServerTS: Int64, content: JSONValue, edited: Bool, replacedBy: String?,
                 edits: [String], reactions: [String: Int], inReplyTo: String?, threadRoot: String?,
-                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: String) {
+                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -71,7 +71,7 @@ public struct TimelineItem: Sendable, Hashable {
             "thread_root": threadRoot.map(JSONValue.string) ?? .null,
             "redacted": .bool(redacted),
             "redacted_by": redactedBy.map(JSONValue.string) ?? .null,
-            "decryption": .string(decryption),
+            "decryption": .string(decryption.rawValue),
         ]
         if let stateKey { object["state_key"] = .string(stateKey) }
         if let thread {

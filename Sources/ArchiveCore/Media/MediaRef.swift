@@ -1,0 +1,63 @@
+/// What became of one attachment (`media_refs.status`).
+public enum MediaStatus: String, Sendable, Hashable, CaseIterable {
+    case ok
+    /// The ciphertext did not match the event's SHA-256. Final for this (mxc, key): the file on the
+    /// server will not change, so retrying would only download it again.
+    case hashMismatch = "hash_mismatch"
+    /// Longer than `--max-media-size`; tried again by a later run (the limit may have been raised).
+    case tooLarge = "too_large"
+    case notFound = "not_found"
+    case forbidden
+    /// Anything else (server error, connection) after retries; tried again by a later run.
+    case failed
+    /// The event's description cannot be used (an mxc URI that is not one, an unusable key). Final.
+    case invalid
+
+    /// A later run does not try this (mxc, key) again.
+    public var isFinal: Bool { self == .ok || self == .hashMismatch || self == .invalid }
+}
+
+/// One row of `media_refs`.
+public struct MediaRef: Sendable, Hashable {
+    public let eventID: String
+    public let role: Attachment.Role
+    public let mxc: String
+    public let keyDigest: String
+    public let status: MediaStatus
+    public let sha256: String?
+
+    public init(eventID: String, role: Attachment.Role, mxc: String, keyDigest: String, status: MediaStatus,
+                sha256: String?) {
+        self.eventID = eventID
+        self.role = role
+        self.mxc = mxc
+        self.keyDigest = keyDigest
+        self.status = status
+        self.sha256 = sha256
+    }
+
+    /// The key of an attachment's outcome in a room's table of refs: one per event and role.
+    public static func key(_ eventID: String, _ role: Attachment.Role) -> String { "\(role.rawValue) \(eventID)" }
+}
+
+/// One stored attachment of an exported event.
+public struct ExportableMedia: Sendable, Hashable {
+    public let sha256: String
+    public let eventID: String
+    public let sender: String
+    public let role: String
+    public let mxc: String
+    public let mimetype: String?
+    public let size: Int64
+
+    public init(sha256: String, eventID: String, sender: String, role: String, mxc: String, mimetype: String?,
+                size: Int64) {
+        self.sha256 = sha256
+        self.eventID = eventID
+        self.sender = sender
+        self.role = role
+        self.mxc = mxc
+        self.mimetype = mimetype
+        self.size = size
+    }
+}
