@@ -67,12 +67,18 @@ struct Archive {
 
     static func loggedIn(as user: String = "alice") throws -> Archive {
         let seed = try Seed.load()
+        return try loggedIn(seed: seed, userID: seed.userID(user), password: seed.password(user))
+    }
+
+    /// A fresh store logged in as any account (the tests' own, registered by `TestAccount`).
+    static func loggedIn(seed: Seed, userID: String, password: String) throws -> Archive {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         let passwordFile = base.appendingPathComponent("password")
-        try Data((seed.password(user) + "\n").utf8).write(to: passwordFile)
+        try Data((password + "\n").utf8).write(to: passwordFile, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile.path)
         let archive = Archive(seed: seed, store: base.appendingPathComponent("store"), passwordFile: passwordFile)
-        let login = try archive.run(["login", "--homeserver", seed.homeserver, "--user", seed.userID(user),
+        let login = try archive.run(["login", "--homeserver", seed.homeserver, "--user", userID,
                                      "--password-file", passwordFile.path])
         guard login.status == 0 else { throw HarnessError("login failed: \(login.stderr)") }
         return archive
@@ -204,10 +210,10 @@ struct TestSender {
         try await request("POST", url, body: body, token: token)
     }
 
-    static func request(_ method: String, _ url: String, body: JSONValue, token: String?) async throws -> JSONValue {
+    static func request(_ method: String, _ url: String, body: JSONValue?, token: String?) async throws -> JSONValue {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
-        request.httpBody = Data(JSONCoding.encode(body).utf8)
+        if let body { request.httpBody = Data(JSONCoding.encode(body).utf8) }
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
