@@ -19,9 +19,11 @@ public struct AsyncHTTPTransport: HTTPTransport {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(spec.timeoutSeconds))
             let status = Int(response.status.code)
             let contentType = response.headers.first(name: "Content-Type")
+            let retryAfter = response.headers.first(name: "Retry-After")
             guard let limit = spec.maxResponseBytes else {
                 let buffer = try await response.body.collect(upTo: maxResponseBytes)
-                return HTTPResponseData(status: status, body: Data(buffer.readableBytesView), contentType: contentType)
+                return HTTPResponseData(status: status, body: Data(buffer.readableBytesView), contentType: contentType,
+                                        retryAfter: retryAfter)
             }
             // Bounded read: refuse by the announced length without reading, else stop as soon as the
             // streamed body passes the limit (leaving the loop abandons the rest and the connection).

@@ -32,12 +32,16 @@ public struct HTTPResponseData: Sendable {
     public var contentType: String?
     /// The body was longer than the request's `maxResponseBytes`; `body` is then empty.
     public var exceededLimit: Bool
+    /// The `Retry-After` header (seconds or an HTTP date), which current servers send with 429.
+    public var retryAfter: String?
 
-    public init(status: Int, body: Data, contentType: String? = nil, exceededLimit: Bool = false) {
+    public init(status: Int, body: Data, contentType: String? = nil, exceededLimit: Bool = false,
+                retryAfter: String? = nil) {
         self.status = status
         self.body = body
         self.contentType = contentType
         self.exceededLimit = exceededLimit
+        self.retryAfter = retryAfter
     }
 }
 

@@ -28,13 +28,16 @@ public actor MatrixClient {
     /// the only valid refresh token (refresh tokens are single-use).
     private let persistCredentials: @Sendable (Credentials) throws -> Void
     private let sleeper: @Sendable (Double) async throws -> Void
+    /// "Now", for a `Retry-After` given as an HTTP date.
+    private let clock: any ArchiveClock
 
     public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
                 retryPolicy: RetryPolicy = RetryPolicy(),
                 persistCredentials: @escaping @Sendable (Credentials) throws -> Void = { _ in },
                 sleeper: @escaping @Sendable (Double) async throws -> Void = { seconds in
                     try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-                }) {
+                }, clock: any ArchiveClock = SystemClock()) {
+        self.clock = clock
         self.credentials = credentials
         self.transport = transport
         self.retryPolicy = retryPolicy
@@ -196,8 +199,10 @@ public actor MatrixClient {
         }
     }
 
-    /// One request with the retry rules: 429 waits `retry_after_ms`; 5xx, timeouts and dropped connections
-    /// back off exponentially; a soft-logged-out token is refreshed once and the request repeated. Returns
+    /// One request with the retry rules: 429 waits what the server asks (`Retry-After` or `retry_after_ms`,
+    /// the longer), up to the policy's limit; 5xx, timeouts and dropped connections back off exponentially;
+    /// an unknown token is refreshed once (when a refresh token is held, with or without `soft_logout`)
+    /// and the request repeated. Returns
     /// the first 2xx response; anything else ends as a `MatrixError`.
     func exchange(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
                   body: Data? = nil, accept: String, authenticated: Bool = true, timeoutSeconds: Int64 = 60,
@@ -221,15 +226,17 @@ public actor MatrixClient {
                 let response = try await transport.send(request)
                 if (200..<300).contains(response.status) { return response }
                 let error = Self.matrixError(step: step, response: response)
-                if response.status == 401, error.errcode == "M_UNKNOWN_TOKEN", error.softLogout,
+                // The spec: a client holding a refresh token refreshes on M_UNKNOWN_TOKEN; `soft_logout`
+                // only says whether the session survives a failed refresh.
+                if response.status == 401, error.errcode == "M_UNKNOWN_TOKEN",
                    authenticated, !refreshed, credentials.refreshToken != nil {
                     refreshed = true
                     try await refresh()
                     attempt -= 1
                     continue
                 }
-                lastError = error
-                failure = Self.classify(status: response.status, errcode: error.errcode, body: response.body)
+                failure = Self.classify(response, errcode: error.errcode, now: clock.now())
+                lastError = policy.waitIsTooLong(failure) ? Self.tooLongWait(step: step, failure) : error
             } catch let error as TransportFailure {
                 lastError = MatrixError(step: step, status: nil, errcode: nil,
                                         serverMessage: "connection failed: \(error.description)")
@@ -247,13 +254,26 @@ public actor MatrixClient {
                            softLogout: json?["soft_logout"]?.boolValue ?? false)
     }
 
-    static func classify(status: Int, errcode: String?, body: Data) -> RetryPolicy.Failure {
-        if status == 429 || errcode == "M_LIMIT_EXCEEDED" {
-            let json = try? JSONCoding.decode(body)
-            return .rateLimited(retryAfterMs: json?["retry_after_ms"]?.int64Value)
+    static func classify(_ response: HTTPResponseData, errcode: String?, now: Timestamp) -> RetryPolicy.Failure {
+        if response.status == 429 || errcode == "M_LIMIT_EXCEEDED" {
+            let body = (try? JSONCoding.decode(response.body))?["retry_after_ms"]?.int64Value
+            let header = response.retryAfter.flatMap { RetryAfter.milliseconds($0, now: now) }
+            let waits = [body, header].compactMap { $0 }
+            return .rateLimited(retryAfterMs: waits.max())
         }
-        if status >= 500 || status == 408 { return .transient }
+        if response.status >= 500 || response.status == 408 { return .transient }
         return .permanent
+    }
+
+    /// The error of a rate limit longer than the run waits: it says how long, so an operator can decide.
+    static func tooLongWait(step: String, _ failure: RetryPolicy.Failure) -> MatrixError {
+        guard case .rateLimited(let milliseconds?) = failure else {
+            return MatrixError(step: step, status: 429, errcode: "M_LIMIT_EXCEEDED", serverMessage: nil)
+        }
+        let seconds = milliseconds >= Int64.max / 2 ? "forever" : "\((milliseconds + 999) / 1000) s"
+        return MatrixError(step: step, status: 429, errcode: "M_LIMIT_EXCEEDED",
+                           serverMessage: "the server asks to wait \(seconds) before the next request, longer than "
+                               + "a run waits; try again later")
     }
 
     /// `POST /refresh`: exchanges the refresh token for a new pair, persisted before use.

@@ -7,6 +7,8 @@ import Synchronization
 public final class ScriptedTransport: HTTPTransport {
     public enum Step: Sendable {
         case reply(Int, String)
+        /// A reply carrying a `Retry-After` header.
+        case replyRetryAfter(Int, String, retryAfter: String)
         case drop
     }
 
@@ -23,6 +25,8 @@ public final class ScriptedTransport: HTTPTransport {
         }
         switch step {
         case .reply(let status, let body): return HTTPResponseData(status: status, body: Data(body.utf8))
+        case .replyRetryAfter(let status, let body, let retryAfter):
+            return HTTPResponseData(status: status, body: Data(body.utf8), retryAfter: retryAfter)
         case .drop: throw TransportFailure("connection reset by peer")
         }
     }

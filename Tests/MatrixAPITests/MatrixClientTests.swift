@@ -32,6 +32,66 @@ final class Recorder<T: Sendable>: Sendable {
         #expect(sleeps.all == [1.234])
     }
 
+    /// Current servers send a `Retry-After` header (seconds or an HTTP date) beside, or instead of, the
+    /// older `retry_after_ms`: the longer of the two is waited.
+    @Test func rateLimitHonoursTheRetryAfterHeader() async throws {
+        let limited = #"{"errcode":"M_LIMIT_EXCEEDED"}"#
+        let transport = ScriptedTransport([
+            .replyRetryAfter(429, limited, retryAfter: "2"),
+            .replyRetryAfter(429, #"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":1500}"#, retryAfter: "3"),
+            .replyRetryAfter(429, #"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":4500}"#, retryAfter: "1"),
+            .replyRetryAfter(429, limited, retryAfter: "Tue, 01 Dec 2026 08:00:07 GMT"),
+            .reply(200, #"{"joined_rooms":[]}"#),
+        ])
+        let sleeps = Recorder<Double>()
+        let now = try #require(DateArgument("2026-12-01T08:00:00Z")).start
+        let client = MatrixClient(credentials: credentials, transport: transport, retryPolicy: RetryPolicy(maxAttempts: 6),
+                                  sleeper: { sleeps.append($0) }, clock: FixedClock(now))
+        _ = try await client.joinedRooms()
+        #expect(sleeps.all == [2, 3, 4.5, 7])
+    }
+
+    /// A wait longer than a run accepts ends the request at once, saying how long the server asked for,
+    /// instead of being cut short silently.
+    @Test func aRateLimitLongerThanTheRunWaitsEndsWithAClearMessage() async throws {
+        let transport = ScriptedTransport([.replyRetryAfter(429, #"{"errcode":"M_LIMIT_EXCEEDED"}"#, retryAfter: "3601")])
+        let sleeps = Recorder<Double>()
+        await #expect {
+            _ = try await client(transport, sleeps: sleeps).joinedRooms()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("3601 s") && text.contains("M_LIMIT_EXCEEDED") && !text.contains("\n")
+        }
+        #expect(sleeps.all.isEmpty)
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test func retryAfterHeaderForms() throws {
+        let now = try #require(DateArgument("1994-11-06T08:49:30Z")).start
+        #expect(RetryAfter.milliseconds("120", now: now) == 120_000)
+        #expect(RetryAfter.milliseconds(" 5 ", now: now) == 5_000)
+        #expect(RetryAfter.milliseconds("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == 7_000)
+        #expect(RetryAfter.milliseconds("Sun, 06 Nov 1994 08:49:00 GMT", now: now) == 0)
+        #expect(RetryAfter.milliseconds("99999999999999999999", now: now) == Int64.max)
+        for garbage in ["", "-3", "1.5", "soon", "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC"] {
+            #expect(RetryAfter.milliseconds(garbage, now: now) == nil, "\(garbage)")
+        }
+    }
+
+    /// The spec: a client holding a refresh token refreshes on any M_UNKNOWN_TOKEN, `soft_logout` or not.
+    @Test func anUnknownTokenWithoutSoftLogoutIsRefreshedToo() async throws {
+        let transport = ScriptedTransport([
+            .reply(401, #"{"errcode":"M_UNKNOWN_TOKEN"}"#),
+            .reply(200, #"{"access_token":"new-access","refresh_token":"new-refresh","expires_in_ms":60000}"#),
+            .reply(200, #"{"joined_rooms":["!a:hs.test"]}"#),
+        ])
+        let saved = Recorder<Credentials>()
+        let rooms = try await client(transport, sleeps: Recorder(), saved: saved).joinedRooms()
+        #expect(rooms == ["!a:hs.test"])
+        #expect(saved.all.map(\.accessToken) == ["new-access"])
+        #expect(transport.requests.last?.headers.contains { $0 == ("Authorization", "Bearer new-access") } == true)
+    }
+
     @Test func serverErrorsAndDroppedConnectionsBackOff() async throws {
         let transport = ScriptedTransport([.reply(502, "bad gateway"), .drop, .reply(200, #"{"joined_rooms":[]}"#)])
         let sleeps = Recorder<Double>()
@@ -71,8 +131,13 @@ final class Recorder<T: Sendable>: Sendable {
         #expect(transport.requests[1].url == "http://hs.test/_matrix/client/v3/refresh")
     }
 
+    /// A hard logout: the refresh is tried (any M_UNKNOWN_TOKEN is), the server refuses the refresh token
+    /// too, and the run ends with the hint to log in again.
     @Test func aHardLogoutEndsTheRun() async throws {
-        let transport = ScriptedTransport([.reply(401, #"{"errcode":"M_UNKNOWN_TOKEN","soft_logout":false}"#)])
+        let transport = ScriptedTransport([
+            .reply(401, #"{"errcode":"M_UNKNOWN_TOKEN","soft_logout":false}"#),
+            .reply(401, #"{"errcode":"M_UNKNOWN_TOKEN","soft_logout":false}"#),
+        ])
         do {
             _ = try await client(transport, sleeps: Recorder()).joinedRooms()
             Issue.record("expected an error")
@@ -80,6 +145,8 @@ final class Recorder<T: Sendable>: Sendable {
             #expect(error.endsRun)
             #expect(error.description.contains("mxarchive login"))
         }
+        #expect(transport.requests.map(\.url).last == "http://hs.test/_matrix/client/v3/refresh")
+        #expect(transport.requests.count == 2)
     }
 
     @Test func identifiersAreEscapedInPaths() async throws {
