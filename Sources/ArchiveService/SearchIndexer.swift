@@ -38,7 +38,7 @@ public final class SearchIndexer: @unchecked Sendable {
     /// Opens its own connection to the store, so it can run on its own thread beside a sync.
     public init(storeDirectory: URL) throws {
         self.storeDirectory = storeDirectory
-        store = try ArchiveStore(directory: storeDirectory)
+        store = try ArchiveStore(directory: storeDirectory, create: false)
     }
 
     public static func indexDirectory(store: URL) -> URL { store.appendingPathComponent("index") }

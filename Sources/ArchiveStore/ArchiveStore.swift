@@ -52,13 +52,19 @@ public final class ArchiveStore {
     }
 
     private func migrate() throws {
-        let current = schemaVersion
-        guard current <= Migrations.all.count else {
-            throw StoreError.corrupt("the archive was written by a newer mxarchive (schema \(current))")
+        guard schemaVersion < Migrations.all.count else {
+            guard schemaVersion == Migrations.all.count else {
+                throw StoreError.corrupt("the archive was written by a newer mxarchive (schema \(schemaVersion))")
+            }
+            return
         }
-        for (index, sql) in Migrations.all.enumerated() where index >= current {
+        // The version is read again inside each write transaction: two processes opening an old archive at
+        // once (a cron sync and a `status`) would otherwise both run the same migration, and a migration
+        // is not idempotent (migration 5 multiplies columns by 1000).
+        for index in Migrations.all.indices {
             try db.transaction {
-                try db.execute(sql)
+                guard schemaVersion == index else { return }
+                try db.execute(Migrations.all[index])
                 try db.execute("PRAGMA user_version = \(index + 1)")
             }
         }

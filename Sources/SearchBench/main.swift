@@ -17,7 +17,7 @@ guard arguments.count == 3 else {
     exit(2)
 }
 do {
-    let store = try ArchiveStore(directory: URL(fileURLWithPath: arguments[1]), memoryMappedReads: true)
+    let store = try ArchiveStore(directory: URL(fileURLWithPath: arguments[1]), memoryMappedReads: true, create: false)
     let service = SearchService(store: store)
     let lines = try String(contentsOfFile: arguments[2], encoding: .utf8).split(separator: "\n")
     let queries = try lines.map { line -> (String, String, Bool) in

@@ -19,7 +19,12 @@ enum ErrorReporter {
     static func message(for error: any Error) -> String {
         if let message = ErrorReport.message(for: error) { return message }
         if let error = error as? ExitCode, error.rawValue == 1 { return "failed" }
-        let text = MXArchiveCommand.fullMessage(for: error)
-        return text.isEmpty ? "\(error)" : text
+        if exitCode(for: error) == 2 {
+            // ArgumentParser's own usage text spans lines on purpose (the usage line, a hint).
+            let text = MXArchiveCommand.fullMessage(for: error)
+            return text.isEmpty ? "\(error)" : text
+        }
+        // An error none of our layers wrapped (Foundation's, a cancellation): still one line.
+        return ErrorReport.oneLine(error)
     }
 }

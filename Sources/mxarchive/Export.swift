@@ -96,8 +96,9 @@ struct VerifyExport: ParsableCommand {
               mxarchive verify-export team.tar.zst
             """)
 
-    /// Accepted (and unused: an export stands alone) so that `mxarchive --store DIR verify-export PATH` works
-    /// like every other command.
+    /// Accepted so that `mxarchive --store DIR verify-export PATH` works like every other command. An
+    /// export stands alone, so the archive is not read; a `--store` that names no archive is still an
+    /// error, as for every command that reads, rather than silently ignored.
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The export: a folder or an archive file.", valueName: "path"))
@@ -107,6 +108,7 @@ struct VerifyExport: ParsableCommand {
     var json = false
 
     func run() throws {
+        if global.store != nil { _ = try global.open(.read) }
         let report = try ExportCheckReport.check(path: path)
         Console.print(report, json: json)
         if !report.ok { throw ExitCode(1) }

@@ -75,7 +75,8 @@ struct KeysImport: ParsableCommand {
     var json = false
 
     func run() throws {
-        Console.print(try global.open(.update).importKeyFile(file, passphraseFile: passphraseFile), json: json)
+        let input = try KeyExportInput(path: file, passphraseFile: passphraseFile)
+        Console.print(try global.open(.update).importKeyFile(input), json: json)
     }
 }
 

@@ -80,9 +80,7 @@ struct Search: ParsableCommand {
         request.offset = offset
         request.sortByDate = sort == .date
         request.context = context
-        let report = try global.open(.search).search(request)
-        if let note = report.lagNote { Console.error(note) }
-        Console.print(report, json: json)
+        Console.print(try global.open(.search).search(request), json: json)
     }
 }
 

@@ -69,6 +69,27 @@ import TestSupport
         #expect(planner.cursors.forward == "f3")
     }
 
+    /// A server that hands out a fresh token with every empty page: the run stops after a bounded number of
+    /// them, keeping the cursor where it got to and marking nothing complete (the next run goes on).
+    @Test func endlessEmptyPagesWithFreshTokensEndTheRunButNotTheRoom() {
+        var planner = PaginationPlanner(cursors: RoomCursors(backward: .at("b0"), forward: "now"), startMode: .latest)
+        var pages = 0
+        while let request = planner.nextRequest(), pages < 5_000 {
+            pages += 1
+            planner.apply(PageReply(start: request.from, end: "b\(pages)", eventCount: 0), to: request)
+        }
+        #expect(pages == PaginationPlanner.maxEmptyPagesPerRun)
+        #expect(planner.stoppedAtEmptyPages)
+        #expect(planner.cursors.backward == .at("b\(pages)"))
+        // One page with an event resets the count.
+        var mixed = PaginationPlanner(cursors: RoomCursors(backward: .complete, forward: "f0"), startMode: .latest)
+        for n in 1...3_000 {
+            mixed.apply(PageReply(start: "f\(n - 1)", end: "f\(n)", eventCount: n % 500 == 0 ? 1 : 0),
+                        to: mixed.nextRequest()!)
+        }
+        #expect(!mixed.stoppedAtEmptyPages)
+    }
+
     @Test func aServerThatReturnsTheSameTokenForeverIsStopped() {
         var backward = PaginationPlanner(cursors: RoomCursors(backward: .at("b"), forward: "now"), startMode: .latest)
         backward.apply(PageReply(start: "b", end: "b", eventCount: 0), to: backward.nextRequest()!)

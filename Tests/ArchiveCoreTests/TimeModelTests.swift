@@ -22,6 +22,11 @@ import Testing
         #expect(time.exclusiveEnd == time.start)
     }
 
+    @Test func aLeapSecondIsTheLastMillisecondOfItsMinute() {
+        #expect(DateArgument("2016-12-31T23:59:60Z")?.start.milliseconds == 1_483_228_799_999)
+        #expect(DateArgument("2016-12-31T23:59:61Z") == nil)
+    }
+
     @Test func offsetsAreApplied() {
         #expect(DateArgument("2024-03-01T14:00:00+02:00")?.start == DateArgument("2024-03-01T12:00:00Z")?.start)
         #expect(DateArgument("2024-03-01T07:30:00-04:30")?.start == DateArgument("2024-03-01T12:00:00Z")?.start)

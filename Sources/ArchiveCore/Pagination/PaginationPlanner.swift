@@ -13,6 +13,14 @@ public struct PaginationPlanner: Sendable {
     public private(set) var cursors: RoomCursors
     public let startMode: StartMode
     private var forwardFinished = false
+    /// Pages in a row that carried an `end` but no event. A hidden stretch of history is legitimately many
+    /// pages long, but a server that hands out fresh tokens with empty pages forever must not keep a
+    /// nightly run going forever: past this many, the run stops walking, with the cursors kept where they
+    /// are (nothing is marked complete), so the next run goes on from there.
+    public static let maxEmptyPagesPerRun = 1_000
+    private var emptyPagesInARow = 0
+    /// True when this run stopped at `maxEmptyPagesPerRun`; the room is not complete.
+    public private(set) var stoppedAtEmptyPages = false
 
     public init(cursors: RoomCursors, startMode: StartMode) {
         self.cursors = cursors
@@ -21,6 +29,7 @@ public struct PaginationPlanner: Sendable {
 
     /// The next page to fetch, or nil when the room is up to date.
     public func nextRequest() -> PageRequest? {
+        if stoppedAtEmptyPages { return nil }
         switch cursors.backward {
         case .notStarted where cursors.forward == nil:
             switch startMode {
@@ -44,6 +53,8 @@ public struct PaginationPlanner: Sendable {
         // history it may not see), and the spec says to paginate until no `end` comes. A token that does
         // not move ends the walk too, so a server that repeats itself cannot keep a sync going forever.
         let exhausted = reply.end == nil || reply.end == request.from
+        emptyPagesInARow = reply.eventCount == 0 && !exhausted ? emptyPagesInARow + 1 : 0
+        if emptyPagesInARow >= Self.maxEmptyPagesPerRun { stoppedAtEmptyPages = true }
         switch request.direction {
         case .backward:
             if request.from == nil, cursors.forward == nil {

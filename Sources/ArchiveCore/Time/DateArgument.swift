@@ -33,7 +33,7 @@ public struct DateArgument: Sendable, Hashable {
         if reader.atEnd { return (Timestamp(milliseconds: midnight), true) }
         guard reader.take("T") || reader.take("t"), let hour = reader.number(2), reader.take(":"),
               let minute = reader.number(2), reader.take(":"), let second = reader.number(2),
-              hour < 24, minute < 60, second < 60 else { return nil }
+              hour < 24, minute < 60, second <= 60 else { return nil }
         var millis = 0
         if reader.take(".") {
             var digits = 0
@@ -54,7 +54,9 @@ public struct DateArgument: Sendable, Hashable {
             return nil
         }
         guard reader.atEnd else { return nil }
-        let clock = Int64(((hour * 60 + minute) * 60 + second) * 1000 + millis)
+        // RFC 3339 allows a leap second (`23:59:60Z`); it is read as the last millisecond of its minute.
+        if second == 60 { millis = 999 }
+        let clock = Int64(((hour * 60 + minute) * 60 + min(second, 59)) * 1000 + millis)
         return (Timestamp(milliseconds: midnight + clock - Int64(offsetMinutes) * 60_000), false)
     }
 }

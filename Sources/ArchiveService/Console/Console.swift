@@ -31,13 +31,20 @@ public enum Console {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     }
 
-    /// A report as the user asked for it: its JSON object on one line, or its human lines.
+    /// A report as the user asked for it: its JSON object on one line, or its human lines. Its warnings go
+    /// to standard error either way.
     public static func print(_ report: some CommandReport, json: Bool) {
-        if json { line(report.jsonText) } else { print(report) }
+        if json {
+            report.warnings.forEach(error)
+            line(report.jsonText)
+        } else {
+            print(report)
+        }
     }
 
-    /// A report's human lines: results on standard output, problems on standard error.
+    /// A report's warnings, then its human lines: results on standard output, problems on standard error.
     public static func print(_ report: some HumanReport, results: (String) -> Void = line) {
+        report.warnings.forEach(error)
         for output in report.humanOutput(terminal: isTerminal(1)) {
             switch output {
             case .result(let text): results(text)
@@ -68,6 +75,12 @@ public enum OutputLine: Sendable, Hashable {
 public protocol HumanReport {
     /// - Parameter terminal: standard output is a terminal (search results may then use bold).
     func humanOutput(terminal: Bool) -> [OutputLine]
+    /// Said on standard error in every output format: the command did its work, but something needs a look.
+    var warnings: [String] { get }
+}
+
+extension HumanReport {
+    public var warnings: [String] { [] }
 }
 
 /// A report of a command with `--json`: it also renders its own JSON object, the shape its schema under

@@ -1,4 +1,5 @@
 import ArchiveCore
+import Foundation
 
 /// How any error of the lower layers reaches the user: every one of them is a `ReportableError`, so this
 /// needs no list of types. Errors that are not ours (ArgumentParser's parse errors, `--help`) are left to
@@ -12,5 +13,13 @@ public enum ErrorReport {
     /// The one-line message for one of our errors, or nil when the error is not one of ours.
     public static func message(for error: any Error) -> String? {
         (error as? any ReportableError)?.description
+    }
+
+    /// Any other error as one line: a cancelled run says so, and a multi-line description is folded.
+    public static func oneLine(_ error: any Error) -> String {
+        if error is CancellationError { return "interrupted" }
+        let text = (error as NSError).localizedDescription
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: "; ")
     }
 }

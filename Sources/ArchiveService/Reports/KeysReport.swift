@@ -6,6 +6,21 @@ import Foundation
 public struct KeysReport: CommandReport {
     public let report: KeyImportReport
     let indexed: IndexRunResult?
+    /// The keys are stored whatever the index does; an index that could not catch up is a warning.
+    public let warnings: [String]
+
+    /// The report of a finished import, with the search index brought up to date.
+    init(report: KeyImportReport, catchingUp archive: Archive) throws {
+        self.report = report
+        do {
+            indexed = try archive.catchUpSearchIndex()
+            warnings = []
+        } catch {
+            indexed = nil
+            warnings = ["the keys are imported, but the search index could not catch up: \(error); "
+                        + "run `mxarchive reindex`"]
+        }
+    }
 
     public var jsonValue: JSONValue { report.jsonValue }
 
@@ -44,19 +59,14 @@ extension Archive {
         case .passphrase(let path): .passphrase(try SecretFile.read(path, what: "passphrase"))
         }
         let report = try await KeyImport(store: store).importBackup(client: try client(), secret: secret)
-        return KeysReport(report: report, indexed: try catchUpSearchIndex())
+        return try KeysReport(report: report, catchingUp: self)
     }
 
     /// Imports a key-export file (its HMAC checked first) and retries waiting events.
-    public func importKeyFile(_ path: String, passphraseFile: String) throws -> KeysReport {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ArchiveError.usage("cannot read the key-export file \(path)")
-        }
-        let passphrase = try SecretFile.read(passphraseFile, what: "passphrase")
-        let report = try KeyImport(store: store).importFile(contents: String(decoding: data, as: UTF8.self),
-                                                            passphrase: passphrase,
-                                                            fileName: URL(fileURLWithPath: path).lastPathComponent)
-        return KeysReport(report: report, indexed: try catchUpSearchIndex())
+    public func importKeyFile(_ file: KeyExportInput) throws -> KeysReport {
+        let report = try KeyImport(store: store).importFile(contents: file.contents, passphrase: file.passphrase,
+                                                            fileName: file.fileName)
+        return try KeysReport(report: report, catchingUp: self)
     }
 
     /// Removes the stored backup key; false when none was stored.
@@ -64,10 +74,27 @@ extension Archive {
 
     /// Events decrypted by an import change their searchable text: an existing search index catches up
     /// now, as `sync` would, so that `search` finds them at once. Nil when there is no index.
-    private func catchUpSearchIndex() throws -> IndexRunResult? {
+    fileprivate func catchUpSearchIndex() throws -> IndexRunResult? {
         guard try store.searchIndexState() != nil else { return nil }
         let indexer = try SearchIndexer(storeDirectory: directory)
         defer { indexer.close() }
         return try indexer.catchUp()
+    }
+}
+
+/// A key-export file and its passphrase, read before the archive is opened: a mistyped path is then a
+/// usage error that leaves no archive behind and does not wait for the store's lock.
+public struct KeyExportInput: Sendable {
+    let contents: String
+    let passphrase: String
+    let fileName: String
+
+    public init(path: String, passphraseFile: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ArchiveError.usage("cannot read the key-export file \(path)")
+        }
+        contents = String(decoding: data, as: UTF8.self)
+        passphrase = try SecretFile.read(passphraseFile, what: "passphrase")
+        fileName = URL(fileURLWithPath: path).lastPathComponent
     }
 }

@@ -40,11 +40,11 @@ public struct SearchReport: CommandReport {
                 "results": .array(results)]
     }
 
-    /// Said on standard error whatever the output format: results may miss the newest changes.
-    public var lagNote: String? {
-        guard found.indexLag > 0 else { return nil }
-        return "note: the search index is \(found.indexLag) changes behind the archive; "
-            + "`mxarchive sync` or `mxarchive reindex` brings it up to date"
+    /// Results may miss the newest changes.
+    public var warnings: [String] {
+        guard found.indexLag > 0 else { return [] }
+        return ["note: the search index is \(found.indexLag) changes behind the archive; "
+                + "`mxarchive sync` or `mxarchive reindex` brings it up to date"]
     }
 
     /// - Parameter terminal: the matched words are bold on a terminal.
