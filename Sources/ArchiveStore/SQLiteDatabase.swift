@@ -104,10 +104,26 @@ final class SQLiteStatement {
             switch value {
             case .null: sqlite3_bind_null(handle, index)
             case .int(let number): sqlite3_bind_int64(handle, index, number)
-            case .text(let text): sqlite3_bind_text(handle, index, text, -1, mxa_sqlite_transient())
+            case .text(let text): bindText(text, at: index)
             }
         }
         return self
+    }
+
+    /// Binds with the explicit byte length, never as a C string: event content is untrusted, and a U+0000
+    /// inside a value (a reaction key, a sender) would otherwise cut it short and merge it with another.
+    private func bindText(_ text: String, at index: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                // An empty string, not NULL (which a nil pointer would bind).
+                sqlite3_bind_text(handle, index, "", 0, mxa_sqlite_transient())
+                return
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text(handle, index, $0, Int32(bytes.count), mxa_sqlite_transient())
+            }
+        }
     }
 
     /// Steps once; true when a row is available.
@@ -150,9 +166,12 @@ final class SQLiteStatement {
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
+    /// The column's text by its byte length (after `sqlite3_column_text`, as SQLite asks), so an embedded
+    /// U+0000 comes back whole.
     func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
-        return String(cString: pointer)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
     func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }

@@ -56,6 +56,24 @@ import TestSupport
         #expect(try SearchIndexCheck.check(store: store).problems.isEmpty)
     }
 
+    /// Issue 12.6: index terms reach Xapian separated by NUL. A msgtype of `m.text\u{0}Q<victim id>` once gave
+    /// the attacker's document the victim's id term, so redacting the victim deleted both, and the victim's
+    /// later edits replaced the attacker's document.
+    @Test mutating func aNULInAFieldCannotInjectAnotherEventsIdTerm() throws {
+        let victim = factory.message("the victim says alpha")
+        let attacker = factory.event(content: ["msgtype": .string("m.text\u{0}Q\(victim.eventID)"),
+                                               "body": "the attacker says beta"])
+        try ingest([victim, attacker])
+        // One shard, so that both documents are in the database the victim's delete goes to.
+        try index(rebuild: true, shards: 1)
+        #expect(try search("beta") == [attacker.eventID])
+        try ingest([factory.redaction(of: victim.eventID)])
+        try index()
+        #expect(try search("alpha").isEmpty)
+        #expect(try search("beta") == [attacker.eventID], "redacting the victim deleted the attacker's document too")
+        #expect(try SearchIndexCheck.check(store: store).problems.isEmpty)
+    }
+
     @Test mutating func redactedTextIsNeverFoundUnlessHeld() throws {
         let secret = factory.message("the launch code is zebrafish")
         let held = factory.message("evidence about the narwhal")

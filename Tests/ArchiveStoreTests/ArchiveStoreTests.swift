@@ -30,6 +30,18 @@ import TestSupport
         return items
     }
 
+    /// Issue 12.6: values are bound with their byte length. A U+0000 once cut a reaction key short, so
+    /// "👍\u{0}anything" counted as "👍".
+    @Test mutating func aNULInsideAValueIsStoredWhole() throws {
+        let message = factory.message("react to me")
+        let plain = factory.reaction(to: message.eventID, key: "👍", sender: "@alice:example.org")
+        let tricky = factory.reaction(to: message.eventID, key: "👍\u{0}forged", sender: "@bob:example.org")
+        _ = try ingest([message, plain, tricky], placement: .after)
+        let item = try #require(try timeline().first)
+        #expect(item.reactions == ["👍": 1, "👍\u{0}forged": 1])
+        #expect(try store.verify().isEmpty)
+    }
+
     @Test mutating func storeFilesArePrivate() throws {
         let folder = try FileManager.default.attributesOfItem(atPath: directory.path)
         #expect((folder[.posixPermissions] as? Int) == 0o700)

@@ -35,7 +35,10 @@ public struct IndexableEvent: Sendable, Hashable {
 }
 
 /// The prefixed boolean terms of the index. Values longer than Xapian's term limit (245 bytes) are
-/// shortened with a hash, so a hostile id can never make indexing fail.
+/// shortened with a hash, so a hostile id can never make indexing fail. A U+0000 in a value becomes
+/// U+FFFD: terms reach Xapian separated by NUL, and `"m.text\u{0}Q$victim"` as a msgtype would otherwise
+/// add another event's id term to the attacker's document (and a later replace or delete by that id
+/// term would take both).
 public enum SearchTerm {
     public static func id(_ eventID: String) -> String { make("Q", eventID) }
     public static func sender(_ userID: String) -> String { make("A", userID) }
@@ -45,7 +48,7 @@ public enum SearchTerm {
     public static func has(_ feature: SearchFeature) -> String { "H" + feature.rawValue }
 
     static func make(_ prefix: String, _ value: String) -> String {
-        let term = prefix + value
+        let term = prefix + (value.utf8.contains(0) ? value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : value)
         guard term.utf8.count > 240 else { return term }
         let head = String(decoding: Array(term.utf8.prefix(200)), as: UTF8.self)
         return head + "#" + String(FNV1a.hash(term), radix: 16)
