@@ -101,21 +101,34 @@ public actor MatrixClient {
     }
 
     /// All rooms of a space (the space itself first), following `next_batch`.
+    /// A space's rooms, page by page. Ends when the server gives no `next_batch`, or one it gave before (a
+    /// server that repeats a token would otherwise keep the walk going forever), and after at most
+    /// `maxHierarchyPages` pages; each room is listed once.
     public func hierarchy(spaceID: String) async throws -> [(roomID: String, roomType: String?)] {
         var rooms: [(String, String?)] = []
+        var listed: Set<String> = []
+        var tokens: Set<String> = []
         var from: String?
+        var pages = 0
         repeat {
             var query = [("limit", "100")]
             if let from { query.append(("from", from)) }
             let reply = try await call("read the hierarchy of space \(spaceID)",
                                        path: "/_matrix/client/v1/rooms/\(Self.segment(spaceID))/hierarchy", query: query)
             for room in reply["rooms"]?.arrayValue ?? [] {
-                if let id = room["room_id"]?.stringValue { rooms.append((id, room["room_type"]?.stringValue)) }
+                if let id = room["room_id"]?.stringValue, listed.insert(id).inserted {
+                    rooms.append((id, room["room_type"]?.stringValue))
+                }
             }
+            pages += 1
             from = reply["next_batch"]?.stringValue
-        } while from != nil
+            if let token = from, !tokens.insert(token).inserted { from = nil }
+        } while from != nil && pages < Self.maxHierarchyPages
         return rooms
     }
+
+    /// 100 rooms a page: a space of 100,000 rooms.
+    static let maxHierarchyPages = 1_000
 
     /// The current key backup's version info (`version`, `algorithm`, `auth_data`), or nil when the
     /// account has no backup.

@@ -159,3 +159,17 @@ final class Recorder<T: Sendable>: Sendable {
         #expect(url.contains("lazy_load_members"))
     }
 }
+
+/// Issue 12.6: a hostile server that repeats its `next_batch` must not keep a space walk going forever.
+@Suite struct HierarchyTests {
+    @Test func aRepeatedNextBatchEndsTheWalk() async throws {
+        let page = #"{"rooms":[{"room_id":"!a:hs.test"},{"room_id":"!b:hs.test"}],"next_batch":"same"}"#
+        let transport = ScriptedTransport(Array(repeating: .reply(200, page), count: 5))
+        let client = MatrixClient(credentials: Credentials(homeserver: "http://hs.test", userID: "@me:hs.test",
+                                                           deviceID: nil, accessToken: "t", refreshToken: nil),
+                                  transport: transport, sleeper: { _ in })
+        let rooms = try await client.hierarchy(spaceID: "!space:hs.test")
+        #expect(rooms.map(\.roomID) == ["!a:hs.test", "!b:hs.test"])
+        #expect(transport.requests.count == 2)
+    }
+}
