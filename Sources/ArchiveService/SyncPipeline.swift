@@ -139,10 +139,20 @@ public struct SyncPipeline {
         }
         var planner = PaginationPlanner(cursors: cursors,
                                         startMode: options.start == .fromStart ? .fromStart : .latest)
+        var pageSize = PageSize(requested: options.pageSize)
         while let request = planner.nextRequest() {
             try Task.checkCancellation()
-            let page = try await client.messages(roomID: roomID, direction: request.direction, from: request.from,
-                                                 limit: options.pageSize)
+            let page: MessagesPage
+            do {
+                page = try await client.messages(roomID: roomID, direction: request.direction, from: request.from,
+                                                 limit: pageSize.current, maxResponseBytes: pageSize.responseCap)
+            } catch let error as MatrixError where error.replyTooLarge {
+                // A page too big to read (large events with bundled thread summaries) is asked for again,
+                // smaller, from the same cursor; it never blocks the room for good.
+                guard pageSize.shrink() else { throw error }
+                continue
+            }
+            pageSize.succeeded()
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count),
                                           to: request)
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
@@ -206,5 +216,34 @@ public struct SyncPipeline {
         result.malformed += malformed.count
         observer?.pageStored(roomID: metadata.roomID, pages: result.pages, newEvents: result.newEvents,
                              totalEvents: result.totalEvents)
+    }
+}
+
+/// The `/messages` page size of one room's walk: halved while a reply is too large to read, down to one
+/// event, which is read with a larger cap; grown back towards what was asked for after pages that fit.
+struct PageSize {
+    let requested: Int
+    private(set) var current: Int
+    /// A single event may be this large (four times the transport's usual 64 MiB reply cap), so that one
+    /// huge event is archived rather than blocking its room.
+    static let singleEventCap = 256 * 1024 * 1024
+
+    init(requested: Int) {
+        self.requested = requested
+        current = requested
+    }
+
+    /// The cap for the next request: the transport's own, except for a page of one event.
+    var responseCap: Int? { current == 1 ? Self.singleEventCap : nil }
+
+    /// After a reply too large to read: false when a page of one event, with the larger cap, did not fit.
+    mutating func shrink() -> Bool {
+        guard current > 1 else { return false }
+        current = max(1, current / 2)
+        return true
+    }
+
+    mutating func succeeded() {
+        if current < requested { current = min(requested, current * 2) }
     }
 }

@@ -21,9 +21,14 @@ public struct AsyncHTTPTransport: HTTPTransport {
             let contentType = response.headers.first(name: "Content-Type")
             let retryAfter = response.headers.first(name: "Retry-After")
             guard let limit = spec.maxResponseBytes else {
-                let buffer = try await response.body.collect(upTo: maxResponseBytes)
-                return HTTPResponseData(status: status, body: Data(buffer.readableBytesView), contentType: contentType,
-                                        retryAfter: retryAfter)
+                do {
+                    let buffer = try await response.body.collect(upTo: maxResponseBytes)
+                    return HTTPResponseData(status: status, body: Data(buffer.readableBytesView),
+                                            contentType: contentType, retryAfter: retryAfter)
+                } catch is NIOTooManyBytesError {
+                    // Said as such, not as a dropped connection: retrying the same request cannot help.
+                    return HTTPResponseData(status: status, body: Data(), contentType: contentType, exceededLimit: true)
+                }
             }
             // Bounded read: refuse by the announced length without reading, else stop as soon as the
             // streamed body passes the limit (leaving the loop abandons the rest and the connection).

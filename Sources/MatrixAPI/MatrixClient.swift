@@ -90,18 +90,21 @@ public actor MatrixClient {
         return reply.arrayValue ?? []
     }
 
-    public func messages(roomID: String, direction: Direction, from: String?, limit: Int) async throws -> MessagesPage {
+    /// One `/messages` page. `maxResponseBytes` raises the transport's cap for this one request (a page of a
+    /// single huge event); a reply over the cap is `MatrixError.replyTooLarge`.
+    public func messages(roomID: String, direction: Direction, from: String?, limit: Int,
+                         maxResponseBytes: Int? = nil) async throws -> MessagesPage {
         var query = [("dir", direction.rawValue), ("limit", String(limit)),
                      ("filter", #"{"lazy_load_members":true}"#)]
         if let from { query.append(("from", from)) }
         let reply = try await call("fetch messages of \(roomID)",
-                                   path: "/_matrix/client/v3/rooms/\(Self.segment(roomID))/messages", query: query)
+                                   path: "/_matrix/client/v3/rooms/\(Self.segment(roomID))/messages", query: query,
+                                   maxResponseBytes: maxResponseBytes)
         return MessagesPage(chunk: reply["chunk"]?.arrayValue ?? [], start: reply["start"]?.stringValue,
                             end: reply["end"]?.stringValue, state: reply["state"]?.arrayValue ?? [])
     }
 
-    /// All rooms of a space (the space itself first), following `next_batch`.
-    /// A space's rooms, page by page. Ends when the server gives no `next_batch`, or one it gave before (a
+    /// A space's rooms (the space itself first), page by page. Ends when the server gives no `next_batch`, or one it gave before (a
     /// server that repeats a token would otherwise keep the walk going forever), and after at most
     /// `maxHierarchyPages` pages; each room is listed once.
     public func hierarchy(spaceID: String) async throws -> [(roomID: String, roomType: String?)] {
@@ -200,10 +203,13 @@ public actor MatrixClient {
 
     /// One API call with the retry rules, its reply decoded as JSON.
     func call(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
-              body: JSONValue? = nil, authenticated: Bool = true) async throws -> JSONValue {
+              body: JSONValue? = nil, authenticated: Bool = true, maxResponseBytes: Int? = nil) async throws -> JSONValue {
         let data = body.map { Data(JSONCoding.encode($0).utf8) }
         let response = try await exchange(step, method: method, path: path, query: query, body: data,
-                                          accept: "application/json", authenticated: authenticated)
+                                          accept: "application/json", authenticated: authenticated,
+                                          maxResponseBytes: maxResponseBytes)
+        // Too large to read is not a passing fault: retrying the same request gets the same reply.
+        if response.exceededLimit { throw MatrixError.replyTooLarge(step: step, status: response.status) }
         do {
             return try JSONCoding.decode(response.body)
         } catch {

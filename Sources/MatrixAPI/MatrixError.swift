@@ -7,13 +7,22 @@ public struct MatrixError: ReportableError {
     public let errcode: String?
     public let serverMessage: String?
     public let softLogout: Bool
+    /// The reply was larger than the transport reads (64 MiB): a smaller request may get through.
+    public let replyTooLarge: Bool
 
-    public init(step: String, status: Int?, errcode: String?, serverMessage: String?, softLogout: Bool = false) {
+    public init(step: String, status: Int?, errcode: String?, serverMessage: String?, softLogout: Bool = false,
+                replyTooLarge: Bool = false) {
         self.step = step
         self.status = status
         self.errcode = errcode
         self.serverMessage = serverMessage
         self.softLogout = softLogout
+        self.replyTooLarge = replyTooLarge
+    }
+
+    static func replyTooLarge(step: String, status: Int) -> MatrixError {
+        MatrixError(step: step, status: status, errcode: nil,
+                    serverMessage: "the reply is larger than mxarchive reads in one request", replyTooLarge: true)
     }
 
     public var description: String {

@@ -21,14 +21,14 @@ import TestSupport
     }
 
     /// One run over `transport`, with a token that cannot be refreshed and retries that never sleep.
-    func sync(_ transport: ScriptedTransport, _ roomIDs: [String], followUpgrades: Bool = false) async throws
-        -> [RoomSyncResult] {
+    func sync(_ transport: ScriptedTransport, _ roomIDs: [String], followUpgrades: Bool = false,
+              pageSize: Int = 1000) async throws -> [RoomSyncResult] {
         let credentials = Credentials(homeserver: "http://hs.test", userID: "@me:hs.test", deviceID: "D",
                                       accessToken: "token", refreshToken: nil)
         let client = MatrixClient(credentials: credentials, transport: transport,
                                   retryPolicy: RetryPolicy(maxAttempts: 2), sleeper: { _ in })
         return try await SyncPipeline(client: client, store: store, observer: nil)
-            .run(SyncOptions(roomIDs: roomIDs, followUpgrades: followUpgrades))
+            .run(SyncOptions(roomIDs: roomIDs, followUpgrades: followUpgrades, pageSize: pageSize))
     }
 
     func timeline(_ roomID: String) throws -> [String] {
@@ -68,6 +68,51 @@ import TestSupport
         #expect(resuming.requests.compactMap { $0.query("from") }.first == "b1")
         #expect(try timeline(room.roomID) == messages.map(\.eventID))
         #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "f1"))
+    }
+
+    /// Issue 12.5: a page too big to read (over the transport's 64 MiB cap) is asked for again with half the
+    /// events from the same cursor, and the size grows back after pages that fit; it once failed the room at
+    /// the same cursor every night.
+    @Test func aPageTooLargeToReadIsFetchedAgainSmaller() async throws {
+        var room = EventFactory(roomID: "!big:hs.test")
+        let create = room.create()
+        let messages = (0..<8).map { room.message("m\($0)") }
+        let transport = ScriptedTransport([
+            Reply.state([create]),
+            .tooLarge,
+            Reply.page(Array(messages[4...].reversed()), start: "now", end: "b1"),
+            .tooLarge,
+            Reply.page(Array(messages[..<4].reversed()), start: "b1", end: "b2"),
+            Reply.page([], start: "b2", end: nil),
+            Reply.page([], start: "now", end: nil),
+        ])
+        let results = try await sync(transport, [room.roomID], pageSize: 8)
+        #expect(results.map(\.error) == [nil])
+        #expect(try timeline(room.roomID) == messages.map(\.eventID))
+        #expect(transport.requests.dropFirst().compactMap { $0.query("limit") } == ["8", "4", "8", "4", "8", "8"])
+    }
+
+    /// Down to one event, which is read with a larger cap; one event too large even for that ends the room
+    /// with the reason, not after a night of retries.
+    @Test func oneHugeEventIsReadWithALargerCapOrEndsTheRoomClearly() async throws {
+        var room = EventFactory(roomID: "!huge:hs.test")
+        let create = room.create()
+        let huge = room.message("huge")
+        let readable = ScriptedTransport([
+            Reply.state([create]), .tooLarge,
+            Reply.page([huge], start: "now", end: "b1"),
+            Reply.page([], start: "b1", end: nil), Reply.page([], start: "now", end: nil),
+        ])
+        #expect(try await sync(readable, [room.roomID], pageSize: 2).map(\.error) == [nil])
+        #expect(try timeline(room.roomID) == [huge.eventID])
+        #expect(readable.requests[2].maxResponseBytes == 256 * 1024 * 1024)
+        #expect(readable.requests[1].maxResponseBytes == nil)
+
+        var other = EventFactory(roomID: "!huger:hs.test")
+        let unreadable = ScriptedTransport([Reply.state([other.create()]), .tooLarge, .tooLarge])
+        let failed = try await sync(unreadable, [other.roomID], pageSize: 2)
+        #expect(failed.first?.error?.contains("larger than mxarchive reads") == true)
+        #expect(unreadable.requests.count == 3)
     }
 
     @Test func aForbiddenRoomIsReportedAndTheNextOneStillSyncs() async throws {

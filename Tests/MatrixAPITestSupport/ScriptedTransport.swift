@@ -9,6 +9,8 @@ public final class ScriptedTransport: HTTPTransport {
         case reply(Int, String)
         /// A reply carrying a `Retry-After` header.
         case replyRetryAfter(Int, String, retryAfter: String)
+        /// A reply larger than the transport reads (what `AsyncHTTPTransport` says past its cap).
+        case tooLarge
         case drop
     }
 
@@ -27,6 +29,7 @@ public final class ScriptedTransport: HTTPTransport {
         case .reply(let status, let body): return HTTPResponseData(status: status, body: Data(body.utf8))
         case .replyRetryAfter(let status, let body, let retryAfter):
             return HTTPResponseData(status: status, body: Data(body.utf8), retryAfter: retryAfter)
+        case .tooLarge: return HTTPResponseData(status: 200, body: Data(), exceededLimit: true)
         case .drop: throw TransportFailure("connection reset by peer")
         }
     }
