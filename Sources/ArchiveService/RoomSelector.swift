@@ -54,19 +54,22 @@ extension ArchiveStore {
         return roomID
     }
 
-    /// The room and its upgrade chain (oldest first) as far as the archive holds it.
+    /// The room and its upgrade chain (oldest first) as far as the archive holds it, through links both
+    /// rooms confirm (see `UpgradeLink`).
     public func upgradeChain(of roomID: String) throws -> [String] {
         var chain = [roomID]
         var seen: Set<String> = [roomID]
         var current = try room(roomID)
-        while let predecessor = current?.metadata.predecessor, seen.insert(predecessor).inserted,
-              let stored = try room(predecessor) {
+        while let from = current, let predecessor = from.metadata.predecessor, seen.insert(predecessor).inserted,
+              let stored = try room(predecessor),
+              UpgradeLink(from: from.roomID, kind: .predecessor).isConfirmed(by: stored.metadata) {
             chain.insert(predecessor, at: 0)
             current = stored
         }
         current = try room(roomID)
-        while let successor = current?.metadata.successor, seen.insert(successor).inserted,
-              let stored = try room(successor) {
+        while let from = current, let successor = from.metadata.successor, seen.insert(successor).inserted,
+              let stored = try room(successor),
+              UpgradeLink(from: from.roomID, kind: .successor).isConfirmed(by: stored.metadata) {
             chain.append(successor)
             current = stored
         }

@@ -259,6 +259,10 @@ public struct IndexingSyncObserver: SyncObserver {
         base?.keyBackupChecked(report, error: error)
     }
 
+    public func upgradeLinkRefused(roomID: String, linkedFrom: String) {
+        base?.upgradeLinkRefused(roomID: roomID, linkedFrom: linkedFrom)
+    }
+
     public func mediaProgress(roomID: String, done: Int, total: Int) {
         base?.mediaProgress(roomID: roomID, done: done, total: total)
     }

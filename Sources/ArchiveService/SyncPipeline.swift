@@ -58,11 +58,31 @@ public protocol SyncObserver: Sendable {
     func keyBackupChecked(_ report: KeyImportReport?, error: String?)
     /// The media pass of a room has settled `done` of its `total` attachments.
     func mediaProgress(roomID: String, done: Int, total: Int)
+    /// `--follow-upgrades` did not follow `linkedFrom`'s link to `roomID`: the rooms do not name each other.
+    func upgradeLinkRefused(roomID: String, linkedFrom: String)
 }
 
 extension SyncObserver {
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {}
     public func mediaProgress(roomID: String, done: Int, total: Int) {}
+    public func upgradeLinkRefused(roomID: String, linkedFrom: String) {}
+}
+
+/// How a room was reached with `--follow-upgrades`: from a room whose create event names it as its
+/// predecessor, or whose tombstone names it as its replacement.
+public struct UpgradeLink: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable { case predecessor, successor }
+    public let from: String
+    public let kind: Kind
+
+    /// An upgrade counts only when both rooms say so: a room admin can write any room id into a tombstone
+    /// or a create event, and must not be able to splice another (private) room into this room's archive.
+    public func isConfirmed(by linked: RoomMetadata) -> Bool {
+        switch kind {
+        case .successor: linked.predecessor == from
+        case .predecessor: linked.successor == from
+        }
+    }
 }
 
 /// The sync pipeline: for each room, read its state, then fetch pages as the pagination state machine asks
@@ -96,18 +116,24 @@ public struct SyncPipeline {
             observer?.keyBackupChecked(nil, error: "\(error)")
         }
         var results: [RoomSyncResult] = []
-        var queue = options.roomIDs
+        // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them).
+        var queue: [(roomID: String, linkedFrom: UpgradeLink?)] = options.roomIDs.map { ($0, nil) }
         var seen: Set<String> = []
         while !queue.isEmpty {
-            let roomID = queue.removeFirst()
+            let (roomID, linkedFrom) = queue.removeFirst()
             guard seen.insert(roomID).inserted else { continue }
             do {
-                let (result, metadata) = try await sync(roomID: roomID, options: options)
+                guard let (result, metadata) = try await sync(roomID: roomID, linkedFrom: linkedFrom, options: options) else {
+                    continue
+                }
                 results.append(result)
                 observer?.roomFinished(result)
                 if options.followUpgrades {
-                    for linked in [metadata.predecessor, metadata.successor].compactMap({ $0 }) where !seen.contains(linked) {
-                        queue.append(linked)
+                    if let predecessor = metadata.predecessor, !seen.contains(predecessor) {
+                        queue.append((predecessor, UpgradeLink(from: roomID, kind: .predecessor)))
+                    }
+                    if let successor = metadata.successor, !seen.contains(successor) {
+                        queue.append((successor, UpgradeLink(from: roomID, kind: .successor)))
                     }
                 }
             } catch let error as MatrixError where !error.endsRun {
@@ -122,10 +148,17 @@ public struct SyncPipeline {
         return results
     }
 
-    private func sync(roomID: String, options: SyncOptions) async throws -> (RoomSyncResult, RoomMetadata) {
+    /// Syncs one room; nil when the room was reached through an upgrade link that it does not confirm
+    /// (nothing of it is stored).
+    private func sync(roomID: String, linkedFrom: UpgradeLink?, options: SyncOptions) async throws
+        -> (RoomSyncResult, RoomMetadata)? {
         let stateJSON = try await client.state(roomID: roomID)
         let state = stateJSON.compactMap { try? RawEvent.parse($0, roomID: roomID).get() }
         let metadata = RoomMetadata(roomID: roomID, state: state)
+        if let linkedFrom, !linkedFrom.isConfirmed(by: metadata) {
+            observer?.upgradeLinkRefused(roomID: roomID, linkedFrom: linkedFrom.from)
+            return nil
+        }
         let existing = try store.room(roomID)
         try store.updateRoom(metadata, state: state)
         observer?.roomStarted(roomID: roomID, name: metadata.name)

@@ -115,6 +115,28 @@ import TestSupport
         #expect(unreadable.requests.count == 3)
     }
 
+    /// Issue 9.5: a tombstone (or a create event's predecessor) is followed only when the other room names
+    /// this one back. A room admin who writes a private room's id into a public room's tombstone must not
+    /// splice the private room into the public room's archive.
+    @Test(arguments: [UpgradeLink.Kind.successor, .predecessor])
+    func anUpgradeLinkTheOtherRoomDoesNotConfirmIsNotFollowed(_ kind: UpgradeLink.Kind) async throws {
+        var publicRoom = EventFactory(roomID: "!public:hs.test")
+        var privateRoom = EventFactory(roomID: "!private:hs.test")
+        let publicState = kind == .successor
+            ? [publicRoom.create(), publicRoom.tombstone(replacement: privateRoom.roomID)]
+            : [publicRoom.create(predecessor: privateRoom.roomID)]
+        let publicMessage = publicRoom.message("public")
+        // The private room is an ordinary room: no predecessor, no tombstone naming the public room.
+        let privateState = [privateRoom.create()]
+        let transport = ScriptedTransport(Reply.newRoom(state: publicState, messages: [publicMessage])
+                                          + [Reply.state(privateState)])
+        let results = try await sync(transport, [publicRoom.roomID], followUpgrades: true)
+        #expect(results.map(\.roomID) == [publicRoom.roomID])
+        #expect(try store.room(privateRoom.roomID) == nil, "the private room was spliced into the archive")
+        #expect(transport.requests.filter { $0.url.contains("/messages") && $0.url.contains("private") }.isEmpty)
+        #expect(try store.upgradeChain(of: publicRoom.roomID) == [publicRoom.roomID])
+    }
+
     @Test func aForbiddenRoomIsReportedAndTheNextOneStillSyncs() async throws {
         let closed = "!closed:hs.test"
         var open = EventFactory(roomID: "!open:hs.test")

@@ -185,6 +185,11 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
         }
     }
 
+    public func upgradeLinkRefused(roomID: String, linkedFrom: String) {
+        Console.error("warning: not following the upgrade of \(linkedFrom) to \(roomID): the two rooms do not name "
+                      + "each other (m.room.create predecessor and m.room.tombstone replacement_room)")
+    }
+
     public func mediaProgress(roomID: String, done: Int, total: Int) {
         guard live else { return }
         Console.progress("\(lock.withLock { currentName }): media \(done) of \(total)")
