@@ -36,7 +36,7 @@ public final class Archive {
 
     /// The account's client, with the stored (or environment) credentials; refreshed tokens are written
     /// back atomically.
-    func client() throws -> MatrixClient { try Account(storeDirectory: directory).client() }
+    func client() async throws -> MatrixClient { try await Account(storeDirectory: directory).client() }
 
     /// A room given by id or alias, as the archive knows it.
     func resolve(_ idOrAlias: String) throws -> String { try store.resolveRoom(idOrAlias) }
@@ -48,11 +48,16 @@ public struct Account: Sendable {
 
     public init(storeDirectory: URL) { self.storeDirectory = storeDirectory }
 
-    func client() throws -> MatrixClient {
+    /// A client with the account's user id known: credentials from the environment carry only a token,
+    /// so the id is asked of the server (`/account/whoami`) rather than left empty, which made every
+    /// per-user request (key backup's account data) fail with a 403 that blamed the room.
+    func client() async throws -> MatrixClient {
         let credentialStore = CredentialStore(storeDirectory: storeDirectory)
         let credentials = try credentialStore.load()
-        return MatrixClient(credentials: credentials, persistCredentials: { updated in
+        let client = MatrixClient(credentials: credentials, persistCredentials: { updated in
             try credentialStore.save(updated)
         })
+        try await client.resolveUserID()
+        return client
     }
 }

@@ -179,6 +179,18 @@ public actor MatrixClient {
         }
     }
 
+    /// Asks the server whose token this is when the credentials do not say (a token from the
+    /// environment): per-user endpoints need the user id.
+    public func resolveUserID() async throws {
+        guard credentials.userID.isEmpty else { return }
+        let reply = try await call("ask the server whose access token this is", path: "/_matrix/client/v3/account/whoami")
+        guard let userID = reply["user_id"]?.stringValue, userID.hasPrefix("@") else {
+            throw MatrixError(step: "ask the server whose access token this is", status: nil, errcode: nil,
+                              serverMessage: "the reply has no user_id")
+        }
+        credentials.userID = userID
+    }
+
     /// An event with the pagination tokens around it (`limit=0`: no neighbours).
     public func context(roomID: String, eventID: String) async throws -> (event: JSONValue?, start: String?, end: String?) {
         let reply = try await call("read the context of \(eventID)",

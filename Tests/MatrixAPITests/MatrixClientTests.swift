@@ -173,3 +173,26 @@ final class Recorder<T: Sendable>: Sendable {
         #expect(transport.requests.count == 2)
     }
 }
+
+/// Issue 9.6: a token from the environment (`MXARCHIVE_ACCESS_TOKEN`, no login) comes without a user id;
+/// it is asked of the server, so per-user requests name the account instead of `/user//…`.
+@Suite struct WhoAmITests {
+    @Test func anEmptyUserIDIsAskedOfTheServer() async throws {
+        let transport = ScriptedTransport([
+            .reply(200, #"{"user_id":"@me:hs.test","device_id":"D"}"#),
+            .reply(200, #"{"default":{}}"#),
+        ])
+        let client = MatrixClient(credentials: Credentials(homeserver: "http://hs.test", userID: "", deviceID: nil,
+                                                           accessToken: "t", refreshToken: nil),
+                                  transport: transport, sleeper: { _ in })
+        try await client.resolveUserID()
+        _ = try await client.accountData(type: "m.secret_storage.default_key")
+        #expect(transport.requests.map(\.url) == [
+            "http://hs.test/_matrix/client/v3/account/whoami",
+            "http://hs.test/_matrix/client/v3/user/%40me%3Ahs.test/account_data/m.secret_storage.default_key",
+        ])
+        // A known user id is not asked again.
+        try await client.resolveUserID()
+        #expect(transport.requests.count == 2)
+    }
+}

@@ -50,7 +50,7 @@ extension Account {
     /// Lists the joined rooms with their archived counts. Reads the archive when there is one; never
     /// creates one (the credentials may come from the environment).
     public func rooms() async throws -> RoomsReport {
-        let client = try client()
+        let client = try await client()
         let hasArchive = FileManager.default.fileExists(
             atPath: storeDirectory.appendingPathComponent(ArchiveStore.databaseFileName).path)
         let store = hasArchive ? try ArchiveStore(directory: storeDirectory, create: false) : nil

@@ -58,7 +58,7 @@ extension Archive {
         case .recoveryKey(let path): .recoveryKey(try SecretFile.read(path, what: "recovery key"))
         case .passphrase(let path): .passphrase(try SecretFile.read(path, what: "passphrase"))
         }
-        let report = try await KeyImport(store: store).importBackup(client: try client(), secret: secret)
+        let report = try await KeyImport(store: store).importBackup(client: try await client(), secret: secret)
         return try KeysReport(report: report, catchingUp: self)
     }
 

@@ -93,7 +93,7 @@ public struct SyncReport: CommandReport {
 
 extension Archive {
     public func sync(_ request: SyncRequest, progress: SyncProgressDisplay) async throws -> SyncReport {
-        let client = try client()
+        let client = try await client()
         let roomIDs = try await RoomSelector(client: client, store: store)
             .select(rooms: request.rooms, spaces: request.spaces, allJoined: request.allJoined)
         let options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
