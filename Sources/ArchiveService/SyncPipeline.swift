@@ -186,7 +186,14 @@ public struct SyncPipeline {
                 continue
             }
             pageSize.succeeded()
-            let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count),
+            // The forward cursor of a new room comes from /context's `end` at the newest event of the first
+            // backward page (chunk[0]): a token the spec defines for forward pagination.
+            var forwardToken: String?
+            if planner.needsForwardToken(request), let newest = page.chunk.first?["event_id"]?.stringValue {
+                forwardToken = try await client.context(roomID: roomID, eventID: newest).end
+            }
+            let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count,
+                                                    forwardToken: forwardToken),
                                           to: request)
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
                       options: options, result: &result)

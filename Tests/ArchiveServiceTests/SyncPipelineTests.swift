@@ -45,7 +45,7 @@ import TestSupport
         // The newest page is stored; the next older one fails twice (the retry too), which ends the room.
         let failing = ScriptedTransport([
             Reply.state([create]),
-            Reply.page([messages[3], messages[2]], start: "now", end: "b1"),
+            Reply.page([messages[3], messages[2]], start: "now", end: "b1"), Reply.context(end: "now"),
             .drop, .drop,
         ])
         let failed = try await sync(failing, [room.roomID])
@@ -80,7 +80,7 @@ import TestSupport
         let transport = ScriptedTransport([
             Reply.state([create]),
             .tooLarge,
-            Reply.page(Array(messages[4...].reversed()), start: "now", end: "b1"),
+            Reply.page(Array(messages[4...].reversed()), start: "now", end: "b1"), Reply.context(end: "now"),
             .tooLarge,
             Reply.page(Array(messages[..<4].reversed()), start: "b1", end: "b2"),
             Reply.page([], start: "b2", end: nil),
@@ -89,7 +89,8 @@ import TestSupport
         let results = try await sync(transport, [room.roomID], pageSize: 8)
         #expect(results.map(\.error) == [nil])
         #expect(try timeline(room.roomID) == messages.map(\.eventID))
-        #expect(transport.requests.dropFirst().compactMap { $0.query("limit") } == ["8", "4", "8", "4", "8", "8"])
+        #expect(transport.requests.filter { $0.url.contains("/messages") }.compactMap { $0.query("limit") }
+                == ["8", "4", "8", "4", "8", "8"])
     }
 
     /// Down to one event, which is read with a larger cap; one event too large even for that ends the room
@@ -100,7 +101,7 @@ import TestSupport
         let huge = room.message("huge")
         let readable = ScriptedTransport([
             Reply.state([create]), .tooLarge,
-            Reply.page([huge], start: "now", end: "b1"),
+            Reply.page([huge], start: "now", end: "b1"), Reply.context(end: "now"),
             Reply.page([], start: "b1", end: nil), Reply.page([], start: "now", end: nil),
         ])
         #expect(try await sync(readable, [room.roomID], pageSize: 2).map(\.error) == [nil])
@@ -135,6 +136,28 @@ import TestSupport
         #expect(try store.room(privateRoom.roomID) == nil, "the private room was spliced into the archive")
         #expect(transport.requests.filter { $0.url.contains("/messages") && $0.url.contains("private") }.isEmpty)
         #expect(try store.upgradeChain(of: publicRoom.roomID) == [publicRoom.roomID])
+    }
+
+    /// Issue 9.6: the forward cursor of a new room comes from `/context`'s `end` at the newest event of the
+    /// first backward page, a token the spec defines for forward pagination, not from the backward page's
+    /// `start` ("servers are not required to support this").
+    @Test func theForwardCursorComesFromContextNotFromABackwardStart() async throws {
+        var room = EventFactory(roomID: "!fresh:hs.test")
+        let create = room.create()
+        let messages = (0..<2).map { room.message("m\($0)") }
+        let transport = ScriptedTransport([
+            Reply.state([create]),
+            Reply.page(messages.reversed(), start: "backward-start", end: "b1"),
+            Reply.context(end: "forward-from-newest"),
+            Reply.page([], start: "b1", end: nil),
+            Reply.page([], start: "forward-from-newest", end: nil),
+        ])
+        #expect(try await sync(transport, [room.roomID]).map(\.error) == [nil])
+        let context = try #require(transport.requests.first { $0.url.contains("/context/") })
+        #expect(context.url.contains(TestURL.segment(messages[1].eventID)))
+        #expect(transport.requests.last?.query("from") == "forward-from-newest")
+        #expect(transport.requests.last?.query("dir") == "f")
+        #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "forward-from-newest"))
     }
 
     @Test func aForbiddenRoomIsReportedAndTheNextOneStillSyncs() async throws {
@@ -206,6 +229,12 @@ enum Reply {
         return .reply(200, JSONCoding.encode(.object(reply)))
     }
 
+    /// `/context/{event}?limit=0` of the newest event of a first backward page: its `end` is the token for
+    /// paginating forward from there.
+    static func context(end: String) -> ScriptedTransport.Step {
+        .reply(200, JSONCoding.encode(["start": "ctx-start", "end": .string(end), "events_before": [], "events_after": []]))
+    }
+
     static func error(_ status: Int, _ errcode: String) -> ScriptedTransport.Step {
         .reply(status, JSONCoding.encode(["errcode": .string(errcode)]))
     }
@@ -215,6 +244,7 @@ enum Reply {
     static func newRoom(state: [RawEvent], messages: [RawEvent]) -> [ScriptedTransport.Step] {
         [Reply.state(state),
          page(messages.reversed(), start: "now", end: "b1"),
+         context(end: "now"),
          page([], start: "b1", end: nil),
          page([], start: "now", end: nil)]
     }
@@ -251,5 +281,14 @@ extension ScriptedTransport {
             }
         }
         return rooms
+    }
+}
+
+enum TestURL {
+    /// A path segment as the client escapes it.
+    static func segment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }

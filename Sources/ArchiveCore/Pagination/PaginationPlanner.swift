@@ -27,6 +27,12 @@ public struct PaginationPlanner: Sendable {
         self.startMode = startMode
     }
 
+    /// True when `request` is the first backward page of a new room, whose reply should carry a
+    /// `forwardToken` (see `PageReply`).
+    public func needsForwardToken(_ request: PageRequest) -> Bool {
+        request.direction == .backward && request.from == nil && cursors.forward == nil
+    }
+
     /// The next page to fetch, or nil when the room is up to date.
     public func nextRequest() -> PageRequest? {
         if stoppedAtEmptyPages { return nil }
@@ -59,7 +65,7 @@ public struct PaginationPlanner: Sendable {
         case .backward:
             if request.from == nil, cursors.forward == nil {
                 // The first backward page starts at "now": that is where later forward walks begin.
-                cursors.forward = reply.start
+                cursors.forward = reply.forwardToken ?? reply.start
             }
             cursors.backward = exhausted ? .complete : .at(reply.end!)
             return .before

@@ -43,10 +43,16 @@ public struct PageReply: Sendable, Hashable {
     public let start: String?
     public let end: String?
     public let eventCount: Int
-    public init(start: String?, end: String?, eventCount: Int) {
+    /// For the first backward page of a new room: a token the spec defines for paginating forward from
+    /// the page's newest event (`/context`'s `end`). The spec lets servers refuse a backward page's `start`
+    /// as a `from` for `dir=f` ("servers are not required to support this"); the page's `start` is used
+    /// only when no such token could be had (an empty page).
+    public let forwardToken: String?
+    public init(start: String?, end: String?, eventCount: Int, forwardToken: String? = nil) {
         self.start = start
         self.end = end
         self.eventCount = eventCount
+        self.forwardToken = forwardToken
     }
 }
 
