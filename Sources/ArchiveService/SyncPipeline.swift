@@ -253,7 +253,7 @@ public struct SyncPipeline {
         result.pages += 1
         result.newEvents += outcome.newEvents
         result.totalEvents += outcome.newEvents
-        result.malformed += malformed.count
+        result.malformed += malformed.count + outcome.malformed
         observer?.pageStored(roomID: metadata.roomID, pages: result.pages, newEvents: result.newEvents,
                              totalEvents: result.totalEvents)
     }

@@ -132,7 +132,7 @@ extension ArchiveStore {
             guard let last = rows.last else { break }
             after = (last.roomID, last.position)
             try db.transaction {
-                var affected: [String] = []
+                var affected: [EventKey] = []
                 for row in rows {
                     let envelope = try JSONCoding.decode(row.raw)["content"] ?? .null
                     guard let payload = EncryptedPayload(eventID: row.eventID, roomID: row.roomID,
@@ -141,9 +141,10 @@ extension ArchiveStore {
                     let result = decrypt(payload)
                     if case .decrypted = result { outcome.decrypted += 1 }
                     affected += try applyDecryption(result, to: payload, position: row.position, envelope: envelope)
+                        .map { EventKey(roomID: row.roomID, eventID: $0) }
                 }
-                var seen: Set<String> = []
-                for eventID in affected where seen.insert(eventID).inserted { try resolveEdits(of: eventID) }
+                var seen: Set<EventKey> = []
+                for key in affected where seen.insert(key).inserted { try resolveEdits(of: key) }
             }
         }
         let count = try db.statement(

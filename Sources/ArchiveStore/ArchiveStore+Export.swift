@@ -9,14 +9,15 @@ extension ArchiveStore {
             .map { try JSONCoding.decode($0) }
     }
 
-    /// A short view of any archived event, or nil when it is not in the archive.
-    public func eventSummary(_ eventID: String) throws -> EventSummary? {
+    /// A short view of an archived event of `roomID`, or nil when that room has no such event: a reply or
+    /// thread naming another room's event quotes nothing of it.
+    public func eventSummary(roomID: String, eventID: String) throws -> EventSummary? {
         let row = try db.statement("""
             SELECT room_id, sender, origin_server_ts, coalesce(decrypted_json, raw_json), current_content, redacted_by,
                    is_timeline_item,
                    position, rel_type, rel_target
-            FROM events WHERE event_id = ?
-            """).firstRow(.text(eventID)) { row in
+            FROM events WHERE event_id = ? AND room_id = ?
+            """).firstRow(.text(eventID), .text(roomID)) { row in
             (row.text(0) ?? "", row.text(1) ?? "", row.int(2), row.text(3) ?? "{}", row.text(4), row.text(5) != nil,
              row.int(6) != 0, row.int(7), row.text(8), row.text(9))
         }

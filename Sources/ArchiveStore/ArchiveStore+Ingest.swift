@@ -31,23 +31,35 @@ public struct PageIngest: Sendable {
 public struct IngestOutcome: Sendable, Hashable {
     public var newEvents: Int
     public var duplicates: Int
+    /// Events whose id is already archived for another room: recorded in `malformed_events`, not stored.
+    public var malformed: Int
 
-    public init(newEvents: Int, duplicates: Int) {
+    public init(newEvents: Int, duplicates: Int, malformed: Int = 0) {
         self.newEvents = newEvents
         self.duplicates = duplicates
+        self.malformed = malformed
     }
+}
+
+/// An event as relations name it: event ids are unique only within a room (servers choose them in room
+/// versions 1 and 2), and a relation holds only between events of one room.
+struct EventKey: Hashable {
+    let roomID: String
+    let eventID: String
 }
 
 extension ArchiveStore {
     /// Stores a page: its new events, the redactions and edits they apply, and the new cursors, in one
     /// transaction. A crash loses at most this page and never leaves a cursor ahead of its events.
-    /// Events already stored (by id) are skipped, so a page fetched twice changes nothing.
+    /// Events already stored (by id) are skipped, so a page fetched twice changes nothing. An event whose
+    /// id is already stored for another room is recorded in `malformed_events` (the schema keys events by id
+    /// alone), never silently lost.
     /// Megolm events are decrypted with `decrypt` as they are stored (without it, or without their session,
     /// they wait as `missing_key` until keys arrive) and then normalised like any plaintext event.
     public func ingest(_ page: PageIngest, decrypt: Decrypt? = nil) throws -> IngestOutcome {
         try db.transaction {
             var outcome = IngestOutcome(newEvents: 0, duplicates: 0)
-            var affected: [String] = []
+            var affected: [EventKey] = []
             var newRedactions: [RawEvent] = []
             var newEvents: [RawEvent] = []
 
@@ -84,7 +96,11 @@ extension ArchiveStore {
                     .int(event.isAggregationOnly ? 0 : 1), .optional(payload?.sessionID),
                     .text(Self.initialDecryptionStatus(event, payload: payload).rawValue))
                 guard db.changes > 0 else {
-                    outcome.duplicates += 1
+                    if try recordIfArchivedElsewhere(event, roomID: page.roomID) {
+                        outcome.malformed += 1
+                    } else {
+                        outcome.duplicates += 1
+                    }
                     continue
                 }
                 outcome.newEvents += 1
@@ -93,12 +109,13 @@ extension ArchiveStore {
                 case .before: nextBefore -= 1
                 }
                 newEvents.append(event)
-                affected.append(event.eventID)
+                var touched = [event.eventID]
                 if let payload, let decrypt {
-                    affected += try applyDecryption(decrypt(payload), to: payload, position: position,
-                                                    envelope: event.content)
+                    touched += try applyDecryption(decrypt(payload), to: payload, position: position,
+                                                   envelope: event.content)
                 }
-                if let target = event.replaceTarget { affected.append(target) }
+                if let target = event.replaceTarget { touched.append(target) }
+                affected += touched.map { EventKey(roomID: page.roomID, eventID: $0) }
                 if redacts != nil { newRedactions.append(event) }
             }
 
@@ -109,6 +126,7 @@ extension ArchiveStore {
                     affected += try applyRedaction(redaction.eventID, redactionJSON: redaction.json, target: target,
                                                    roomID: page.roomID, roomVersion: page.roomVersion,
                                                    retain: page.retainRedacted)
+                        .map { EventKey(roomID: page.roomID, eventID: $0) }
                 }
             }
             // Only a redaction from the same room counts. The (redacts, room_id) index answers this directly;
@@ -121,11 +139,12 @@ extension ArchiveStore {
                 affected += try applyRedaction(redactionID, redactionJSON: try? JSONCoding.decode(json),
                                                target: event.eventID, roomID: page.roomID,
                                                roomVersion: page.roomVersion, retain: page.retainRedacted)
+                    .map { EventKey(roomID: page.roomID, eventID: $0) }
             }
 
-            var seen: Set<String> = []
-            for eventID in affected where seen.insert(eventID).inserted {
-                try resolveEdits(of: eventID)
+            var seen: Set<EventKey> = []
+            for key in affected where seen.insert(key).inserted {
+                try resolveEdits(of: key)
             }
 
             if !page.memberState.isEmpty {
@@ -161,15 +180,32 @@ extension ArchiveStore {
         guard db.changes == 1 else { throw StoreError.corrupt("cursors for unknown room \(roomID)") }
     }
 
+    /// When `event` was not inserted because its id is stored for another room, records it in
+    /// `malformed_events` (once, however often the page is fetched) and returns true; false for a plain
+    /// duplicate of this room.
+    private func recordIfArchivedElsewhere(_ event: RawEvent, roomID: String) throws -> Bool {
+        let storedRoom = try db.statement("SELECT room_id FROM events WHERE event_id = ?")
+            .firstRow(.text(event.eventID)) { $0.text(0) } ?? nil
+        guard let storedRoom, storedRoom != roomID else { return false }
+        try db.statement("""
+            INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at)
+            SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS
+                (SELECT 1 FROM malformed_events WHERE room_id = ?1 AND event_id = ?2 AND reason = ?3)
+            """).run(.text(roomID), .text(event.eventID), .text(Self.idArchivedElsewhere),
+                     .text(JSONCoding.encode(event.json)), .int(clock.now().milliseconds))
+        return true
+    }
+
+    static let idArchivedElsewhere = "event id already archived for another room"
+
     /// Marks `target` redacted by `redactionID` and, unless retained, strips it to what its room version
-    /// keeps. Returns the events whose edit resolution this changes.
+    /// keeps; a target of another room is left alone. Returns the events whose edit resolution this changes.
     private func applyRedaction(_ redactionID: String, redactionJSON: JSONValue?, target: String, roomID: String,
                                 roomVersion: RoomVersion, retain: Bool) throws -> [String] {
         let row = try db.statement(
-            "SELECT room_id, raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ?")
-            .firstRow(.text(target)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4)) }
-        guard let (targetRoom, rawJSON, redactedBy, relType, relTarget) = row,
-              targetRoom == roomID, redactedBy == nil, let rawJSON else { return [] }
+            "SELECT raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3)) }
+        guard let (rawJSON, redactedBy, relType, relTarget) = row, redactedBy == nil, let rawJSON else { return [] }
         if retain {
             try db.statement("UPDATE events SET redacted_by = ? WHERE event_id = ?").run(.text(redactionID), .text(target))
         } else {
@@ -187,9 +223,10 @@ extension ArchiveStore {
         return affected
     }
 
-    /// Re-derives the current content of a timeline event from all its stored edits. Order-independent:
-    /// the result depends only on which edits are stored, not on the order they came in.
-    func resolveEdits(of eventID: String) throws {
+    /// Re-derives the current content of a timeline event from all its stored edits of its own room.
+    /// Order-independent: the result depends only on which edits are stored, not on the order they came in.
+    func resolveEdits(of key: EventKey) throws {
+        let (eventID, roomID) = (key.eventID, key.roomID)
         // An encrypted event takes part as what it decrypted to: the edit rules compare decrypted types
         // and read `m.new_content` inside the ciphertext. Undecrypted, it is an `m.room.encrypted` event
         // without `m.new_content`, so it never applies until its keys arrive.
@@ -203,17 +240,17 @@ extension ArchiveStore {
                                isRedacted: !row.isNull(7))
         }
         // Most events have no edits and never had: one index probe and done, without decoding anything.
-        let hasEdits = try db.statement(IngestSQL.hasEdits).firstRow(.text(eventID)) { _ in true } ?? false
+        let hasEdits = try db.statement(IngestSQL.hasEdits).firstRow(.text(eventID), .text(roomID)) { _ in true } ?? false
         let wasResolved = try db.statement(IngestSQL.wasResolved)
-            .firstRow(.text(eventID)) { $0.int(0) != 0 } ?? false
+            .firstRow(.text(eventID), .text(roomID)) { $0.int(0) != 0 } ?? false
         guard hasEdits || wasResolved else { return }
         guard let (original, isTimelineItem, hadResolution) = try db.statement(
-            "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ?")
-            .firstRow(.text(eventID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),
+            "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),
             isTimelineItem else { return }
         let edits = try db.statement(
-            "SELECT \(subjectColumns) FROM events WHERE rel_target = ? AND rel_type = 'm.replace'")
-            .rows(.text(eventID), row: subject)
+            "SELECT \(subjectColumns) FROM events WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ?")
+            .rows(.text(eventID), .text(roomID), row: subject)
         guard !edits.isEmpty || hadResolution else { return }
         let resolved = EditResolver.resolve(original: original, edits: edits)
         try db.statement("UPDATE events SET current_content = ?, replaced_by = ?, valid_edits = ? WHERE event_id = ?")
@@ -230,8 +267,10 @@ enum IngestSQL {
     static let newestPosition = "SELECT max(position) FROM events WHERE room_id = ?"
     static let oldestPosition = "SELECT min(position) FROM events WHERE room_id = ?"
     static let earlierRedaction = "SELECT event_id, raw_json FROM events WHERE redacts = ? AND room_id = ? LIMIT 1"
-    static let hasEdits = "SELECT 1 FROM events WHERE rel_target = ? AND rel_type = 'm.replace' LIMIT 1"
-    static let wasResolved = "SELECT valid_edits IS NOT NULL FROM events WHERE event_id = ?"
+    /// Relations hold inside one room: the unary `+` keeps SQLite on the relation index, checking the room
+    /// on the few rows it finds, instead of walking the room's own indexes.
+    static let hasEdits = "SELECT 1 FROM events WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ? LIMIT 1"
+    static let wasResolved = "SELECT valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?"
 
     static let perEvent = [newestPosition, oldestPosition, earlierRedaction, hasEdits, wasResolved]
 }

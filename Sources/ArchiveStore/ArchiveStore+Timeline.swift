@@ -41,32 +41,37 @@ extension ArchiveStore {
                 senderDisplayName: try names.displayName(of: sender, at: position, roomID: roomID, store: self),
                 type: decrypted?["type"]?.stringValue ?? event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
-                reactions: stripped ? [:] : try reactions(to: eventID), inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
-                thread: try threadSummary(of: eventID), redacted: redactedBy != nil, redactedBy: redactedBy,
+                reactions: stripped ? [:] : try reactions(to: eventID, roomID: roomID), inReplyTo: event.inReplyTo,
+                threadRoot: event.threadRoot, thread: try threadSummary(of: eventID, roomID: roomID),
+                redacted: redactedBy != nil, redactedBy: redactedBy,
                 decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none)
             try body(item)
         }
     }
 
-    /// Reaction counts: each sender counts once per key; redacted reactions do not count.
-    func reactions(to eventID: String) throws -> [String: Int] {
+    /// Reaction counts: each sender counts once per key; redacted reactions do not count, nor do reactions
+    /// from another room (a relation holds only inside one room; the unary `+` keeps SQLite on the relation
+    /// index instead of walking the room).
+    func reactions(to eventID: String, roomID: String) throws -> [String: Int] {
         var result: [String: Int] = [:]
         let rows = try db.statement("""
             SELECT rel_key, count(DISTINCT sender) FROM events
-            WHERE rel_target = ? AND rel_type = 'm.annotation' AND redacted_by IS NULL AND rel_key IS NOT NULL
+            WHERE rel_target = ? AND rel_type = 'm.annotation' AND +room_id = ? AND redacted_by IS NULL
+                AND rel_key IS NOT NULL
             GROUP BY rel_key
-            """).rows(.text(eventID)) { ($0.text(0) ?? "", Int($0.int(1))) }
+            """).rows(.text(eventID), .text(roomID)) { ($0.text(0) ?? "", Int($0.int(1))) }
         for (key, count) in rows { result[key] = count }
         return result
     }
 
-    /// For a thread root: how many (unredacted) replies it has and the latest one in timeline order.
-    func threadSummary(of eventID: String) throws -> TimelineItem.ThreadSummary? {
+    /// For a thread root: how many (unredacted) replies of its own room it has and the latest one in
+    /// timeline order.
+    func threadSummary(of eventID: String, roomID: String) throws -> TimelineItem.ThreadSummary? {
         let row = try db.statement("""
             SELECT count(*), (SELECT event_id FROM events WHERE rel_target = ?1 AND rel_type = 'm.thread'
-                              AND redacted_by IS NULL ORDER BY position DESC LIMIT 1)
-            FROM events WHERE rel_target = ?1 AND rel_type = 'm.thread' AND redacted_by IS NULL
-            """).firstRow(.text(eventID)) { (Int($0.int(0)), $0.text(1)) }
+                              AND +room_id = ?2 AND redacted_by IS NULL ORDER BY position DESC LIMIT 1)
+            FROM events WHERE rel_target = ?1 AND rel_type = 'm.thread' AND +room_id = ?2 AND redacted_by IS NULL
+            """).firstRow(.text(eventID), .text(roomID)) { (Int($0.int(0)), $0.text(1)) }
         guard let (count, latest) = row, count > 0 else { return nil }
         return TimelineItem.ThreadSummary(replyCount: count, latestEventID: latest)
     }

@@ -23,11 +23,12 @@ extension ArchiveStore {
                 problems.append("room \(room.roomID): events stored but no forward cursor to resume from")
             }
         }
+        // An edit counts only inside its room: a winner from another room is as wrong as a missing one.
         let danglingEdits = try db.statement("""
-            SELECT e.event_id FROM events e LEFT JOIN events w ON w.event_id = e.replaced_by
+            SELECT e.event_id FROM events e LEFT JOIN events w ON w.event_id = e.replaced_by AND w.room_id = e.room_id
             WHERE e.replaced_by IS NOT NULL AND (w.event_id IS NULL OR w.rel_target != e.event_id)
             """).rows { $0.text(0) ?? "" }
-        problems += danglingEdits.map { "event \($0): replaced_by names an event that is not its edit" }
+        problems += danglingEdits.map { "event \($0): replaced_by names an event that is not its edit in its room" }
         let gaps = try db.statement("""
             SELECT room_id FROM events GROUP BY room_id HAVING max(position) - min(position) + 1 != count(*)
             """).rows { $0.text(0) ?? "" }

@@ -91,6 +91,7 @@ final class TextRenderer: ExportRenderer {
 
     func begin(rooms: [StoredRoom], writer: ExportWriter) throws {}
 
+    /// `replyTo` is the reply's target as this export may quote it (`RoomContext.quotedEvent`).
     static func line(_ item: TimelineItem, replyTo: EventSummary?) -> String {
         var text = EventText.body(item)
         if item.edited && !EventText.isStripped(item) { text += " (edited)" }
@@ -102,6 +103,8 @@ final class TextRenderer: ExportRenderer {
             let name = replyTo.senderDisplayName ?? replyTo.sender
             let quoted = replyTo.redacted ? "[message deleted]" : EventText.stripReplyFallback(replyTo.content["body"]?.stringValue ?? "")
             text = "(in reply to \(name): \"\(Self.snippet(quoted))\") " + text
+        } else if item.inReplyTo != nil {
+            text = "(in reply to a message not in this export) " + text
         }
         let indent = item.threadRoot == nil ? "" : "    ↳ "
         let head = "[\(UTCTime(millis: item.originServerTS).display)] \(indent)\(EventText.who(item)): "
@@ -137,7 +140,7 @@ final class TextRenderer: ExportRenderer {
                 month = key
                 inMonth = 0
             }
-            let replyTo = try item.inReplyTo.flatMap { try context.source.eventSummary($0) }
+            let replyTo = try item.inReplyTo.flatMap { try context.quotedEvent($0) }
             file?.append(Self.line(item, replyTo: replyTo))
             inMonth += 1
             localResult.count(item)

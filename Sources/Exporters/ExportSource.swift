@@ -18,8 +18,9 @@ public protocol ExportSource {
     /// thread root: enough to plan pages before rendering.
     func timelineMarks(roomID: String, since: Int64?, until: Int64?,
                        _ body: (_ sender: String, _ originServerTS: Int64, _ threadRoot: String?) throws -> Void) throws
-    /// Any archived event, short; nil when it is not in the archive.
-    func eventSummary(_ eventID: String) throws -> EventSummary?
+    /// An archived event of `roomID`, short; nil when that room has no such event (event ids are unique
+    /// only within a room, and a relation holds only inside one).
+    func eventSummary(roomID: String, eventID: String) throws -> EventSummary?
     /// An edited message's versions, oldest first: the original, then each valid edit.
     func contentVersions(of eventID: String, validEdits: [String]) throws -> [ContentVersion]
     /// A room's attachment outcomes, keyed by `MediaRef.key(eventID, role)`.

@@ -18,8 +18,9 @@ extension HTMLPages {
         !EventText.isStripped(item) && !EventText.isUndecryptable(item)
     }
 
-    /// One item of a month or thread page. `replyTarget` is the event it replies to when that is in the
-    /// archive; `versions` its content versions (`ExportSource.contentVersions`) when edited.
+    /// One item of a month or thread page. `replyTarget` is the event it replies to when this export may
+    /// quote it (`RoomContext.quotedEvent`); `versions` its content versions (`ExportSource.contentVersions`)
+    /// when edited.
     static func item(_ item: TimelineItem, replyTarget: EventSummary?, versions: [ContentVersion], media: MediaLinks,
                      plan: HTMLRoomPlan, onThreadPage: Bool) -> String {
         let id = attr(item.eventID)
@@ -33,10 +34,11 @@ extension HTMLPages {
         var html = "<article class=\"msg\" id=\"\(id)\">\n<header>\(sender)"
         html += "<span class=\"mxid\">\(esc(item.sender))</span>\(permalink)</header>\n"
         if item.inReplyTo != nil {
-            if let replyTarget {
+            // Another room's event is never quoted, whoever handed it over.
+            if let replyTarget, replyTarget.roomID == plan.roomID {
                 html += quote(replyTarget, label: "In reply to", plan: plan, onThreadPage: onThreadPage)
             } else {
-                html += "<blockquote class=\"reply\">In reply to a message that is not in the archive</blockquote>\n"
+                html += "<blockquote class=\"reply\">In reply to a message that is not in this export</blockquote>\n"
             }
         }
         if EventText.isStripped(item) {

@@ -35,7 +35,7 @@ enum HTMLPages {
     // MARK: Thread pages
 
     /// A thread's page, and what comes before its replies: the quoted root, or a notice when the root is
-    /// not in the archive (or is in another room).
+    /// not in this export (`RoomContext.quotedEvent`) or is in another room.
     static func threadPage(_ plan: HTMLRoomPlan, root: String, rootSummary: EventSummary?) -> (page: HTMLPage, intro: String) {
         let page = HTMLPage(
             path: plan.directory + "/" + HTMLRoomPlan.threadPath(root),
@@ -43,7 +43,7 @@ enum HTMLPages {
             subheading: "Thread started by " + esc(rootSummary.map { $0.senderDisplayName ?? $0.sender } ?? "unknown"),
             breadcrumbs: "<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">\(esc(plan.displayName))</a> › thread")
         guard let rootSummary, rootSummary.roomID == plan.roomID else {
-            return (page, "<p class=\"notice\">The message that started this thread is not in the archive.</p>\n")
+            return (page, "<p class=\"notice\">The message that started this thread is not in this export.</p>\n")
         }
         return (page, "<section class=\"thread-root\">" + quote(rootSummary, label: "Thread root", plan: plan, onThreadPage: true)
                     + "</section>\n")

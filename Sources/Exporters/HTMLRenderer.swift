@@ -90,7 +90,7 @@ final class HTMLRenderer: ExportRenderer {
                 days = DayHeadings(anchored: true)
             }
             file?.append(days.heading(before: item.originServerTS))
-            file?.append(itemHTML(item, plan, onThreadPage: false, result: &localResult))
+            file?.append(itemHTML(item, context, plan, onThreadPage: false, result: &localResult))
             if let entry = HTMLPages.searchEntry(item, page: key + ".html") { search?.append(entry) }
             localResult.count(item)
             if localResult.events % 2000 == 0 { progress(localResult.events) }
@@ -103,28 +103,28 @@ final class HTMLRenderer: ExportRenderer {
     private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
                                result: inout RoomExportResult, writer: ExportWriter) throws {
         for root in plan.threadRoots {
-            let (page, intro) = HTMLPages.threadPage(plan, root: root, rootSummary: try source.eventSummary(root))
+            let (page, intro) = HTMLPages.threadPage(plan, root: root, rootSummary: try context.quotedEvent(root))
             let file = open(page)
             file.append(intro)
             var days = DayHeadings(anchored: false)
             try context.forEachItem(threadRoot: root) { item in
                 file.append(days.heading(before: item.originServerTS))
-                file.append(itemHTML(item, plan, onThreadPage: true, result: &result))
+                file.append(itemHTML(item, context, plan, onThreadPage: true, result: &result))
                 if let entry = HTMLPages.searchEntry(item, page: HTMLRoomPlan.threadPath(root)) { search?.append(entry) }
             }
             try close(file, page, writer: writer)
         }
     }
 
-    /// An item with the lookups it needs (the message it replies to, its earlier versions); a failure
-    /// becomes a notice and is counted, never stops the export.
-    private func itemHTML(_ item: TimelineItem, _ plan: HTMLRoomPlan, onThreadPage: Bool,
+    /// An item with the lookups it needs (the message it replies to, as this export may quote it; its
+    /// earlier versions); a failure becomes a notice and is counted, never stops the export.
+    private func itemHTML(_ item: TimelineItem, _ context: RoomContext, _ plan: HTMLRoomPlan, onThreadPage: Bool,
                           result: inout RoomExportResult) -> String {
         do {
             var replyTarget: EventSummary?
             var versions: [ContentVersion] = []
             if !HTMLPages.isStateLine(item) {
-                replyTarget = try item.inReplyTo.flatMap { try source.eventSummary($0) }
+                replyTarget = try item.inReplyTo.flatMap { try context.quotedEvent($0) }
                 if item.edited && HTMLPages.showsContent(item) {
                     versions = try source.contentVersions(of: item.eventID, validEdits: item.edits)
                 }

@@ -129,7 +129,7 @@ import TestSupport
 
     @Test mutating func aRedactionInAnotherRoomDoesNotApply() throws {
         let message = factory.message("stays")
-        var other = EventFactory(roomID: "!elsewhere:example.org")
+        var other = EventFactory(roomID: "!elsewhere:example.org", idPrefix: "elsewhere")
         try store.updateRoom(RoomMetadata(roomID: other.roomID, roomVersion: version), state: [])
         _ = try ingest([message], placement: .after)
         _ = try store.ingest(PageIngest(roomID: other.roomID, roomVersion: version,

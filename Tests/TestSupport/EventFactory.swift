@@ -4,13 +4,19 @@ import ArchiveCore
 public struct EventFactory {
     public var roomID = "!room:example.org"
     public var clock: Int64 = 1_700_000_000_000
+    /// Starts every generated id: factories of different rooms give theirs different prefixes, or their
+    /// events would share ids (which the store records as reused, not stored).
+    public let idPrefix: String
     private var counter = 0
 
-    public init(roomID: String = "!room:example.org") { self.roomID = roomID }
+    public init(roomID: String = "!room:example.org", idPrefix: String = "e") {
+        self.roomID = roomID
+        self.idPrefix = idPrefix
+    }
 
     public mutating func nextID() -> String {
         counter += 1
-        return "$e\(String(format: "%04d", counter))"
+        return "$\(idPrefix)\(String(format: "%04d", counter))"
     }
 
     public mutating func event(type: String = "m.room.message", sender: String = "@alice:example.org", id: String? = nil,
