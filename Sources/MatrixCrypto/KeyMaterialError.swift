@@ -12,6 +12,8 @@ public enum KeyMaterialError: ReportableError, Hashable {
     case unsupportedAlgorithm(String)
     case wrongPassphraseOrCorruptFile
     case noPassphraseInfo
+    /// The passphrase's PBKDF2 round count is absurd (more than `Primitives.maxPBKDF2Rounds`).
+    case tooManyRounds(Int)
 
     public var description: String {
         switch self {
@@ -24,6 +26,9 @@ public enum KeyMaterialError: ReportableError, Hashable {
         case .unsupportedAlgorithm(let name): "unsupported algorithm \(name)"
         case .wrongPassphraseOrCorruptFile: "wrong passphrase, or the key-export file is damaged (its HMAC does not match)"
         case .noPassphraseInfo: "neither secret storage nor the key backup was set up with a passphrase; use the recovery key"
+        case .tooManyRounds(let rounds):
+            "the passphrase is to be stretched with \(rounds) PBKDF2 rounds, more than the 10,000,000 any client "
+                + "uses; refusing (the server's key description or the file is damaged or hostile)"
         }
     }
 }

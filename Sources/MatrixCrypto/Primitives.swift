@@ -20,7 +20,12 @@ enum Primitives {
         return key.withUnsafeBytes { Array($0) }
     }
 
+    /// Clients use hundreds of thousands of rounds; the count comes from the server (or a file), and a
+    /// hostile one must get a clear error, not hours of CPU or a trap.
+    static let maxPBKDF2Rounds = 10_000_000
+
     static func pbkdf2SHA512(passphrase: String, salt: [UInt8], rounds: Int, count: Int) throws -> [UInt8] {
+        guard rounds <= maxPBKDF2Rounds else { throw KeyMaterialError.tooManyRounds(rounds) }
         let key = try KDF.Insecure.PBKDF2.deriveKey(from: Array(passphrase.utf8), salt: salt, using: .sha512,
                                                     outputByteCount: count, unsafeUncheckedRounds: rounds)
         return key.withUnsafeBytes { Array($0) }

@@ -8,16 +8,20 @@ public struct SecretStorageKey: Sendable {
     /// The key's description (`m.secret_storage.key.<id>` account data).
     public struct Description: Sendable {
         public let keyID: String
-        public let iv: String
-        public let mac: String
+        /// The key check: both or neither. The spec makes them optional ("if the key does not have `iv`
+        /// and `mac` properties, clients must assume that the key is valid"); without them a wrong key
+        /// shows as the secret's own MAC failing.
+        public let iv: String?
+        public let mac: String?
         public let passphrase: PassphraseInfo?
 
         public init(keyID: String, json: JSONValue) throws {
             guard json["algorithm"]?.stringValue == SecretStorageKey.algorithm else {
                 throw KeyMaterialError.unsupportedAlgorithm(json["algorithm"]?.stringValue ?? "(none)")
             }
-            guard let iv = json["iv"]?.stringValue, let mac = json["mac"]?.stringValue else {
-                throw KeyMaterialError.malformed("secret storage key description \(keyID) (no iv/mac)")
+            let iv = json["iv"]?.stringValue, mac = json["mac"]?.stringValue
+            guard (iv == nil) == (mac == nil) else {
+                throw KeyMaterialError.malformed("secret storage key description \(keyID) (an iv without a mac, or a mac without an iv)")
             }
             self.keyID = keyID
             self.iv = iv
@@ -29,12 +33,15 @@ public struct SecretStorageKey: Sendable {
     public let keyID: String
     let key: [UInt8]
 
-    /// Checks `key` against the description: encrypting 32 zero bytes under the name "" must give its MAC.
+    /// Checks `key` against the description when it has a check: encrypting 32 zero bytes under the name
+    /// "" must give its MAC.
     public init(key: [UInt8], description: Description) throws {
-        guard let iv = Base64Unpadded.decode(description.iv), let expected = Base64Unpadded.decode(description.mac)
-        else { throw KeyMaterialError.malformed("secret storage key description \(description.keyID)") }
-        let check = try SecretStorageKey.encrypt([UInt8](repeating: 0, count: 32), key: key, name: "", iv: iv)
-        guard Primitives.macsEqual(check.mac, expected) else { throw KeyMaterialError.wrongSecretStorageKey }
+        if let ivText = description.iv, let macText = description.mac {
+            guard let iv = Base64Unpadded.decode(ivText), let expected = Base64Unpadded.decode(macText)
+            else { throw KeyMaterialError.malformed("secret storage key description \(description.keyID)") }
+            let check = try SecretStorageKey.encrypt([UInt8](repeating: 0, count: 32), key: key, name: "", iv: iv)
+            guard Primitives.macsEqual(check.mac, expected) else { throw KeyMaterialError.wrongSecretStorageKey }
+        }
         keyID = description.keyID
         self.key = key
     }

@@ -134,6 +134,52 @@ import Testing
         }
     }
 
+    /// Issue 9.8: a key description without `iv`/`mac` is valid ("clients must assume that the key is
+    /// valid"); the fixture's secret, written by an independent implementation, then opens with the right
+    /// key, and a wrong key fails on the secret's own MAC instead.
+    @Test func aKeyDescriptionWithoutItsCheckIsValid() throws {
+        var json = try #require(fixture.value(at: "secret_storage", "description")?.objectValue)
+        json["iv"] = nil
+        json["mac"] = nil
+        let description = try SecretStorageKey.Description(keyID: "fixturekey", json: .object(json))
+        let key = try SecretStorageKey(key: RecoveryKey(parsing: text("secret_storage", "recovery_key")).key,
+                                       description: description)
+        #expect(try key.decryptSecret(named: "m.megolm_backup.v1",
+                                      accountData: fixture.value(at: "secret_storage", "backup_secret")!)
+                == text("backup", "private_key"))
+        let wrong = try SecretStorageKey(key: [UInt8](repeating: 7, count: 32), description: description)
+        #expect(throws: KeyMaterialError.secretMACMismatch("m.megolm_backup.v1")) {
+            try wrong.decryptSecret(named: "m.megolm_backup.v1", accountData: fixture.value(at: "secret_storage", "backup_secret")!)
+        }
+        json["iv"] = fixture.value(at: "secret_storage", "description", "iv")
+        #expect(throws: KeyMaterialError.self) {
+            try SecretStorageKey.Description(keyID: "fixturekey", json: .object(json))
+        }
+    }
+
+    /// Issue 9.8: the PBKDF2 round count comes from the server or a file; an absurd one is refused at once
+    /// with a clear error (this test would take hours, not milliseconds, if it were not).
+    @Test func absurdPBKDF2RoundCountsAreRefused() throws {
+        var json = try #require(fixture.value(at: "secret_storage", "description", "passphrase")?.objectValue)
+        json["iterations"] = .int(4_000_000_000)
+        var description = try #require(fixture.value(at: "secret_storage", "description")?.objectValue)
+        description["passphrase"] = .object(json)
+        let parsed = try SecretStorageKey.Description(keyID: "fixturekey", json: .object(description))
+        #expect(throws: KeyMaterialError.tooManyRounds(4_000_000_000)) {
+            try parsed.passphrase!.deriveKey(from: "anything")
+        }
+        #expect(KeyMaterialError.tooManyRounds(4_000_000_000).description.contains("refusing"))
+        // A key-export file whose round count field says 0xFFFFFFFF.
+        let file = text("key_export", "file")
+        let lines = file.split(separator: "\n").map(String.init)
+        var bytes = try #require(Data(base64Encoded: lines.dropFirst().dropLast().joined()))
+        bytes.replaceSubrange(33..<37, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        let forged = ([lines.first!, bytes.base64EncodedString(), lines.last!]).joined(separator: "\n")
+        #expect(throws: KeyMaterialError.tooManyRounds(0xFFFF_FFFF)) {
+            try KeyExportFile.decrypt(forged, passphrase: "anything")
+        }
+    }
+
     @Test func keyExportFileChecksItsHMACBeforeDecrypting() throws {
         let contents = try KeyExportFile.decrypt(text("key_export", "file"), passphrase: text("key_export", "passphrase"))
         #expect(contents.sessions.map(\.sessionID) == [text("megolm", "session_id")])
