@@ -106,10 +106,21 @@ extension ArchiveStore {
             return db.changes > 0
         }
         // secure_delete overwrites the page in the database file, but the write-ahead log still holds the
-        // old page until a checkpoint: fold it in and truncate it now.
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return removed
+        // old page until a checkpoint: fold it in and truncate it now. A reader elsewhere (a search, a sync's
+        // indexer) can keep the checkpoint from finishing, and then the key is still on disk: retry for a
+        // while, then say so instead of reporting success.
+        for attempt in 0..<Self.checkpointAttempts {
+            let busy = try db.statement("PRAGMA wal_checkpoint(TRUNCATE)").firstRow { $0.int(0) } ?? 1
+            if busy == 0 { return removed }
+            if attempt + 1 < Self.checkpointAttempts { usleep(100_000) }
+        }
+        throw StoreError.checkpointBusy("the key-backup key is deleted, but another process is reading the archive, "
+                                        + "so an old copy of it stays in the write-ahead log; run `mxarchive keys forget` "
+                                        + "again when no other mxarchive command is running")
     }
+
+    /// Each try already waits up to the connection's 5 s busy timeout for readers to leave.
+    static let checkpointAttempts = 2
 
     // MARK: Decryption
 

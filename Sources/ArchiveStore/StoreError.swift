@@ -18,6 +18,8 @@ public struct StoreError: ReportableError {
         public static let unknownRoom = Code("unknown_room")
         /// The folder holds no archive (a read-only command never creates one).
         public static let noArchive = Code("no_archive")
+        /// A checkpoint could not fold the write-ahead log into the database (a reader holds it).
+        public static let checkpointBusy = Code("checkpoint_busy")
     }
 
     public let code: Code
@@ -45,6 +47,10 @@ public struct StoreError: ReportableError {
 
     public static func unknownRoom(_ room: String) -> StoreError {
         StoreError(code: .unknownRoom, description: "room \(room) is not in the archive (run `mxarchive sync --room \(room)` first)")
+    }
+
+    static func checkpointBusy(_ what: String) -> StoreError {
+        StoreError(code: .checkpointBusy, description: what)
     }
 
     public static func noArchive(_ directory: String) -> StoreError {

@@ -42,6 +42,24 @@ import TestSupport
         #expect(try store.verify().isEmpty)
     }
 
+    /// Issue 12.7: `keys forget` must not report success while a reader keeps the deleted key in the
+    /// write-ahead log; once the reader is gone, it succeeds and the log is empty.
+    @Test func forgettingTheBackupKeyFailsClearlyWhileAReaderHoldsTheLog() throws {
+        try store.saveBackupKey(version: "1", privateKey: "the-private-key")
+        let reader = try ArchiveStore(directory: directory, create: false)
+        try reader.db.execute("BEGIN; SELECT count(*) FROM rooms;")
+        #expect {
+            try store.forgetBackupKey()
+        } throws: { error in
+            (error as? StoreError)?.code == .checkpointBusy && "\(error)".contains("keys forget")
+        }
+        try reader.db.execute("COMMIT")
+        #expect(try store.forgetBackupKey() == false)
+        let wal = directory.appendingPathComponent("archive.sqlite-wal").path
+        #expect(((try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? Int ?? 0) == 0)
+        #expect(try store.backupKey() == nil)
+    }
+
     @Test mutating func storeFilesArePrivate() throws {
         let folder = try FileManager.default.attributesOfItem(atPath: directory.path)
         #expect((folder[.posixPermissions] as? Int) == 0o700)
