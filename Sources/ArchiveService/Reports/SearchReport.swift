@@ -61,8 +61,9 @@ public struct SearchReport: CommandReport {
             let who = DisplayText.sender(info.sender, displayName: info.senderDisplayName)
             lines.append("\(DisplayText.singleLine(result.roomName ?? info.roomID)) · \(who) · \(Self.time(info.originServerTS))")
             for before in result.contextBefore { lines.append("    \(Self.contextLine(before))") }
+            // Deeper than the context lines, so that a line of the message cannot pass for one of them.
             for (index, line) in Self.snippetLines(result.snippet, terminal: terminal).enumerated() {
-                lines.append((index == 0 ? "  » " : "    ") + line)
+                lines.append((index == 0 ? "  » " : "      ") + line)
             }
             for after in result.contextAfter { lines.append("    \(Self.contextLine(after))") }
             lines.append("  \(result.permalink)")
