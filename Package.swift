@@ -65,7 +65,8 @@ let package = Package(
         // Unit tests: one target per library, each linking the library it tests and what its fixtures need.
         // Test targets cannot depend on one another, so helpers shared by several live in two plain library
         // targets under Tests/ (no product names them; no executable links them). TestSupport holds the
-        // event factory, the attachment-cipher fixtures and unique temporary folders, over ArchiveCore only;
+        // event factory, the attachment-cipher fixtures, unique temporary folders and the check that human
+        // output carries no terminal controls, over ArchiveCore only;
         // the scripted transport is apart in MatrixAPITestSupport, so that only the targets that test HTTP
         // (MatrixAPI and the pipelines) link MatrixAPI and async-http-client.
         .target(name: "TestSupport", dependencies: ["ArchiveCore"], path: "Tests/TestSupport"),
@@ -77,7 +78,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "ArchiveStoreTests", dependencies: ["ArchiveStore", "ArchiveCore", "TestSupport"]),
         .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "ArchiveCore"]),
-        .testTarget(name: "ExportersTests", dependencies: ["Exporters", "ArchiveCore"]),
+        .testTarget(name: "ExportersTests", dependencies: ["Exporters", "ArchiveCore", "TestSupport"]),
         // The pipelines over a real store and index; the search suite also reaches into the store and the
         // index writer to simulate a crash and an old schema.
         .testTarget(name: "ArchiveServiceTests", dependencies: [

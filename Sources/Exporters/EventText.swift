@@ -53,7 +53,7 @@ public enum EventText {
         if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption.rawValue)]" }
         if let sentence = stateSentence(item) { return sentence }
         let content = item.content
-        let body = content["body"]?.stringValue
+        let body = ReplyFallback.body(of: content)
         switch content["msgtype"]?.stringValue {
         case "m.image": return "[image: \(body ?? "")]"
         case "m.file": return "[file: \(body ?? "")]"
@@ -62,30 +62,18 @@ public enum EventText {
         case "m.location": return "[location: \(body ?? "") \(content["geo_uri"]?.stringValue ?? "")]"
         case "m.emote": return "* \(body ?? "")"
         default:
-            if let body { return item.inReplyTo == nil ? body : stripReplyFallback(body) }
+            if let body { return body }
             if item.type == "m.sticker" { return "[sticker]" }
             return "[\(item.type)]"
         }
-    }
-
-    /// Body text without a reply fallback (the `> <@user> …` lines clients put before a reply).
-    static func stripReplyFallback(_ body: String) -> String {
-        guard body.hasPrefix("> ") else { return body }
-        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)[...]
-        while let first = lines.first, first.hasPrefix(">") { lines = lines.dropFirst() }
-        if let first = lines.first, first.isEmpty { lines = lines.dropFirst() }
-        return lines.joined(separator: "\n")
-    }
-
-    /// `Alice (@alice:example.org)`, or the id alone when no display name is known.
-    static func who(_ item: TimelineItem) -> String {
-        item.senderDisplayName.map { "\($0) (\(item.sender))" } ?? item.sender
     }
 }
 
 /// Per room and month: `rooms/<id>/<YYYY-MM>.txt`, one line per event,
 /// `[2024-01-02 13:04:05 UTC] Alice (@alice:example.org): text`, edits applied, thread replies indented,
-/// continuation lines of a long message indented; `rooms/<id>/room.txt` describes the room.
+/// continuation lines of a long message indented; `rooms/<id>/room.txt` describes the room. Every line
+/// break other people wrote becomes a continuation line and names stay on their line (`DisplayText`):
+/// a line that starts with a time is always one the export wrote.
 final class TextRenderer: ExportRenderer {
     let roomEntryName = "room.txt"
 
@@ -97,23 +85,24 @@ final class TextRenderer: ExportRenderer {
         if item.edited && !EventText.isStripped(item) { text += " (edited)" }
         if item.redacted && !EventText.isStripped(item) { text += " (redacted, retained)" }
         if !item.reactions.isEmpty {
-            text += "  [" + item.reactions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "]"
+            text += "  [" + item.reactions.sorted { $0.key < $1.key }
+                .map { "\(DisplayText.singleLine($0.key)) \($0.value)" }.joined(separator: ", ") + "]"
         }
         if let replyTo {
-            let name = replyTo.senderDisplayName ?? replyTo.sender
-            let quoted = replyTo.redacted ? "[message deleted]" : EventText.stripReplyFallback(replyTo.content["body"]?.stringValue ?? "")
+            let name = DisplayText.singleLine(replyTo.senderDisplayName ?? replyTo.sender)
+            let quoted = replyTo.redacted ? "[message deleted]" : ReplyFallback.body(of: replyTo.content) ?? ""
             text = "(in reply to \(name): \"\(Self.snippet(quoted))\") " + text
         } else if item.inReplyTo != nil {
             text = "(in reply to a message not in this export) " + text
         }
         let indent = item.threadRoot == nil ? "" : "    ↳ "
-        let head = "[\(UTCTime(millis: item.originServerTS).display)] \(indent)\(EventText.who(item)): "
-        let continuation = "\n" + String(repeating: " ", count: indent.isEmpty ? 4 : 10)
-        return head + text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: continuation) + "\n"
+        let who = DisplayText.sender(item.sender, displayName: item.senderDisplayName)
+        let head = "[\(UTCTime(millis: item.originServerTS).display)] \(indent)\(who): "
+        return head + DisplayText.indented(text, by: indent.isEmpty ? 4 : 10) + "\n"
     }
 
     static func snippet(_ text: String) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let flat = DisplayText.lines(text).filter { !$0.isEmpty }.joined(separator: " ")
         return flat.count > 80 ? String(flat.prefix(80)) + "…" : flat
     }
 
@@ -149,10 +138,10 @@ final class TextRenderer: ExportRenderer {
         try flush()
         result = localResult
         let metadata = context.room.metadata
-        var overview = "\(context.displayName)\n"
+        var overview = "\(DisplayText.singleLine(context.displayName))\n"
         overview += "room id: \(metadata.roomID)\n"
-        if let alias = metadata.canonicalAlias { overview += "address: \(alias)\n" }
-        if let topic = metadata.topic { overview += "topic: \(topic.split(whereSeparator: \.isNewline).joined(separator: " "))\n" }
+        if let alias = metadata.canonicalAlias { overview += "address: \(DisplayText.singleLine(alias))\n" }
+        if let topic = metadata.topic { overview += "topic: \(DisplayText.singleLine(topic, breaks: .space))\n" }
         overview += "events: \(result.events) (messages \(result.messages), redacted \(result.redacted), undecryptable \(result.undecryptable))\n"
         overview += "times are UTC\n\nmonths:\n"
         for (key, count) in monthList { overview += "  \(key).txt  \(count) events\n" }

@@ -43,7 +43,7 @@ extension HTMLPages {
         func item(_ room: RoomExportResult, depth: Int) {
             guard listed.insert(room.roomID).inserted else { return }
             let name = room.name ?? room.canonicalAlias ?? room.roomID
-            body += "<li><a href=\"\(attr(room.path))\">\(esc(name))</a>"
+            body += "<li><a href=\"\(attr(room.path))\">\(isolated(name))</a>"
             if room.roomType == "m.space" { body += " <span class=\"meta\">(space)</span>" }
             body += " <span class=\"meta\">\(esc(room.canonicalAlias ?? room.roomID)) · \(room.messages) messages"
             if let first = room.firstTS, let last = room.lastTS {

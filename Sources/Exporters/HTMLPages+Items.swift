@@ -27,9 +27,9 @@ extension HTMLPages {
         let time = UTCTime(millis: item.originServerTS)
         let name = item.senderDisplayName ?? item.sender
         let permalink = "<a class=\"time\" href=\"#\(id)\"><time datetime=\"\(time.iso8601)\">\(time.clock)</time></a>"
-        let sender = "<span class=\"sender\" title=\"\(attr(item.sender))\">\(esc(name))</span>"
+        let sender = "<span class=\"sender\" title=\"\(attr(item.sender))\">\(isolated(name))</span>"
         if item.stateKey != nil, let sentence = EventText.stateSentence(item) {
-            return "<div class=\"msg state\" id=\"\(id)\">\(sender) \(esc(sentence)) \(permalink)</div>\n"
+            return "<div class=\"msg state\" id=\"\(id)\">\(sender) \(isolated(sentence)) \(permalink)</div>\n"
         }
         var html = "<article class=\"msg\" id=\"\(id)\">\n<header>\(sender)"
         html += "<span class=\"mxid\">\(esc(item.sender))</span>\(permalink)</header>\n"
@@ -47,14 +47,13 @@ extension HTMLPages {
             html += "<p class=\"notice undecryptable\">Unable to decrypt this message (\(esc(item.decryption.rawValue)))</p>\n"
         } else {
             if item.redacted { html += "<p class=\"notice redacted\">Deleted by its sender; the content is kept under legal hold.</p>\n" }
-            html += "<div class=\"body\">" + body(item.content, type: item.type, senderName: name,
-                                                  isReply: item.inReplyTo != nil, media: media) + "</div>\n"
+            html += "<div class=\"body\">" + body(item.content, type: item.type, senderName: name, media: media) + "</div>\n"
             if item.edited { html += editHistory(item, versions: versions) }
         }
         if !item.reactions.isEmpty {
             html += "<ul class=\"reactions\" aria-label=\"Reactions\">"
             for (key, count) in item.reactions.sorted(by: { $0.key < $1.key }) {
-                html += "<li>\(esc(key)) <span class=\"count\">\(count)</span></li>"
+                html += "<li>\(isolated(key)) <span class=\"count\">\(count)</span></li>"
             }
             html += "</ul>\n"
         }
@@ -73,15 +72,15 @@ extension HTMLPages {
 
     /// A quoted event (reply target, thread root) with a link to it when it is in this export.
     static func quote(_ summary: EventSummary, label: String, plan: HTMLRoomPlan, onThreadPage: Bool) -> String {
-        let name = esc(summary.senderDisplayName ?? summary.sender)
+        let name = isolated(summary.senderDisplayName ?? summary.sender)
         var text = summary.redacted && summary.content["body"] == nil ? "[message deleted]"
-            : TextRenderer.snippet(EventText.stripReplyFallback(summary.content["body"]?.stringValue ?? "[\(summary.content["msgtype"]?.stringValue ?? "event")]"))
+            : TextRenderer.snippet(ReplyFallback.body(of: summary.content) ?? "[\(summary.content["msgtype"]?.stringValue ?? "event")]")
         if text.isEmpty { text = "…" }
         var head = "\(esc(label)) <b>\(name)</b>"
         if let href = plan.href(of: summary) {
             head = "<a href=\"\(attr((onThreadPage ? "../" : "") + href))\">\(head)</a>"
         }
-        return "<blockquote class=\"reply\">\(head): \(esc(text))</blockquote>\n"
+        return "<blockquote class=\"reply\">\(head): \(isolated(text))</blockquote>\n"
     }
 
     /// The earlier versions of an edited message (all of `versions` but the current one), oldest first,
@@ -91,15 +90,14 @@ extension HTMLPages {
         for version in versions where version.eventID != item.replacedBy {
             let time = UTCTime(millis: version.originServerTS)
             html += "<li><time datetime=\"\(time.iso8601)\">\(time.display)</time>: "
-                + body(version.content, type: item.type, senderName: item.senderDisplayName ?? item.sender, isReply: false) + "</li>"
+                + body(version.content, type: item.type, senderName: item.senderDisplayName ?? item.sender) + "</li>"
         }
         return html + "</ol></details>\n"
     }
 
     /// A message's content: attachments as links (or a note that they are not included), locations,
-    /// sanitised `formatted_body`, else the escaped `body`.
-    static func body(_ content: JSONValue, type: String, senderName: String, isReply: Bool,
-                     media: MediaLinks = .none) -> String {
+    /// sanitised `formatted_body`, else the escaped `body`; a reply without its fallback (`ReplyFallback`).
+    static func body(_ content: JSONValue, type: String, senderName: String, media: MediaLinks = .none) -> String {
         let body = content["body"]?.stringValue ?? ""
         // A sticker has no msgtype: it is an image.
         let msgtype = type == "m.sticker" ? "m.image" : content["msgtype"]?.stringValue
@@ -118,28 +116,28 @@ extension HTMLPages {
             }
             if let file = media.file {
                 html += "<a class=\"attachment\" href=\"\(attr(file))\" download=\"\(attr(fileName))\">\(label): "
-                    + "\(esc(fileName))\(size)</a>"
+                    + "\(isolated(fileName))\(size)</a>"
             } else {
-                html += "<span class=\"attachment\">\(label): \(esc(fileName))\(size) — not included in this export</span>"
+                html += "<span class=\"attachment\">\(label): \(isolated(fileName))\(size) — not included in this export</span>"
             }
             if let caption = content["filename"]?.stringValue, caption != body, !body.isEmpty {
                 html += "<p>\(plainHTML(body))</p>"
             }
             return html
         case "m.location":
-            return "<span class=\"attachment\">Location: \(esc(body)) \(esc(content["geo_uri"]?.stringValue ?? ""))</span>"
+            return "<span class=\"attachment\">Location: \(isolated(body)) \(isolated(content["geo_uri"]?.stringValue ?? ""))</span>"
         default:
             break
         }
         var html: String
-        if content["format"]?.stringValue == "org.matrix.custom.html", let formatted = content["formatted_body"]?.stringValue {
+        if content["format"]?.stringValue == "org.matrix.custom.html", let formatted = ReplyFallback.formattedBody(of: content) {
             html = HTMLSanitizer.sanitize(formatted)
-        } else if content["body"] != nil {
-            html = plainHTML(isReply ? EventText.stripReplyFallback(body) : body)
+        } else if let text = ReplyFallback.body(of: content) {
+            html = plainHTML(text)
         } else {
             html = "<span class=\"notice\">[\(esc(type))]</span>"
         }
-        if msgtype == "m.emote" { html = "<span class=\"emote\">* \(esc(senderName))</span> " + html }
+        if msgtype == "m.emote" { html = "<span class=\"emote\">* \(isolated(senderName))</span> " + html }
         return html
     }
 

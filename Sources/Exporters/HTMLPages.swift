@@ -6,6 +6,10 @@ import ArchiveCore
 enum HTMLPages {
     static func esc(_ text: String) -> String { HTMLSanitizer.escapeText(text) }
     static func attr(_ text: String) -> String { HTMLSanitizer.escapeAttribute(text) }
+    /// Escaped text someone else wrote, in a `<bdi>`: a bidi override (U+202E) or embedding in a name
+    /// would otherwise run on into the text the page puts after it (the user id, the time), reversing it;
+    /// an isolate ends every override opened inside it.
+    static func isolated(_ text: String) -> String { "<bdi>" + esc(text) + "</bdi>" }
 
     // MARK: Month pages
 
@@ -40,8 +44,8 @@ enum HTMLPages {
         let page = HTMLPage(
             path: plan.directory + "/" + HTMLRoomPlan.threadPath(root),
             title: "\(plan.displayName) — thread", heading: "Thread in \(plan.displayName)",
-            subheading: "Thread started by " + esc(rootSummary.map { $0.senderDisplayName ?? $0.sender } ?? "unknown"),
-            breadcrumbs: "<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">\(esc(plan.displayName))</a> › thread")
+            subheading: "Thread started by " + (rootSummary.map { isolated($0.senderDisplayName ?? $0.sender) } ?? "unknown"),
+            breadcrumbs: "<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">\(isolated(plan.displayName))</a> › thread")
         guard let rootSummary, rootSummary.roomID == plan.roomID else {
             return (page, "<p class=\"notice\">The message that started this thread is not in this export.</p>\n")
         }

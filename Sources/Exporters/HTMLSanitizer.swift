@@ -10,10 +10,11 @@ public enum HTMLSanitizer {
         "li", "b", "i", "u", "strong", "em", "strike", "s", "code", "hr", "br", "div", "table", "thead",
         "tbody", "tr", "th", "td", "caption", "pre", "span", "details", "summary",
     ]
-    /// Dropped together with everything inside them.
+    /// Dropped together with everything inside them. Not `mx-reply`: a reply's leading fallback is removed
+    /// before (`ReplyFallback`), and one anywhere else is the sender's own text.
     static let droppedWithContent: Set<String> = [
         "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "noembed",
-        "noframes", "template", "svg", "math", "mx-reply", "head", "title", "select", "textarea", "xmp",
+        "noframes", "template", "svg", "math", "head", "title", "select", "textarea", "xmp",
         "audio", "video", "canvas", "form", "button", "link", "meta", "base",
     ]
     static let voidTags: Set<String> = ["br", "hr", "img", "input", "link", "meta", "base", "wbr", "area", "col",

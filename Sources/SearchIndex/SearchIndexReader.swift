@@ -14,6 +14,9 @@ public struct Snippet: Sendable, Hashable {
 
     public init(marked: String) { self.marked = marked }
 
+    /// The two markers, for callers that escape the text around them.
+    public static let hitMarkers = Set((XapianResults.highlightStart + XapianResults.highlightEnd).unicodeScalars)
+
     public var plain: String {
         String(decoding: marked.utf8.filter { $0 != 0x02 && $0 != 0x03 }, as: UTF8.self)
     }

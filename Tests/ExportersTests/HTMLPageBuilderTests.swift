@@ -131,10 +131,10 @@ import Testing
         let plan = Self.plan(marks: [("@alice:hs", Self.jan2, nil), ("@bob:hs", Self.jan3, "$root")])
         let (page, intro) = HTMLPages.threadPage(plan, root: "$root", rootSummary: Self.summary("$root"))
         #expect(page.path == "rooms/room_3Ahs/threads/root.html")
-        #expect(page.subheading == "Thread started by Bob &lt;b&gt;")
+        #expect(page.subheading == "Thread started by <bdi>Bob &lt;b&gt;</bdi>")
         #expect(page.breadcrumbs.hasPrefix("<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">"))
         #expect(intro == "<section class=\"thread-root\"><blockquote class=\"reply\"><a href=\"../2024-01.html#$root\">"
-                + "Thread root <b>Bob &lt;b&gt;</b></a>: the question</blockquote>\n</section>\n")
+                + "Thread root <b><bdi>Bob &lt;b&gt;</bdi></b></a>: <bdi>the question</bdi></blockquote>\n</section>\n")
         let missing = HTMLPages.threadPage(plan, root: "$root", rootSummary: nil)
         #expect(missing.page.subheading == "Thread started by unknown")
         #expect(missing.intro.contains("not in this export"))
@@ -169,9 +169,9 @@ import Testing
         let rooms = [result("!a", "A & co"), result("!s", "Space", type: "m.space"), result("!c", "Child")]
         let (page, body) = HTMLPages.archiveIndex(rooms: rooms, spaces: ["!s": ["!c"]], searchScripts: ["rooms/a/search.js"],
                                                   hasSearchAsset: true)
-        #expect(body.hasPrefix("<ul class=\"rooms\">\n<li><a href=\"rooms/a/index.html\">A &amp; co</a>"))
-        #expect(body.contains("Space</a> <span class=\"meta\">(space)</span>"))
-        #expect(body.contains("\n<ul class=\"rooms\">\n<li><a href=\"rooms/c/index.html\">Child</a>"))
+        #expect(body.hasPrefix("<ul class=\"rooms\">\n<li><a href=\"rooms/a/index.html\"><bdi>A &amp; co</bdi></a>"))
+        #expect(body.contains("Space</bdi></a> <span class=\"meta\">(space)</span>"))
+        #expect(body.contains("\n<ul class=\"rooms\">\n<li><a href=\"rooms/c/index.html\"><bdi>Child</bdi></a>"))
         #expect(body.components(separatedBy: "rooms/c/index.html").count == 2)  // listed once, under its space
         #expect(body.contains("id=\"mxa-search\""))
         #expect(page.subheading == "3 rooms" && page.scripts == ["rooms/a/search.js", "assets/search.js"])
@@ -193,7 +193,7 @@ import Testing
     @Test func itemsEscapeTheirTextAndAnchorTheirID() {
         let html = Self.render(Self.item("$e\"1", sender: "@a\"l:hs", name: "<Al>",
                                          content: ["msgtype": "m.text", "body": "<script>alert(1)</script>\nline 2"]))
-        #expect(html.hasPrefix("<article class=\"msg\" id=\"$e&quot;1\">\n<header><span class=\"sender\" title=\"@a&quot;l:hs\">&lt;Al&gt;</span>"))
+        #expect(html.hasPrefix("<article class=\"msg\" id=\"$e&quot;1\">\n<header><span class=\"sender\" title=\"@a&quot;l:hs\"><bdi>&lt;Al&gt;</bdi></span>"))
         #expect(html.contains("<a class=\"time\" href=\"#$e&quot;1\"><time datetime=\"2024-01-02T13:04:05Z\">13:04:05</time></a>"))
         #expect(html.contains("<div class=\"body\">&lt;script&gt;alert(1)&lt;/script&gt;<br>line 2</div>"))
         #expect(!html.contains("<script"))
@@ -206,13 +206,13 @@ import Testing
     @Test func stateEventsAreOneLine() {
         let html = Self.render(Self.item(content: ["membership": "join", "displayname": "Alice <3"],
                                          type: "m.room.member", stateKey: "@alice:hs"))
-        #expect(html.hasPrefix("<div class=\"msg state\" id=\"$e1\"><span class=\"sender\" title=\"@alice:hs\">Alice</span> joined as Alice &lt;3 "))
+        #expect(html.hasPrefix("<div class=\"msg state\" id=\"$e1\"><span class=\"sender\" title=\"@alice:hs\"><bdi>Alice</bdi></span> <bdi>joined as Alice &lt;3</bdi> "))
     }
 
     @Test func repliesQuoteTheirTargetWithALinkWhenItIsExported() {
         let reply = Self.item(inReplyTo: "$q")
         #expect(Self.render(reply, replyTarget: Self.summary("$q"))
-            .contains("<blockquote class=\"reply\"><a href=\"2024-01.html#$q\">In reply to <b>Bob &lt;b&gt;</b></a>: the question</blockquote>"))
+            .contains("<blockquote class=\"reply\"><a href=\"2024-01.html#$q\">In reply to <b><bdi>Bob &lt;b&gt;</bdi></b></a>: <bdi>the question</bdi></blockquote>"))
         #expect(Self.render(reply, replyTarget: Self.summary("$q"), onThreadPage: true).contains("<a href=\"../2024-01.html#$q\">"))
         // Another room's event is never quoted, even when handed over.
         let elsewhere = Self.render(reply, replyTarget: Self.summary("$q", room: "!other:hs"))
@@ -220,7 +220,7 @@ import Testing
         #expect(!elsewhere.contains("the question"))
         #expect(Self.render(reply).contains("In reply to a message that is not in this export"))
         #expect(HTMLPages.quote(Self.summary("$q", body: ""), label: "In reply to", plan: Self.plan(), onThreadPage: false)
-            .hasSuffix(": …</blockquote>\n"))
+            .hasSuffix(": <bdi>…</bdi></blockquote>\n"))
     }
 
     @Test func threadRootsLinkToTheirPageOnlyWhenItExists() {
@@ -253,7 +253,7 @@ import Testing
         deleted.redacted = true
         let html = Self.render(deleted)
         #expect(html.contains("<p class=\"notice redacted\">Message deleted</p>"))
-        #expect(html.contains("<ul class=\"reactions\" aria-label=\"Reactions\"><li>👍 <span class=\"count\">2</span></li></ul>"))
+        #expect(html.contains("<ul class=\"reactions\" aria-label=\"Reactions\"><li><bdi>👍</bdi> <span class=\"count\">2</span></li></ul>"))
     }
 
     @Test func storedAttachmentsLinkIntoTheExportsMediaFolder() {
@@ -263,8 +263,8 @@ import Testing
         let image = Self.item(content: ["msgtype": "m.image", "body": "cat.png", "info": ["size": 2048]])
         #expect(Self.render(image, plan: plan).contains(
             "<a class=\"image\" href=\"../../media/\(digest)\" download=\"cat.png\"><img src=\"../../media/\(digest)\" alt=\"cat.png\" loading=\"lazy\"></a>"
-            + "<a class=\"attachment\" href=\"../../media/\(digest)\" download=\"cat.png\">Image: cat.png (2 KB)</a>"))
+            + "<a class=\"attachment\" href=\"../../media/\(digest)\" download=\"cat.png\">Image: <bdi>cat.png</bdi> (2 KB)</a>"))
         #expect(Self.render(image, plan: plan, onThreadPage: true).contains("href=\"../../../media/\(digest)\""))
-        #expect(Self.render(image).contains("<span class=\"attachment\">Image: cat.png (2 KB) — not included in this export</span>"))
+        #expect(Self.render(image).contains("<span class=\"attachment\">Image: <bdi>cat.png</bdi> (2 KB) — not included in this export</span>"))
     }
 }

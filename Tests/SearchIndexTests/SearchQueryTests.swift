@@ -87,6 +87,7 @@ import Testing
         guard case .put(let html) = SearchDocument.action(for: event([
             "msgtype": "m.text", "body": "see docs", "format": "org.matrix.custom.html",
             "formatted_body": "<mx-reply>quoted</mx-reply>see <a href=\"https://example.org\">the docs</a>",
+            "m.relates_to": ["m.in_reply_to": ["event_id": "$q"]],
         ])) else { Issue.record("not indexed"); return }
         #expect(html.textParts == ["see docs", "see the docs"])
         #expect(html.terms.contains("Hlink"))

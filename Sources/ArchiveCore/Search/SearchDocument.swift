@@ -108,13 +108,11 @@ public struct SearchDocument: Sendable, Hashable {
 
     static func document(for event: IndexableEvent, content: JSONValue) -> SearchDocument? {
         let msgtype = content["msgtype"]?.stringValue
-        var body = content["body"]?.stringValue ?? ""
-        let isReply = content.value(at: "m.relates_to", "m.in_reply_to", "event_id") != nil
-        if isReply { body = stripReplyFallback(body) }
+        let body = ReplyFallback.body(of: content) ?? ""
         var parts: [String] = []
         if !body.isEmpty { parts.append(body) }
         var formattedText = ""
-        if content["format"]?.stringValue == "org.matrix.custom.html", let html = content["formatted_body"]?.stringValue {
+        if content["format"]?.stringValue == "org.matrix.custom.html", let html = ReplyFallback.formattedBody(of: content) {
             formattedText = HTMLText.plainText(html)
             if normalise(formattedText) != normalise(body), !formattedText.isEmpty { parts.append(formattedText) }
         }
@@ -145,22 +143,8 @@ public struct SearchDocument: Sendable, Hashable {
 
     /// The text a search result shows for a message: its body without the reply fallback, else the file name.
     public static func displayText(of content: JSONValue) -> String? {
-        var body = content["body"]?.stringValue
-        if content.value(at: "m.relates_to", "m.in_reply_to", "event_id") != nil, let text = body {
-            body = stripReplyFallback(text)
-        }
-        if let body, !body.isEmpty { return body }
+        if let body = ReplyFallback.body(of: content), !body.isEmpty { return body }
         return content["filename"]?.stringValue
-    }
-
-    /// Replies carry the quoted message as leading `> ` lines and a blank line; that text belongs to the
-    /// quoted message, not to the reply.
-    static func stripReplyFallback(_ body: String) -> String {
-        guard body.hasPrefix(">") else { return body }
-        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)[...]
-        while let first = lines.first, first.hasPrefix(">") { lines = lines.dropFirst() }
-        while let first = lines.first, first.trimmingCharacters(in: .whitespaces).isEmpty { lines = lines.dropFirst() }
-        return lines.joined(separator: "\n")
     }
 
     static func containsLink(_ text: String) -> Bool {
@@ -193,23 +177,19 @@ public struct SearchDocument: Sendable, Hashable {
     }
 }
 
-/// The text of a `formatted_body`: tags dropped (and the reply fallback `<mx-reply>` with its content),
+/// The text of a `formatted_body` (its reply fallback already removed by `ReplyFallback`): tags dropped,
 /// the common entities decoded. Only for indexing; exports sanitise HTML with a real parser.
 public enum HTMLText {
     static let blockTags: Set<String> = ["br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6",
                                          "blockquote", "pre"]
 
     public static func plainText(_ html: String) -> String {
-        var text = html
-        while let start = text.range(of: "<mx-reply>"), let end = text.range(of: "</mx-reply>", range: start.upperBound..<text.endIndex) {
-            text.removeSubrange(start.lowerBound..<end.upperBound)
-        }
         var output = ""
-        output.reserveCapacity(text.utf8.count)
+        output.reserveCapacity(html.utf8.count)
         var inTag = false
         var nameDone = false
         var tagName = ""
-        for character in text {
+        for character in html {
             if inTag {
                 if character == ">" {
                     inTag = false

@@ -28,7 +28,8 @@ public struct RoomsReport: CommandReport {
 
     public func humanOutput(terminal: Bool) -> [OutputLine] {
         rooms.map { room in
-            let label = [room.metadata.name, room.metadata.canonicalAlias].compactMap { $0 }.joined(separator: " ")
+            let label = DisplayText.singleLine([room.metadata.name, room.metadata.canonicalAlias].compactMap { $0 }
+                .joined(separator: " "))
             return .result("\(room.roomID)  \(label.isEmpty ? "(no name)" : label)"
                            + "\(room.metadata.encrypted ? "  [encrypted]" : "")  \(room.archived) events archived")
         }

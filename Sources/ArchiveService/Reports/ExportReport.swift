@@ -51,7 +51,7 @@ public struct ExportReport: HumanReport {
         var lines: [String] = []
         for room in summary.rooms {
             var line = "\(room.roomID)"
-            if let name = room.name { line += " (\(name))" }
+            if let name = room.name { line += " (\(DisplayText.singleLine(name)))" }
             line += ": \(room.events) events, \(room.messages) messages, \(room.redacted) redacted, "
                 + "\(room.undecryptable) undecryptable"
             if room.badEvents > 0 { line += ", \(room.badEvents) could not be rendered (shown as notices)" }
@@ -118,7 +118,7 @@ public final class ExportProgressDisplay: ExportObserver {
     public init(live: Bool) { self.live = live }
 
     public func roomStarted(roomID: String, name: String?) {
-        self.name = name.map { "\($0) (\(roomID))" } ?? roomID
+        self.name = DisplayText.singleLine(name.map { "\($0) (\(roomID))" } ?? roomID)
         if live { Console.progress("\(self.name): exporting…") }
     }
 

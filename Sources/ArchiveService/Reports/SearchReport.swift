@@ -1,5 +1,6 @@
 import ArchiveCore
 import ArchiveStore
+import SearchIndex
 import Foundation
 
 /// `mxarchive search`: the hits of one query, with their text and context from the store
@@ -57,11 +58,12 @@ public struct SearchReport: CommandReport {
         for result in found.results {
             let info = result.message
             lines.append("")
-            lines.append("\(result.roomName ?? info.roomID) · \(Self.who(info)) · \(Self.time(info.originServerTS))")
+            let who = DisplayText.sender(info.sender, displayName: info.senderDisplayName)
+            lines.append("\(DisplayText.singleLine(result.roomName ?? info.roomID)) · \(who) · \(Self.time(info.originServerTS))")
             for before in result.contextBefore { lines.append("    \(Self.contextLine(before))") }
-            let snippet = terminal ? result.snippet.highlighted(start: "\u{1B}[1m", end: "\u{1B}[0m") : result.snippet.plain
-            for (index, line) in snippet.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-                lines.append((index == 0 ? "  » " : "    ") + line)
+            // Deeper than the context lines, so that a line of the message cannot pass for one of them.
+            for (index, line) in Self.snippetLines(result.snippet, terminal: terminal).enumerated() {
+                lines.append((index == 0 ? "  » " : "      ") + line)
             }
             for after in result.contextAfter { lines.append("    \(Self.contextLine(after))") }
             lines.append("  \(result.permalink)")
@@ -69,16 +71,21 @@ public struct SearchReport: CommandReport {
         return lines.map(OutputLine.result)
     }
 
-    static func who(_ info: MessageInfo) -> String {
-        info.senderDisplayName.map { "\($0) (\(info.sender))" } ?? info.sender
+    /// The snippet's lines with the text's controls escaped first and the hit markers (U+0002, U+0003)
+    /// kept, so that the bold codes around hits are the only escape sequences that reach the terminal.
+    static func snippetLines(_ snippet: Snippet, terminal: Bool) -> [String] {
+        DisplayText.lines(snippet.marked, keeping: Snippet.hitMarkers).filter { !$0.isEmpty }.map { line in
+            let marked = Snippet(marked: line)
+            return terminal ? marked.highlighted(start: "\u{1B}[1m", end: "\u{1B}[0m") : marked.plain
+        }
     }
 
     static func time(_ millis: Int64) -> String { Timestamp(milliseconds: millis).display }
 
     static func contextLine(_ info: MessageInfo) -> String {
-        let text = info.text.map { $0.replacingOccurrences(of: "\n", with: " ") }
+        let text = info.text.map { DisplayText.singleLine($0, breaks: .space) }
             ?? (info.redacted ? "[redacted]" : "[\(info.msgtype ?? "message")]")
-        return "[\(time(info.originServerTS))] \(info.senderDisplayName ?? info.sender): \(text.prefix(200))"
+        return "[\(time(info.originServerTS))] \(DisplayText.singleLine(info.senderDisplayName ?? info.sender)): \(text.prefix(200))"
     }
 }
 

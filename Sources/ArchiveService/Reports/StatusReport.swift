@@ -53,7 +53,8 @@ public struct StatusReport: CommandReport {
         for room in rooms {
             let stored = room.stored
             let synced = stored.lastSyncAt.map { Timestamp(milliseconds: $0).iso8601 } ?? "never"
-            lines.append("\(stored.roomID)  \(stored.metadata.name ?? "(no name)")  \(stored.eventCount) events  "
+            let name = stored.metadata.name.map { DisplayText.singleLine($0) } ?? "(no name)"
+            lines.append("\(stored.roomID)  \(name)  \(stored.eventCount) events  "
                          + "history: \(room.backward)  last sync: \(synced)"
                          + (room.malformed > 0 ? "  malformed: \(room.malformed)" : "")
                          + (room.media.isEmpty ? "" : "  media: " + Self.mediaSummary(room.media)))
@@ -66,7 +67,8 @@ public struct StatusReport: CommandReport {
                          + (problems.isEmpty ? "" : "; " + problems.joined(separator: ", ")))
             let waiting = room.waiting
             for (session, count) in waiting.prefix(5) {
-                lines.append("    waiting for session \(session): \(count) events")
+                // A session id is what the sender's encrypted event says: as untrusted as a name.
+                lines.append("    waiting for session \(DisplayText.singleLine(session)): \(count) events")
             }
             if waiting.count > 5 { lines.append("    … and \(waiting.count - 5) more sessions") }
         }

@@ -145,7 +145,7 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     public func roomStarted(roomID: String, name: String?) {
         lock.withLock {
             roomStart = Date()
-            currentName = name.map { "\($0) (\(roomID))" } ?? roomID
+            currentName = DisplayText.singleLine(name.map { "\($0) (\(roomID))" } ?? roomID)
         }
         if live { Console.progress("\(currentName): reading…") }
     }
@@ -159,7 +159,7 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
 
     public func roomFinished(_ result: RoomSyncResult) {
         if live { Console.progress("") }
-        let label = result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID
+        let label = DisplayText.singleLine(result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID)
         if let error = result.error {
             Console.error("\(label): \(error)")
         } else if summaries {

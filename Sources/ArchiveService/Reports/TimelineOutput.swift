@@ -28,15 +28,16 @@ extension Archive {
     }
 }
 
-/// The human line of a timeline item (`events` without `--jsonl`).
+/// The human line of a timeline item (`events` without `--jsonl`): one line, its body's own line breaks
+/// as indented continuation lines, controls and bidi overrides escaped (`DisplayText`).
 enum TimelineText {
     static func line(_ item: TimelineItem) -> String {
         let time = Timestamp(milliseconds: item.originServerTS).display
-        let who = item.senderDisplayName.map { "\($0) (\(item.sender))" } ?? item.sender
+        let who = DisplayText.sender(item.sender, displayName: item.senderDisplayName)
         var text: String
         if item.redacted && item.content.objectValue?.isEmpty != false {
             text = "[redacted]"
-        } else if let body = item.content["body"]?.stringValue {
+        } else if let body = ReplyFallback.body(of: item.content) {
             text = body
         } else if let description = EventText.stateSentence(item) {
             text = description
@@ -46,9 +47,10 @@ enum TimelineText {
         if item.edited { text += " (edited)" }
         if item.redacted, item.content.objectValue?.isEmpty == false { text += " (redacted, retained)" }
         if !item.reactions.isEmpty {
-            text += " " + item.reactions.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+            text += " " + item.reactions.sorted { $0.key < $1.key }
+                .map { "\(DisplayText.singleLine($0.key))×\($0.value)" }.joined(separator: " ")
         }
         let indent = item.threadRoot == nil ? "" : "    ↳ "
-        return "[\(time)] \(indent)\(who): \(text)"
+        return "[\(time)] \(indent)\(who): " + DisplayText.indented(text, by: indent.isEmpty ? 4 : 10)
     }
 }
