@@ -33,7 +33,7 @@ import Testing
             #expect(!text.contains("the private room's secret"), "\(format) export publishes another room's message")
             #expect(text.contains("not in this export"), "\(format)")
             #expect(text.contains("a reply across rooms") && text.contains("a reply inside the room"), "\(format)")
-            let quote = format == "html" ? ": said in the public room</blockquote>" : ": \"said in the public room\")"
+            let quote = format == "html" ? ": <bdi>said in the public room</bdi></blockquote>" : ": \"said in the public room\")"
             #expect(text.contains(quote), "\(format): the reply inside the room quotes its target")
         }
     }
