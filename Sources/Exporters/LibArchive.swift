@@ -47,8 +47,13 @@ final class ArchiveStreamWriter {
     private let mtime: Int64
     private let description: String
     private var closed = false
+    /// The file we opened (nil for standard output); libarchive does not close a descriptor it was given.
+    private var fd: Int32?
 
-    /// Writes to `path`, or to standard output when `path` is nil.
+    /// Writes to `path`, or to standard output when `path` is nil. The file is created anew, 0600, with
+    /// `O_EXCL | O_NOFOLLOW`: an export of decrypted history is private until its owner shares it, and a
+    /// symlink planted at the path (another user of a shared folder) is never followed to truncate the
+    /// file it points at.
     init(path: String?, kind: ArchiveKind, modificationTime: Int64) throws {
         guard let handle = archive_write_new(), let entry = archive_entry_new() else {
             throw ExportError.archive(step: "allocate", message: "out of memory")
@@ -82,7 +87,12 @@ final class ArchiveStreamWriter {
             try check(archive_write_set_bytes_in_last_block(handle, 1), "block size")
         }
         if let path {
-            try check(archive_write_open_filename(handle, path), "open \(path)")
+            // A leftover from a killed export, or a planted link: removed (unlink never follows a link).
+            unlink(path)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw ExportError.io("create", path: path, errno: errno) }
+            self.fd = fd
+            try check(archive_write_open_fd(handle, fd), "open \(path)")
         } else {
             try check(archive_write_open_fd(handle, 1), "open standard output")
         }
@@ -94,6 +104,7 @@ final class ArchiveStreamWriter {
             archive_write_free(handle)
         }
         archive_entry_free(entry)
+        if let fd { Foundation.close(fd) }
     }
 
     /// Starts a regular file of `size` bytes at `path` (relative, `/`-separated, UTF-8).
@@ -125,6 +136,13 @@ final class ArchiveStreamWriter {
         guard !closed else { return }
         closed = true
         try check(archive_write_close(handle), "close \(description)")
+        if let fd {
+            self.fd = nil
+            // The data must be on disk before the caller renames the file into place.
+            let synced = fsync(fd) == 0
+            let closedCleanly = Foundation.close(fd) == 0
+            guard synced, closedCleanly else { throw ExportError.io("write", path: description, errno: errno) }
+        }
     }
 
     private func check(_ code: Int32, _ step: String) throws {

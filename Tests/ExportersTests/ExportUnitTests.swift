@@ -195,6 +195,24 @@ import ArchiveCore
         try writer.finish()
     }
 
+    /// Issue 12.7: the `.partial` file is created anew (O_EXCL | O_NOFOLLOW), 0600. A symlink planted at
+    /// its path once made the export truncate and overwrite the file it pointed at.
+    @Test func aSymlinkPlantedAtThePartialPathIsNeverFollowed() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-link-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let victim = base.appendingPathComponent("victim.txt")
+        try Data("precious\n".utf8).write(to: victim)
+        let output = base.appendingPathComponent("export.tar.gz").path
+        try FileManager.default.createSymbolicLink(atPath: output + ".partial", withDestinationPath: victim.path)
+        try writeArchive(.tarGzip, to: output)
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "precious\n")
+        let attributes = try FileManager.default.attributesOfItem(atPath: output)
+        #expect(attributes[.type] as? FileAttributeType == .typeRegular)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+    }
+
     @Test(arguments: [ArchiveKind.tarGzip, .tarZstd, .tarXz, .zip])
     func roundTripAndReproducible(_ kind: ArchiveKind) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-la-\(UUID().uuidString)")
