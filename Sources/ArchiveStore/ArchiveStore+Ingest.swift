@@ -142,6 +142,10 @@ extension ArchiveStore {
                     .map { EventKey(roomID: page.roomID, eventID: $0) }
             }
 
+            if !page.retainRedacted {
+                try stripEditsOfRedactedOriginals(newEvents, roomID: page.roomID, roomVersion: page.roomVersion)
+            }
+
             var seen: Set<EventKey> = []
             for key in affected where seen.insert(key).inserted {
                 try resolveEdits(of: key)
@@ -197,31 +201,6 @@ extension ArchiveStore {
     }
 
     static let idArchivedElsewhere = "event id already archived for another room"
-
-    /// Marks `target` redacted by `redactionID` and, unless retained, strips it to what its room version
-    /// keeps; a target of another room is left alone. Returns the events whose edit resolution this changes.
-    private func applyRedaction(_ redactionID: String, redactionJSON: JSONValue?, target: String, roomID: String,
-                                roomVersion: RoomVersion, retain: Bool) throws -> [String] {
-        let row = try db.statement(
-            "SELECT raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3)) }
-        guard let (rawJSON, redactedBy, relType, relTarget) = row, redactedBy == nil, let rawJSON else { return [] }
-        if retain {
-            try db.statement("UPDATE events SET redacted_by = ? WHERE event_id = ?").run(.text(redactionID), .text(target))
-        } else {
-            // Stripping also drops the decrypted payload: an encrypted event keeps nothing to decrypt.
-            let original = try JSONCoding.decode(rawJSON)
-            let newJSON = JSONCoding.encode(Redactor.redact(original, roomVersion: roomVersion, because: redactionJSON))
-            try db.statement("""
-                UPDATE events SET redacted_by = ?, raw_json = ?, decrypted_json = NULL,
-                    decryption = 'none', session_id = NULL
-                WHERE event_id = ?
-                """).run(.text(redactionID), .text(newJSON), .text(target))
-        }
-        var affected = [target]
-        if relType == Relation.Kind.replace.rawValue, let relTarget { affected.append(relTarget) }
-        return affected
-    }
 
     /// Re-derives the current content of a timeline event from all its stored edits of its own room.
     /// Order-independent: the result depends only on which edits are stored, not on the order they came in.
