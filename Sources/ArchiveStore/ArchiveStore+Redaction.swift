@@ -2,14 +2,21 @@ import ArchiveCore
 
 extension ArchiveStore {
     /// Marks `target` redacted by `redactionID` and, unless retained, strips it and its edits to what the
-    /// room version keeps; a target of another room is left alone. Returns the events whose edit
-    /// resolution this changes.
+    /// room version keeps; a target of another room is left alone, and so is one the redaction's sender may
+    /// not redact (the redaction is then stored as 'rejected'). Returns the events whose edit resolution
+    /// this changes.
     func applyRedaction(_ redactionID: String, redactionJSON: JSONValue?, target: String, roomID: String,
                         roomVersion: RoomVersion, retain: Bool) throws -> [String] {
         let row = try db.statement(
-            "SELECT raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3)) }
-        guard let (rawJSON, redactedBy, relType, relTarget) = row, redactedBy == nil, let rawJSON else { return [] }
+            "SELECT raw_json, redacted_by, rel_type, rel_target, sender FROM events WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4)) }
+        guard let (rawJSON, redactedBy, relType, relTarget, targetSender) = row, let rawJSON else { return [] }
+        // Judged even when another redaction got there first, so every stored redaction is counted once.
+        let allowed = try mayRedact(redactionID, target: RedactionRights.Party(eventID: target, sender: targetSender ?? ""),
+                                    roomID: roomID, roomVersion: roomVersion)
+        try db.statement("UPDATE events SET redaction_status = ? WHERE event_id = ? AND room_id = ?")
+            .run(.text(allowed ? "accepted" : "rejected"), .text(redactionID), .text(roomID))
+        guard allowed, redactedBy == nil else { return [] }
         if retain {
             try db.statement("UPDATE events SET redacted_by = ? WHERE event_id = ?").run(.text(redactionID), .text(target))
         } else {
