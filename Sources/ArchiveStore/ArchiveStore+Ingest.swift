@@ -130,16 +130,23 @@ extension ArchiveStore {
                 }
             }
             // Only a redaction from the same room counts. The (redacts, room_id) index answers this directly;
-            // an index on redacts alone let SQLite prefer scanning the whole room for every new event.
-            let earlierRedaction = try db.statement(IngestSQL.earlierRedaction)
+            // an index on redacts alone let SQLite prefer scanning the whole room for every new event. Every
+            // redaction not judged yet is tried: one its sender may not make must not hide a later valid one.
+            let earlierRedactions = try db.statement(IngestSQL.earlierRedactions)
             for event in newEvents {
-                guard let (redactionID, json) = try earlierRedaction.firstRow(.text(event.eventID), .text(page.roomID),
-                                                                              row: { ($0.text(0)!, $0.text(1)!) })
-                else { continue }
-                affected += try applyRedaction(redactionID, redactionJSON: try? JSONCoding.decode(json),
-                                               target: event.eventID, roomID: page.roomID,
-                                               roomVersion: page.roomVersion, retain: page.retainRedacted)
-                    .map { EventKey(roomID: page.roomID, eventID: $0) }
+                let redactions = try earlierRedactions.rows(.text(event.eventID), .text(page.roomID)) {
+                    ($0.text(0) ?? "", $0.text(1) ?? "{}")
+                }
+                for (redactionID, json) in redactions {
+                    affected += try applyRedaction(redactionID, redactionJSON: try? JSONCoding.decode(json),
+                                                   target: event.eventID, roomID: page.roomID,
+                                                   roomVersion: page.roomVersion, retain: page.retainRedacted)
+                        .map { EventKey(roomID: page.roomID, eventID: $0) }
+                }
+            }
+
+            if !page.retainRedacted {
+                try stripEditsOfRedactedOriginals(newEvents, roomID: page.roomID, roomVersion: page.roomVersion)
             }
 
             var seen: Set<EventKey> = []
@@ -198,31 +205,6 @@ extension ArchiveStore {
 
     static let idArchivedElsewhere = "event id already archived for another room"
 
-    /// Marks `target` redacted by `redactionID` and, unless retained, strips it to what its room version
-    /// keeps; a target of another room is left alone. Returns the events whose edit resolution this changes.
-    private func applyRedaction(_ redactionID: String, redactionJSON: JSONValue?, target: String, roomID: String,
-                                roomVersion: RoomVersion, retain: Bool) throws -> [String] {
-        let row = try db.statement(
-            "SELECT raw_json, redacted_by, rel_type, rel_target FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3)) }
-        guard let (rawJSON, redactedBy, relType, relTarget) = row, redactedBy == nil, let rawJSON else { return [] }
-        if retain {
-            try db.statement("UPDATE events SET redacted_by = ? WHERE event_id = ?").run(.text(redactionID), .text(target))
-        } else {
-            // Stripping also drops the decrypted payload: an encrypted event keeps nothing to decrypt.
-            let original = try JSONCoding.decode(rawJSON)
-            let newJSON = JSONCoding.encode(Redactor.redact(original, roomVersion: roomVersion, because: redactionJSON))
-            try db.statement("""
-                UPDATE events SET redacted_by = ?, raw_json = ?, decrypted_json = NULL,
-                    decryption = 'none', session_id = NULL
-                WHERE event_id = ?
-                """).run(.text(redactionID), .text(newJSON), .text(target))
-        }
-        var affected = [target]
-        if relType == Relation.Kind.replace.rawValue, let relTarget { affected.append(relTarget) }
-        return affected
-    }
-
     /// Re-derives the current content of a timeline event from all its stored edits of its own room.
     /// Order-independent: the result depends only on which edits are stored, not on the order they came in.
     func resolveEdits(of key: EventKey) throws {
@@ -266,13 +248,15 @@ extension ArchiveStore {
 enum IngestSQL {
     static let newestPosition = "SELECT max(position) FROM events WHERE room_id = ?"
     static let oldestPosition = "SELECT min(position) FROM events WHERE room_id = ?"
-    static let earlierRedaction = "SELECT event_id, raw_json FROM events WHERE redacts = ? AND room_id = ? LIMIT 1"
+    static let earlierRedactions = """
+        SELECT event_id, raw_json FROM events WHERE redacts = ? AND room_id = ? AND redaction_status IS NULL
+        """
     /// Relations hold inside one room: the unary `+` keeps SQLite on the relation index, checking the room
     /// on the few rows it finds, instead of walking the room's own indexes.
     static let hasEdits = "SELECT 1 FROM events WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ? LIMIT 1"
     static let wasResolved = "SELECT valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?"
 
-    static let perEvent = [newestPosition, oldestPosition, earlierRedaction, hasEdits, wasResolved]
+    static let perEvent = [newestPosition, oldestPosition, earlierRedactions, hasEdits, wasResolved]
 }
 
 extension ArchiveStore {

@@ -29,6 +29,11 @@ extension ArchiveStore {
             WHERE e.replaced_by IS NOT NULL AND (w.event_id IS NULL OR w.rel_target != e.event_id)
             """).rows { $0.text(0) ?? "" }
         problems += danglingEdits.map { "event \($0): replaced_by names an event that is not its edit in its room" }
+        // A redaction stored as rejected must not have touched its target.
+        problems += try db.statement("""
+            SELECT e.event_id FROM events e JOIN events r ON r.event_id = e.redacted_by AND r.room_id = e.room_id
+            WHERE r.redaction_status = 'rejected' AND r.redacts = e.event_id LIMIT 20
+            """).rows { "event \($0.text(0) ?? "?"): redacted by a redaction stored as rejected" }
         let gaps = try db.statement("""
             SELECT room_id FROM events GROUP BY room_id HAVING max(position) - min(position) + 1 != count(*)
             """).rows { $0.text(0) ?? "" }

@@ -160,5 +160,11 @@ enum Migrations {
         UPDATE key_backup SET saved_at = saved_at * 1000;
         DROP TABLE meta;
         """,
+        // 6: redactions are judged (issue 9.4): a redaction its sender may not make is stored with the status
+        // 'rejected' and its target left intact; 'accepted' when its sender may (it applies unless another
+        // redaction already did). NULL: not a redaction, or its target is not stored yet (judged when it arrives).
+        """
+        ALTER TABLE events ADD COLUMN redaction_status TEXT CHECK (redaction_status IN ('accepted', 'rejected'));
+        """,
     ]
 }

@@ -92,6 +92,23 @@ import TestSupport
         #expect(try SearchIndexCheck.check(store: store) == ([], []))
     }
 
+    /// Issue 9.11: the text of an edit lives in the index only as its original's current text, so
+    /// redacting the original removes it, also when an edit arrives after the redaction.
+    @Test mutating func redactingAnOriginalRemovesItsEditsFromSearch() throws {
+        let original = factory.message("the original wording mentions alpaca")
+        let edit = factory.edit(of: original.eventID, to: "the corrected wording mentions ocelot")
+        try ingest([original, edit])
+        try index()
+        #expect(try search("ocelot") == [original.eventID])
+        try ingest([factory.redaction(of: original.eventID)])
+        try ingest([factory.edit(of: original.eventID, to: "a late wording mentions narwhal")])
+        try index()
+        for word in ["alpaca", "ocelot", "narwhal"] { #expect(try search(word).isEmpty, "\(word)") }
+        try index(rebuild: true)
+        for word in ["alpaca", "ocelot", "narwhal"] { #expect(try search(word).isEmpty, "\(word)") }
+        #expect(try SearchIndexCheck.check(store: store) == ([], []))
+    }
+
     @Test mutating func encryptedMessagesAreFoundOnceDecrypted() throws {
         let encrypted = factory.event(type: "m.room.encrypted", content: [
             "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnB0aGVy", "session_id": "s1",

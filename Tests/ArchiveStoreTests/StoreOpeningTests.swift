@@ -53,7 +53,7 @@ import Testing
                 """)
         }
         let store = try ArchiveStore(directory: directory)
-        #expect(store.schemaVersion == 5)
+        #expect(store.schemaVersion == Migrations.all.count)
         func value(_ sql: String) throws -> Int64? { try store.db.statement(sql).firstRow { $0.int(0) } }
         #expect(try value("SELECT seen_at FROM malformed_events") == 1_700_000_000_000)
         #expect(try value("SELECT imported_at FROM megolm_sessions") == 1_700_000_001_000)

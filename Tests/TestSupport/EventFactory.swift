@@ -52,9 +52,10 @@ public struct EventFactory {
               content: ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]])
     }
 
-    public mutating func redaction(of target: String, sender: String = "@alice:example.org", v11: Bool = true) -> RawEvent {
-        v11 ? event(type: "m.room.redaction", sender: sender, content: ["redacts": .string(target)],
+    public mutating func redaction(of target: String, sender: String = "@alice:example.org", id: String? = nil,
+                                   v11: Bool = true) -> RawEvent {
+        v11 ? event(type: "m.room.redaction", sender: sender, id: id, content: ["redacts": .string(target)],
                     extra: ["redacts": .string(target)])
-            : event(type: "m.room.redaction", sender: sender, content: [:], extra: ["redacts": .string(target)])
+            : event(type: "m.room.redaction", sender: sender, id: id, content: [:], extra: ["redacts": .string(target)])
     }
 }

@@ -6,6 +6,8 @@ public struct StatusReport: CommandReport {
     struct Room {
         let stored: StoredRoom
         let malformed: Int
+        /// Redactions stored but not applied: their senders may not redact their targets.
+        let rejectedRedactions: Int
         let decryption: RoomDecryptionSummary
         let media: [MediaStatus: Int]
 
@@ -38,6 +40,7 @@ public struct StatusReport: CommandReport {
                 "successor": metadata.successor.map(JSONValue.string) ?? .null,
                 "events": .int(Int64(room.stored.eventCount)),
                 "malformed_events": .int(Int64(room.malformed)),
+                "rejected_redactions": .int(Int64(room.rejectedRedactions)),
                 "backward": .string(room.backward),
                 "has_forward_cursor": .bool(room.stored.cursors.forward != nil),
                 "archive_starts_at": room.stored.archiveStartsAt.map(JSONValue.int) ?? .null,
@@ -57,6 +60,7 @@ public struct StatusReport: CommandReport {
             lines.append("\(stored.roomID)  \(name)  \(stored.eventCount) events  "
                          + "history: \(room.backward)  last sync: \(synced)"
                          + (room.malformed > 0 ? "  malformed: \(room.malformed)" : "")
+                         + (room.rejectedRedactions > 0 ? "  rejected redactions: \(room.rejectedRedactions)" : "")
                          + (room.media.isEmpty ? "" : "  media: " + Self.mediaSummary(room.media)))
             let counts = room.decryption.counts
             let encrypted = counts.values.reduce(0, +)
@@ -98,6 +102,7 @@ extension Archive {
     public func status() throws -> StatusReport {
         StatusReport(rooms: try store.rooms().map { room in
             StatusReport.Room(stored: room, malformed: try store.malformedCount(roomID: room.roomID),
+                              rejectedRedactions: try store.rejectedRedactionCount(roomID: room.roomID),
                               decryption: try store.decryptionSummary(roomID: room.roomID),
                               media: try store.mediaCounts(roomID: room.roomID))
         })

@@ -25,7 +25,10 @@ public struct VerifyReport: CommandReport {
 extension Archive {
     public func verify() throws -> VerifyReport {
         let index = try SearchIndexCheck.check(store: store)
-        return VerifyReport(problems: try store.verify() + index.problems, notes: index.notes,
+        // A rejected redaction is no fault of the archive but worth knowing: a server sent it.
+        let rejected = try store.rejectedRedactionCount()
+        let redactionNotes = rejected == 0 ? [] : ["\(rejected) redactions rejected: their senders may not redact their targets"]
+        return VerifyReport(problems: try store.verify() + index.problems, notes: index.notes + redactionNotes,
                             rooms: try store.rooms().count, indexed: try store.searchIndexState() != nil)
     }
 }
