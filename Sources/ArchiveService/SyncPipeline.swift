@@ -47,6 +47,9 @@ public struct RoomSyncResult: Sendable {
     public var media: MediaSyncCounts?
     /// Encrypted events of the room still waiting for keys after this run (missing_key, unknown_index).
     public var waitingForKeys = 0
+    /// The walk stopped for this run (a long run of pages with nothing new, or a token cycle); the next
+    /// sync goes on from the stored cursor.
+    public var stoppedEarly = false
 }
 
 /// Hears about a sync as it goes, for progress displays.
@@ -195,9 +198,12 @@ public struct SyncPipeline {
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count,
                                                     forwardToken: forwardToken),
                                           to: request)
+            let before = result.newEvents
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,
                       options: options, result: &result)
+            planner.recordStored(newEvents: result.newEvents - before)
         }
+        result.stoppedEarly = planner.stoppedForThisRun
         if let media = options.media {
             let observer = observer
             result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in

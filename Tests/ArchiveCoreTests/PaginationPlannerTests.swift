@@ -69,25 +69,37 @@ import TestSupport
         #expect(planner.cursors.forward == "f3")
     }
 
-    /// A server that hands out a fresh token with every empty page: the run stops after a bounded number of
-    /// them, keeping the cursor where it got to and marking nothing complete (the next run goes on).
-    @Test func endlessEmptyPagesWithFreshTokensEndTheRunButNotTheRoom() {
+    /// A server that hands out a fresh token with every page that stores nothing new (empty, or events
+    /// already archived): the run stops after a bounded number of them, keeping the cursor where it got to
+    /// and marking nothing complete (the next run goes on).
+    @Test func endlessPagesWithoutNewEventsEndTheRunButNotTheRoom() {
         var planner = PaginationPlanner(cursors: RoomCursors(backward: .at("b0"), forward: "now"), startMode: .latest)
         var pages = 0
         while let request = planner.nextRequest(), pages < 5_000 {
             pages += 1
-            planner.apply(PageReply(start: request.from, end: "b\(pages)", eventCount: 0), to: request)
+            // Every other page repeats one stored event: still nothing new.
+            planner.apply(PageReply(start: request.from, end: "b\(pages)", eventCount: pages % 2), to: request)
+            planner.recordStored(newEvents: 0)
         }
         #expect(pages == PaginationPlanner.maxEmptyPagesPerRun)
-        #expect(planner.stoppedAtEmptyPages)
+        #expect(planner.stoppedForThisRun)
         #expect(planner.cursors.backward == .at("b\(pages)"))
-        // One page with an event resets the count.
+        // One page with a new event resets the count.
         var mixed = PaginationPlanner(cursors: RoomCursors(backward: .complete, forward: "f0"), startMode: .latest)
         for n in 1...3_000 {
-            mixed.apply(PageReply(start: "f\(n - 1)", end: "f\(n)", eventCount: n % 500 == 0 ? 1 : 0),
-                        to: mixed.nextRequest()!)
+            mixed.apply(PageReply(start: "f\(n - 1)", end: "f\(n)", eventCount: 1), to: mixed.nextRequest()!)
+            mixed.recordStored(newEvents: n % 500 == 0 ? 1 : 0)
         }
-        #expect(!mixed.stoppedAtEmptyPages)
+        #expect(!mixed.stoppedForThisRun)
+    }
+
+    /// Tokens that cycle (A -> B -> A) would keep a walk going for ever: the run stops, nothing complete.
+    @Test func aTokenCycleEndsTheRunButNotTheRoom() {
+        var planner = PaginationPlanner(cursors: RoomCursors(backward: .complete, forward: "A"), startMode: .latest)
+        planner.apply(PageReply(start: "A", end: "B", eventCount: 1), to: planner.nextRequest()!)
+        planner.apply(PageReply(start: "B", end: "A", eventCount: 1), to: planner.nextRequest()!)
+        #expect(planner.nextRequest() == nil)
+        #expect(planner.stoppedForThisRun)
     }
 
     @Test func aServerThatReturnsTheSameTokenForeverIsStopped() {

@@ -13,14 +13,16 @@ public struct PaginationPlanner: Sendable {
     public private(set) var cursors: RoomCursors
     public let startMode: StartMode
     private var forwardFinished = false
-    /// Pages in a row that carried an `end` but no event. A hidden stretch of history is legitimately many
-    /// pages long, but a server that hands out fresh tokens with empty pages forever must not keep a
-    /// nightly run going forever: past this many, the run stops walking, with the cursors kept where they
-    /// are (nothing is marked complete), so the next run goes on from there.
+    /// Pages in a row that stored no new event (empty, or only events already archived). A hidden stretch
+    /// of history is legitimately many pages long, but a server that hands out fresh tokens with such
+    /// pages forever must not keep a nightly run going forever: past this many, the run stops walking,
+    /// with the cursors kept where they are (nothing is marked complete), so the next run goes on from there.
     public static let maxEmptyPagesPerRun = 1_000
     private var emptyPagesInARow = 0
-    /// True when this run stopped at `maxEmptyPagesPerRun`; the room is not complete.
-    public private(set) var stoppedAtEmptyPages = false
+    /// The `from` tokens requested in this run: a reply sending the walk back to one of them is a cycle.
+    private var requested: Set<String> = []
+    /// True when this run stopped early (`maxEmptyPagesPerRun`, or a token cycle); the room is not complete.
+    public private(set) var stoppedForThisRun = false
 
     public init(cursors: RoomCursors, startMode: StartMode) {
         self.cursors = cursors
@@ -35,7 +37,7 @@ public struct PaginationPlanner: Sendable {
 
     /// The next page to fetch, or nil when the room is up to date.
     public func nextRequest() -> PageRequest? {
-        if stoppedAtEmptyPages { return nil }
+        if stoppedForThisRun { return nil }
         switch cursors.backward {
         case .notStarted where cursors.forward == nil:
             switch startMode {
@@ -50,6 +52,12 @@ public struct PaginationPlanner: Sendable {
         }
     }
 
+    /// Tells the planner how many events of the last page were new to the archive (after storing it).
+    public mutating func recordStored(newEvents: Int) {
+        emptyPagesInARow = newEvents == 0 ? emptyPagesInARow + 1 : 0
+        if emptyPagesInARow >= Self.maxEmptyPagesPerRun { stoppedForThisRun = true }
+    }
+
     /// Applies a reply to `request`, returning where its events go. The caller stores the events and the new
     /// `cursors` in one transaction.
     @discardableResult
@@ -59,8 +67,9 @@ public struct PaginationPlanner: Sendable {
         // history it may not see), and the spec says to paginate until no `end` comes. A token that does
         // not move ends the walk too, so a server that repeats itself cannot keep a sync going forever.
         let exhausted = reply.end == nil || reply.end == request.from
-        emptyPagesInARow = reply.eventCount == 0 && !exhausted ? emptyPagesInARow + 1 : 0
-        if emptyPagesInARow >= Self.maxEmptyPagesPerRun { stoppedAtEmptyPages = true }
+        if let from = request.from { requested.insert(request.direction.rawValue + from) }
+        // A -> B -> A: the walk would go round for ever. Stop this run; the cursor stays where it got to.
+        if !exhausted, let end = reply.end, requested.contains(request.direction.rawValue + end) { stoppedForThisRun = true }
         switch request.direction {
         case .backward:
             if request.from == nil, cursors.forward == nil {

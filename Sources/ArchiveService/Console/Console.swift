@@ -15,15 +15,17 @@ public enum Console {
     }
 
     /// One line on standard error. Every message there starts with `error: ` (ArgumentParser's own start
-    /// with `Error:` and are left alone), so that scripts can find them.
+    /// with `Error:` and are left alone), so that scripts can find them. Messages carry text others chose
+    /// (a server's error text, a room id from a tombstone, a session id from a key backup): controls and
+    /// line breaks are made visible here, once for every message, so none reaches the terminal.
     public static func error(_ message: String) {
-        let line = message.hasPrefix("Error:") ? message : "error: \(message)"
+        let line = message.hasPrefix("Error:") ? message : "error: " + DisplayText.singleLine(message, breaks: .space)
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    /// One line on standard error as it is: results when standard output carries data (a tar).
+    /// One line on standard error, made safe like `error`: results when standard output carries data (a tar).
     public static func lineOnStandardError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((DisplayText.singleLine(text, breaks: .space) + "\n").utf8))
     }
 
     /// Redraws the live progress line on standard error (an empty text clears it).

@@ -84,7 +84,7 @@ public struct SearchReport: CommandReport {
 
     static func contextLine(_ info: MessageInfo) -> String {
         let text = info.text.map { DisplayText.singleLine($0, breaks: .space) }
-            ?? (info.redacted ? "[redacted]" : "[\(info.msgtype ?? "message")]")
+            ?? (info.redacted ? "[redacted]" : "[\(DisplayText.singleLine(info.msgtype ?? "message"))]")
         return "[\(time(info.originServerTS))] \(DisplayText.singleLine(info.senderDisplayName ?? info.sender)): \(text.prefix(200))"
     }
 }

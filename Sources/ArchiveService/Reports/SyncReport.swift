@@ -170,6 +170,10 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
             }
             Console.line(line)
             if let media = result.media { Console.line("  media: " + media.summary) }
+            if result.stoppedEarly {
+                Console.error("warning: \(label): the server kept sending pages with nothing new (or repeated a "
+                              + "token); stopped for this run, the next sync goes on from there")
+            }
             Console.flush()
         }
     }
