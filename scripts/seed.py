@@ -19,8 +19,9 @@ an archive. The rules it applies (README.md, "What normalised means"):
   m.new_content present. "replaced_by" is the winner among them: greatest origin_server_ts
   (read back from the server), ties broken by the lexicographically greatest event id.
   "body" is the winner's m.new_content.body, else the original body.
-* A redacted message has "body": null, "redacted": true, "edited": false, "replaced_by": null and
-  "reactions": {} (its "edits" still lists the valid edits that were sent).
+* A redacted message has "body": null, "redacted": true, "edited": false, "replaced_by": null,
+  "reactions": {} and "edits": [] (the spec: redacting an original removes it "including all
+  subsequent edits").
 * "reactions" maps a key to the number of distinct senders with a non-redacted m.annotation
   of that key (a sender who reacted twice with one key counts once).
 * "in_reply_to" is the m.in_reply_to target of a real reply. For thread replies, whose
@@ -358,7 +359,7 @@ class Room:
                 "body": body,
                 "edited": edited,
                 "replaced_by": replaced_by,
-                "edits": sorted(e["event_id"] for e in valid),
+                "edits": [] if m["redacted"] else sorted(e["event_id"] for e in valid),
                 "reactions": reactions,
                 "in_reply_to": m["in_reply_to"],
                 "thread_root": m["thread_root"],
