@@ -2,30 +2,14 @@
 /// anything is written: relative, `/`-separated, no empty, `.` or `..` component, only
 /// `[A-Za-z0-9._-]` characters. Nothing can land outside the output.
 public enum ExportPath {
-    /// A file or folder name for a Matrix id (`!room:server`, `$event`, …): letters, digits, `-` and `.`
-    /// stay; every other byte (including `_`) becomes `_` and two hex digits, so different ids never
-    /// collide. The sigil is dropped. A leading `.` is encoded too, so the name is never `.` or `..`.
+    /// A file or folder name for a Matrix id (`!room:server`, `$event`, …): the first 32 lower-case hex
+    /// digits (128 bits) of the SHA-256 of the id's UTF-8 bytes. Ids are chosen by whoever sends the event
+    /// or creates the room, so any readable encoding can be steered into a collision: a truncated long id
+    /// can be made to equal a short one, and `$abc` and `$ABC` are one file on a case-insensitive file
+    /// system (macOS, a zip opened on Windows). A fixed-length lower-case digest has neither problem; the
+    /// pages and the manifest say which id each name belongs to.
     public static func component(forID id: String) -> String {
-        var bytes = Array(id.utf8)
-        if let first = bytes.first, [UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "@"), UInt8(ascii: "#")].contains(first) {
-            bytes.removeFirst()
-        }
-        let hex = Array("0123456789ABCDEF".utf8)
-        var result: [UInt8] = []
-        result.reserveCapacity(bytes.count + 8)
-        for (index, byte) in bytes.enumerated() {
-            let plain = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && index > 0)
-            if plain {
-                result.append(byte)
-            } else {
-                result += [UInt8(ascii: "_"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            }
-        }
-        if result.isEmpty { return "_" }
-        // Keep names well under common 255-byte limits; ids are at most 255 bytes by the spec.
-        if result.count > 200 { return String(decoding: result.prefix(180), as: UTF8.self) + "-" + sha256Hex(Array(id.utf8)).prefix(16) }
-        return String(decoding: result, as: UTF8.self)
+        String(sha256Hex(Array(id.utf8)).prefix(32))
     }
 
     /// True when `path` is a safe relative path inside an export.

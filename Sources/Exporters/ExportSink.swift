@@ -36,7 +36,12 @@ public final class ExportWriter {
 
     private var target: Target
     public private(set) var files: [ExportedFile] = []
+    /// Paths written so far, lower-cased: an export is also unpacked on case-insensitive file systems,
+    /// where `a.html` and `A.html` are one file.
     private var paths: Set<String> = []
+    /// Files not written because their path (ignoring case) was already written; the exporter counts
+    /// them, so that one odd name costs one file, not the export.
+    public private(set) var skippedPaths: [String] = []
     public private(set) var bytesWritten: Int64 = 0
     private var finished = false
 
@@ -75,11 +80,15 @@ public final class ExportWriter {
         if !finished, case .archive(_, _, let partial?) = target { unlink(partial) }
     }
 
-    /// Writes one file and records it for the manifest.
+    /// Writes one file and records it for the manifest; nil (and counted in `skippedPaths`) when the path
+    /// was already written: the first file keeps it, as a folder or a tar could not hold both.
     @discardableResult
-    public func add(_ path: String, _ file: ExportFile) throws -> ExportedFile {
+    public func add(_ path: String, _ file: ExportFile) throws -> ExportedFile? {
         guard ExportPath.isSafe(path) else { throw ExportError.failure("refusing unsafe export path \(path)") }
-        guard paths.insert(path).inserted else { throw ExportError.failure("export path written twice: \(path)") }
+        guard paths.insert(path.lowercased()).inserted else {
+            skippedPaths.append(path)
+            return nil
+        }
         var hasher = SHA256()
         switch target {
         case .directory(let root):
@@ -109,7 +118,7 @@ public final class ExportWriter {
 
     /// Writes a file given as text.
     @discardableResult
-    public func add(_ path: String, text: String) throws -> ExportedFile {
+    public func add(_ path: String, text: String) throws -> ExportedFile? {
         let file = ExportFile()
         file.append(text)
         return try add(path, file)

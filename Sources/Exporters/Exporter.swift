@@ -120,6 +120,8 @@ public struct ExportSummary: Sendable {
     public let missingRooms: [String]
     /// `--include-media`: stored media files written under `media/`.
     public let mediaFiles: Int
+    /// Paths not written because one was already written under the same name (ignoring case).
+    public let skippedFiles: [String]
 }
 
 /// Progress of an export, for a live display.
@@ -214,10 +216,14 @@ public final class Exporter {
                                           roomType: room.metadata.roomType,
                                           path: directory + "/" + renderer.roomEntryName)
             let before = writer.files.count
+            let skippedBefore = writer.skippedPaths.count
             try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
                 observer?.progress(events: events, bytes: writer.bytesWritten)
             }
             result.files = writer.files[before...].map(\.path)
+            // A page that could not be written (its name was taken) is reported with the events that
+            // could not be rendered, which the manifest and the summary already count.
+            result.badEvents += writer.skippedPaths.count - skippedBefore
             observer?.roomFinished(result)
             results.append(result)
         }
@@ -228,7 +234,7 @@ public final class Exporter {
         try writer.add(Self.manifestName, text: JSONCoding.encode(manifest) + "\n")
         try writer.finish()
         return ExportSummary(rooms: results, fileCount: writer.files.count, bytes: writer.bytesWritten,
-                             missingRooms: missing, mediaFiles: mediaFiles)
+                             missingRooms: missing, mediaFiles: mediaFiles, skippedFiles: writer.skippedPaths)
     }
 
     /// `--include-media`: the stored files (from `sync --media`) of the exported events' attachments, as

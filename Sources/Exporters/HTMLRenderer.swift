@@ -1,10 +1,11 @@
 import ArchiveCore
 
 /// A static HTML archive: `index.html` lists the rooms (nested under their spaces); each room has
-/// `rooms/<id>/index.html`, one page per month (`<YYYY-MM>.html`, day headings, `id="<event id>"` on every
-/// message) and one page per thread (`threads/<root id>.html`). This class only orchestrates: it reads the
-/// room's plan once, streams the timeline, makes the lookups each item needs, and writes what the page
-/// builders (`HTMLPages`) return into the template's frame (`HTMLChrome`, `HTMLTemplates`).
+/// `rooms/<hash of the room id>/index.html`, one page per month (`<YYYY-MM>.html`, day headings,
+/// `id="<event id>"` on every message) and one page per thread whose root is in the export
+/// (`threads/<hash of the root id>.html`). This class only orchestrates: it reads the room's plan once,
+/// streams the timeline, makes the lookups each item needs, and writes what the page builders
+/// (`HTMLPages`) return into the template's frame (`HTMLChrome`, `HTMLTemplates`).
 final class HTMLRenderer: ExportRenderer {
     let roomEntryName = "index.html"
     let templates: HTMLTemplates
@@ -76,9 +77,9 @@ final class HTMLRenderer: ExportRenderer {
             progress(localResult.events)
         }
         try context.forEachItem { item in
-            if item.threadRoot != nil {
+            if plan.isOnThreadPage(item) {
                 localResult.count(item)
-                return  // on its thread's page
+                return
             }
             let (key, isNew) = cursor.month(for: item.originServerTS)
             if isNew || file == nil {

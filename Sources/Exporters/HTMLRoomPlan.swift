@@ -22,9 +22,13 @@ struct HTMLRoomPlan {
     let since: Int64?
     let until: Int64?
     private(set) var months: [Month] = []
-    /// Thread roots in the order their first reply appears; each gets `threads/<root>.html`.
+    /// Thread roots in the order their first reply appears; each gets `threads/<hash of root>.html`. Only
+    /// roots this export holds (`RoomContext.quotedEvent`): a reply can name any id as its root, and a page
+    /// for a root that is not there would link from nowhere and be named by whoever sent the reply.
     private(set) var threadRoots: [String] = []
     private(set) var threadSet: Set<String> = []
+    /// Every root asked about, and whether it gets a page: each is looked up once.
+    private var rootDecisions: [String: Bool] = [:]
     /// With `--include-media`: the stored file (digest) of each attachment, by `MediaRef.key`.
     var mediaDigests: [String: String] = [:]
     private var cursor = MonthCursor()
@@ -44,7 +48,7 @@ struct HTMLRoomPlan {
                                 since: options.since, until: options.until)
         try context.source.timelineMarks(roomID: context.roomID, since: options.since, until: options.until) {
             sender, ts, root in
-            plan.add(sender: sender, originServerTS: ts, threadRoot: root)
+            try plan.add(sender: sender, originServerTS: ts, threadRoot: root) { try context.quotedEvent($0) != nil }
         }
         if options.includeMedia {
             for (key, ref) in try context.source.mediaRefs(roomID: context.roomID) where ref.status == .ok {
@@ -54,13 +58,25 @@ struct HTMLRoomPlan {
         return plan
     }
 
-    /// Places one item of the timeline (in timeline order): a thread reply makes its thread's page, any
-    /// other item counts towards its month (by `MonthCursor`, as the month pages are written).
-    mutating func add(sender: String, originServerTS: Int64, threadRoot: String?) {
+    /// Places one item of the timeline (in timeline order): a thread reply whose root `isExported` makes
+    /// its thread's page; any other item (a reply naming a root that is not in this export included)
+    /// counts towards its month (by `MonthCursor`, as the month pages are written).
+    mutating func add(sender: String, originServerTS: Int64, threadRoot: String?,
+                      isExported: (_ root: String) throws -> Bool) rethrows {
         guard senders.includes(sender) else { return }
         if let threadRoot {
-            if threadSet.insert(threadRoot).inserted { threadRoots.append(threadRoot) }
-            return
+            let hasPage: Bool
+            if let known = rootDecisions[threadRoot] {
+                hasPage = known
+            } else {
+                hasPage = try isExported(threadRoot)
+                rootDecisions[threadRoot] = hasPage
+                if hasPage {
+                    threadSet.insert(threadRoot)
+                    threadRoots.append(threadRoot)
+                }
+            }
+            if hasPage { return }
         }
         let (key, isNew) = cursor.month(for: originServerTS)
         if isNew || months.isEmpty { months.append(Month(key: key, count: 0)) }
@@ -73,7 +89,10 @@ struct HTMLRoomPlan {
     var monthItemCount: Int { months.reduce(0) { $0 + $1.count } }
     var isSearchable: Bool { monthItemCount + threadSet.count > 0 && monthItemCount <= Self.searchLimit }
 
-    /// A thread's page, relative to the room's folder.
+    /// True when the item is on its thread's page rather than a month page.
+    func isOnThreadPage(_ item: TimelineItem) -> Bool { item.threadRoot.map(threadSet.contains) ?? false }
+
+    /// A thread's page, relative to the room's folder (named by the root's hash: see `ExportPath`).
     static func threadPath(_ root: String) -> String { "threads/" + ExportPath.component(forID: root) + ".html" }
 
     /// The href (relative to the room's folder) of an event's anchor, or nil when the event is not in this

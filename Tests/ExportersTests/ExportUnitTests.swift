@@ -24,25 +24,36 @@ import ArchiveCore
         let file = ExportFile(spillThreshold: 1000)
         let thousand = String(repeating: "a", count: 1000)
         for _ in 0..<1000 { file.append(thousand) }
-        #expect(try writer.add("a.txt", file).sha256 == Self.million)
-        #expect(try writer.add("abc.txt", text: "abc").sha256 == sha256Hex(Array("abc".utf8)))
+        #expect(try writer.add("a.txt", file)?.sha256 == Self.million)
+        #expect(try writer.add("abc.txt", text: "abc")?.sha256 == sha256Hex(Array("abc".utf8)))
         try writer.finish()
         #expect(try ExportVerifier.hashFile(base.appendingPathComponent("a.txt").path) == (1_000_000, Self.million))
     }
 }
 
 @Suite struct ExportPathTests {
-    @Test func idsBecomeSafeDistinctNames() {
-        #expect(ExportPath.component(forID: "!abc:localhost") == "abc_3Alocalhost")
-        #expect(ExportPath.component(forID: "!AbC-9.x") == "AbC-9.x")
-        #expect(ExportPath.component(forID: "$../../etc/passwd") == "_2E._2F.._2Fetc_2Fpasswd")
-        #expect(ExportPath.component(forID: "!a_b") != ExportPath.component(forID: "!a:b"))
-        #expect(ExportPath.component(forID: "!") == "_")
-        for id in ["!abc:localhost", "$../..", "$/abs", "!..", "!.", "$a/b+c=", "!ünï", "$\u{0}x"] {
+    /// Names are the first 32 lower-case hex digits of the id's SHA-256: fixed length, safe, and distinct
+    /// even where the file system ignores case.
+    @Test func idsBecomeHashedNames() {
+        #expect(ExportPath.component(forID: "!abc:localhost") == "75a1e2215b3d46105cd96ce395b229a1")
+        #expect(ExportPath.component(forID: "$root") == "ddcb2dfa42d81931eef1c63ed9157b42")
+        for id in ["!abc:localhost", "$../..", "$/abs", "!..", "!.", "$a/b+c=", "!ünï", "$\u{0}x", "", "!",
+                   "$" + String(repeating: "x", count: 300)] {
             let name = ExportPath.component(forID: id)
             #expect(ExportPath.isSafe(name), "\(id) → \(name)")
-            #expect(name != "." && name != ".." && !name.contains("/"))
+            #expect(name.utf8.count == 32 && name == name.lowercased(), "\(id) → \(name)")
         }
+    }
+
+    /// Issue 12: the old names kept a readable encoding and cut long ones to 180 bytes plus 16 hex digits
+    /// of their hash. A short id spelling out a long id's cut name got the same name; `$abc` and `$ABC`
+    /// differed only in case.
+    @Test func craftedIdsDoNotMeet() {
+        let long = "$" + String(repeating: "a", count: 250)
+        let craft = "$" + String(repeating: "a", count: 180) + "-" + sha256Hex(Array(long.utf8)).prefix(16)
+        #expect(ExportPath.component(forID: long) != ExportPath.component(forID: craft))
+        #expect(ExportPath.component(forID: "$abc").lowercased() != ExportPath.component(forID: "$ABC").lowercased())
+        #expect(ExportPath.component(forID: "!a_b") != ExportPath.component(forID: "!a:b"))
     }
 
     @Test func unsafePathsAreRefused() {
@@ -245,6 +256,27 @@ import ArchiveCore
             #expect(throws: ExportError.self) { try writer.add(path, text: "x") }
         }
         try writer.add("ok.txt", text: "x")
-        #expect(throws: ExportError.self) { try writer.add("ok.txt", text: "again") }
+    }
+
+    /// Issue 12: a path written twice used to abort the whole export. The second file is skipped and
+    /// counted; a name differing only in case counts as the same (one file on macOS, or a zip opened on
+    /// Windows), so the first file's bytes are what the export holds.
+    @Test(arguments: [ArchiveKind.zip, nil])
+    func aPathWrittenTwiceIsSkippedAndCounted(_ kind: ArchiveKind?) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-dup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let out = kind == nil ? base.path : base.path + ".zip"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let writer = try ExportWriter(destination: kind.map { .archive(out, $0) } ?? .directory(out), modificationTime: 0)
+        #expect(try writer.add("threads/abc.html", text: "first") != nil)
+        #expect(try writer.add("threads/abc.html", text: "again") == nil)
+        #expect(try writer.add("threads/ABC.html", text: "case") == nil)
+        #expect(try writer.add("threads/abd.html", text: "other") != nil)
+        try writer.finish()
+        #expect(writer.skippedPaths == ["threads/abc.html", "threads/ABC.html"])
+        #expect(writer.files.map(\.path) == ["threads/abc.html", "threads/abd.html"])
+        if kind == nil {
+            #expect(try String(contentsOfFile: out + "/threads/abc.html", encoding: .utf8) == "first")
+        }
     }
 }

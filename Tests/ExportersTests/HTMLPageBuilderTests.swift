@@ -14,11 +14,15 @@ import Testing
                    cursors: .new, archiveStartsAt: nil, lastSyncAt: nil, eventCount: 0)
     }
 
+    /// A plan from timeline marks; `roots` are the thread roots the export holds (every root named, when nil).
     static func plan(senders: [String] = [], since: Int64? = nil,
-                     marks: [(String, Int64, String?)] = [("@alice:hs", jan2, nil)]) -> HTMLRoomPlan {
+                     marks: [(String, Int64, String?)] = [("@alice:hs", jan2, nil)],
+                     roots: Set<String>? = nil) -> HTMLRoomPlan {
         var plan = HTMLRoomPlan(room: room(), directory: "rooms/room_3Ahs", senders: SenderFilter(senders),
                                 since: since, until: nil)
-        for (sender, ts, root) in marks { plan.add(sender: sender, originServerTS: ts, threadRoot: root) }
+        for (sender, ts, root) in marks {
+            plan.add(sender: sender, originServerTS: ts, threadRoot: root) { roots?.contains($0) ?? true }
+        }
         return plan
     }
 
@@ -67,7 +71,7 @@ import Testing
         let plan = Self.plan(senders: ["@bob:hs"], since: Self.jan2,
                              marks: [("@bob:hs", Self.jan2, nil), ("@bob:hs", Self.feb, "$root")])
         #expect(plan.href(of: Self.summary("$q", ts: Self.feb)) == "2024-02.html#$q")
-        #expect(plan.href(of: Self.summary("$r", threadRoot: "$root")) == "threads/root.html#$r")
+        #expect(plan.href(of: Self.summary("$r", threadRoot: "$root")) == "threads/ddcb2dfa42d81931eef1c63ed9157b42.html#$r")
         // A thread without a page of its own (its replies are not in the export): the month page.
         #expect(plan.href(of: Self.summary("$r", threadRoot: "$other")) == "2024-01.html#$r")
         #expect(plan.href(of: Self.summary("$x", room: "!elsewhere:hs")) == nil)
@@ -130,7 +134,7 @@ import Testing
     @Test func threadPageQuotesItsRootOrSaysItIsMissing() {
         let plan = Self.plan(marks: [("@alice:hs", Self.jan2, nil), ("@bob:hs", Self.jan3, "$root")])
         let (page, intro) = HTMLPages.threadPage(plan, root: "$root", rootSummary: Self.summary("$root"))
-        #expect(page.path == "rooms/room_3Ahs/threads/root.html")
+        #expect(page.path == "rooms/room_3Ahs/threads/ddcb2dfa42d81931eef1c63ed9157b42.html")
         #expect(page.subheading == "Thread started by <bdi>Bob &lt;b&gt;</bdi>")
         #expect(page.breadcrumbs.hasPrefix("<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">"))
         #expect(intro == "<section class=\"thread-root\"><blockquote class=\"reply\"><a href=\"../2024-01.html#$root\">"
@@ -146,7 +150,7 @@ import Testing
         var plan = HTMLRoomPlan(room: Self.room(alias: "#team:hs", topic: "<i>plans</i>"), directory: "rooms/r",
                                 senders: SenderFilter([]), since: nil, until: nil)
         for (ts, root) in [(Self.jan2, nil), (Self.jan3, nil), (Self.feb, "$root"), (Self.feb, nil)] as [(Int64, String?)] {
-            plan.add(sender: "@alice:hs", originServerTS: ts, threadRoot: root)
+            plan.add(sender: "@alice:hs", originServerTS: ts, threadRoot: root) { _ in true }
         }
         var result = RoomExportResult(roomID: "!room:hs", name: "Team", canonicalAlias: "#team:hs", roomType: nil,
                                       path: "rooms/r/index.html")
@@ -226,11 +230,34 @@ import Testing
     @Test func threadRootsLinkToTheirPageOnlyWhenItExists() {
         let plan = Self.plan(marks: [("@alice:hs", Self.jan2, nil), ("@bob:hs", Self.jan3, "$e1")])
         let root = Self.item(thread: TimelineItem.ThreadSummary(replyCount: 2, latestEventID: "$r2"))
-        #expect(Self.render(root, plan: plan).contains("<p class=\"thread-link\"><a href=\"threads/e1.html\">2 replies in thread</a></p>"))
-        #expect(Self.render(root, plan: plan, onThreadPage: true).contains("<a href=\"../threads/e1.html\">"))
+        #expect(Self.render(root, plan: plan).contains("<p class=\"thread-link\"><a href=\"threads/89750ae9d56358c16ed36cba9429b601.html\">2 replies in thread</a></p>"))
+        #expect(Self.render(root, plan: plan, onThreadPage: true).contains("<a href=\"../threads/89750ae9d56358c16ed36cba9429b601.html\">"))
         let single = Self.item(thread: TimelineItem.ThreadSummary(replyCount: 1, latestEventID: "$r1"))
         #expect(Self.render(single, plan: plan).contains(">1 reply in thread<"))
         #expect(!Self.render(root).contains("thread-link"))  // no replies in this export: no page
+    }
+
+    /// Issue 12: a reply can name any id as its thread root. Only a root the export holds gets a page; the
+    /// replies to any other are items of their month, and their root is asked about once.
+    @Test func onlyRootsInTheExportGetAPage() {
+        var asked: [String] = []
+        var plan = HTMLRoomPlan(room: Self.room(), directory: "rooms/r", senders: SenderFilter([]), since: nil, until: nil)
+        for (ts, root) in [(Self.jan2, nil), (Self.jan3, "$real"), (Self.jan3, "$nowhere"), (Self.feb, "$nowhere"),
+                           (Self.feb, "$real")] as [(Int64, String?)] {
+            plan.add(sender: "@alice:hs", originServerTS: ts, threadRoot: root) { root in
+                asked.append(root)
+                return root == "$real"
+            }
+        }
+        #expect(plan.threadRoots == ["$real"])
+        #expect(asked == ["$real", "$nowhere"])
+        #expect(plan.months == [.init(key: "2024-01", count: 2), .init(key: "2024-02", count: 1)])
+        #expect(plan.isOnThreadPage(Self.item("$r1", threadRoot: "$real")))
+        #expect(!plan.isOnThreadPage(Self.item("$r2", threadRoot: "$nowhere")))
+        #expect(plan.href(of: Self.summary("$r2", threadRoot: "$nowhere")) == "2024-01.html#$r2")
+        // The reply names a root that is not there: no page, and no thread link anywhere.
+        let root = Self.item("$nowhere", thread: TimelineItem.ThreadSummary(replyCount: 2, latestEventID: "$r2"))
+        #expect(!Self.render(root, plan: plan).contains("thread-link"))
     }
 
     @Test func editHistoryShowsTheEarlierVersionsOldestFirst() {

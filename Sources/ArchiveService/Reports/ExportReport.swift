@@ -62,6 +62,10 @@ public struct ExportReport: HumanReport {
             lines.append("media: \(summary.mediaFiles) stored files included under media/<sha256>"
                          + (summary.mediaFiles == 0 ? " (download them with `mxarchive sync --media`)" : ""))
         }
+        if !summary.skippedFiles.isEmpty {
+            lines.append("\(summary.skippedFiles.count) files not written: their name was already taken in this export "
+                         + "(first: \(summary.skippedFiles[0]))")
+        }
         lines.append("exported \(summary.rooms.count) rooms, \(summary.fileCount) files, \(summary.bytes) bytes to \(output)")
         return lines.map(OutputLine.result)
     }
