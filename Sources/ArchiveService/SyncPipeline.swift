@@ -191,9 +191,15 @@ public struct SyncPipeline {
             pageSize.succeeded()
             // The forward cursor of a new room comes from /context's `end` at the newest event of the first
             // backward page (chunk[0]): a token the spec defines for forward pagination.
+            // When /context fails (or has no `end`), the page's `start` is still a good guess on most servers:
+            // a new room must not fail every night for want of a better token.
             var forwardToken: String?
             if planner.needsForwardToken(request), let newest = page.chunk.first?["event_id"]?.stringValue {
-                forwardToken = try await client.context(roomID: roomID, eventID: newest).end
+                do {
+                    forwardToken = try await client.context(roomID: roomID, eventID: newest).end
+                } catch let error as MatrixError where !error.endsRun {
+                    forwardToken = nil
+                }
             }
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count,
                                                     forwardToken: forwardToken),

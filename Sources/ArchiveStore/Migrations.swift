@@ -166,5 +166,11 @@ enum Migrations {
         """
         ALTER TABLE events ADD COLUMN redaction_status TEXT CHECK (redaction_status IN ('accepted', 'rejected'));
         """,
+        // 7: what a search document is made of changed (reply fallbacks stripped as the spec says, a U+0000
+        // in a term value, the edits of redacted originals): every event is indexed again by the next sync
+        // or `reindex`. Documents are replaced by their id term, so going back to the start is enough.
+        """
+        UPDATE search_index SET cursor = 0;
+        """,
     ]
 }

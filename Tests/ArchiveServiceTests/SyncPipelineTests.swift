@@ -160,6 +160,23 @@ import TestSupport
         #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "forward-from-newest"))
     }
 
+    /// A server whose /context fails does not fail the new room: the first page's `start` is used instead.
+    @Test func aFailingContextFallsBackToThePagesStart() async throws {
+        var room = EventFactory(roomID: "!nocontext:hs.test")
+        let create = room.create()
+        let message = room.message("kept")
+        let transport = ScriptedTransport([
+            Reply.state([create]),
+            Reply.page([message], start: "backward-start", end: "b1"),
+            Reply.error(404, "M_NOT_FOUND"),
+            Reply.page([], start: "b1", end: nil),
+            Reply.page([], start: "backward-start", end: nil),
+        ])
+        #expect(try await sync(transport, [room.roomID]).map(\.error) == [nil])
+        #expect(try timeline(room.roomID) == [message.eventID])
+        #expect(transport.requests.last?.query("from") == "backward-start")
+    }
+
     @Test func aForbiddenRoomIsReportedAndTheNextOneStillSyncs() async throws {
         let closed = "!closed:hs.test"
         var open = EventFactory(roomID: "!open:hs.test")

@@ -37,6 +37,22 @@ import Testing
         #expect(try store.db.statement("SELECT saved_at FROM key_backup").firstRow { $0.int(0) } == now.milliseconds)
     }
 
+    @Test func migrationSevenSendsTheSearchIndexBackToTheStart() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            let db = try SQLiteDatabase(path: directory.appendingPathComponent(ArchiveStore.databaseFileName).path)
+            for sql in Migrations.all.prefix(6) { try db.execute(sql) }
+            try db.execute("PRAGMA user_version = 6")
+            try db.execute("""
+                INSERT INTO search_index (id, build_id, language, shards, cursor, built_at)
+                    VALUES (1, 'b', 'english', 2, 42, 1700000000000);
+                """)
+        }
+        let store = try ArchiveStore(directory: directory)
+        #expect(try store.searchIndexState()?.cursor == 0)
+        #expect(try store.searchIndexState()?.buildID == "b")
+    }
+
     @Test func migrationFiveTurnsSecondsIntoMilliseconds() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
