@@ -3,11 +3,12 @@ import Crypto
 import Foundation
 
 /// Re-reads an export (a folder or any archive libarchive reads) and compares every file with the
-/// manifest: size and SHA-256. Reports files that are missing, extra or altered, and a manifest that is
-/// absent or unreadable.
+/// manifest: size and SHA-256. Reports files that are missing, extra or altered, a manifest that is
+/// absent or unreadable, and what an export never holds: symlinks (or any entry that is not a file or a
+/// folder, never followed) and a name that appears twice in an archive (a reader would see only one).
 public enum ExportVerifier {
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
-        public enum Kind: String, Sendable { case missing, extra, altered, manifest }
+        public enum Kind: String, Sendable { case missing, extra, altered, manifest, symlink, duplicate }
         public let kind: Kind
         public let path: String
         public var description: String { "\(kind.rawValue): \(path)" }
@@ -26,6 +27,7 @@ public enum ExportVerifier {
         }
         var actual: [String: (size: Int64, sha256: String)] = [:]
         var manifestBytes: [UInt8]?
+        var problems: [Problem] = []
         if isDirectory.boolValue {
             let root = URL(fileURLWithPath: path)
             guard let enumerator = FileManager.default.enumerator(atPath: root.path) else {
@@ -33,8 +35,13 @@ public enum ExportVerifier {
             }
             while let relative = enumerator.nextObject() as? String {
                 let url = root.appendingPathComponent(relative)
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
+                // attributesOfItem does not follow a link: a symlink is reported, never read through.
+                let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
+                if type == .typeDirectory { continue }
+                guard type == .typeRegular else {
+                    problems.append(Problem(kind: .symlink, path: relative))
+                    continue
+                }
                 if relative == Exporter.manifestName {
                     manifestBytes = Array(FileManager.default.contents(atPath: url.path) ?? Data())
                     continue
@@ -43,9 +50,17 @@ public enum ExportVerifier {
             }
         } else {
             let reader = try ArchiveStreamReader(path: path)
+            var seen: Set<String> = []
             while let entry = try reader.next() {
-                guard entry.isRegularFile else { continue }
                 let name = entry.path.hasPrefix("./") ? String(entry.path.dropFirst(2)) : entry.path
+                guard entry.isRegularFile else {
+                    if !entry.isDirectory { problems.append(Problem(kind: .symlink, path: name)) }
+                    continue
+                }
+                guard seen.insert(name).inserted else {
+                    problems.append(Problem(kind: .duplicate, path: name))
+                    continue
+                }
                 if name == Exporter.manifestName {
                     var bytes: [UInt8] = []
                     try reader.readData { bytes.append(contentsOf: $0) }
@@ -62,12 +77,12 @@ public enum ExportVerifier {
             }
         }
         guard let manifestBytes else {
-            return Report(filesChecked: 0, problems: [Problem(kind: .manifest, path: "\(Exporter.manifestName) is missing")])
+            return Report(filesChecked: 0, problems: problems + [Problem(kind: .manifest, path: "\(Exporter.manifestName) is missing")])
         }
         guard let manifest = try? JSONCoding.decode(Data(manifestBytes)), let files = manifest["files"]?.arrayValue else {
-            return Report(filesChecked: 0, problems: [Problem(kind: .manifest, path: "\(Exporter.manifestName) is not a valid manifest")])
+            return Report(filesChecked: 0,
+                          problems: problems + [Problem(kind: .manifest, path: "\(Exporter.manifestName) is not a valid manifest")])
         }
-        var problems: [Problem] = []
         var expected: Set<String> = []
         for file in files {
             guard let filePath = file["path"]?.stringValue, let size = file["size"]?.int64Value,

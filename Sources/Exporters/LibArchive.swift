@@ -161,6 +161,8 @@ final class ArchiveStreamReader {
     struct Entry {
         let path: String
         let isRegularFile: Bool
+        /// Folder entries (which tools such as GNU tar add) are neither files nor problems.
+        let isDirectory: Bool
         let size: Int64
     }
 
@@ -193,8 +195,9 @@ final class ArchiveStreamReader {
         } else {
             name = ""
         }
-        let isFile = archive_entry_filetype(entry) == mxa_archive_ifreg()
-        return Entry(path: name, isRegularFile: isFile, size: archive_entry_size(entry))
+        let type = archive_entry_filetype(entry)
+        return Entry(path: name, isRegularFile: type == mxa_archive_ifreg(), isDirectory: type == mxa_archive_ifdir(),
+                     size: archive_entry_size(entry))
     }
 
     /// Reads the current entry's data in chunks; `body` sees each chunk.

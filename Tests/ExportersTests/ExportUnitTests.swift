@@ -206,6 +206,36 @@ import ArchiveCore
         try writer.finish()
     }
 
+    /// Issue 12.7: verify-export reports a symlink in an export folder (never reading through it) and a
+    /// name that appears twice in an archive, instead of skipping them.
+    @Test func verifyExportReportsSymlinksAndDuplicateNames() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-vx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let folder = base.appendingPathComponent("export").path
+        let writer = try ExportWriter(destination: .directory(folder), modificationTime: 1_700_000_000)
+        try writer.add("a.txt", text: "hello\n")
+        try writer.add(Exporter.manifestName, text: JSONCoding.encode(["files": .array(writer.files.map {
+            ["path": .string($0.path), "size": .int($0.size), "sha256": .string($0.sha256)]
+        })]))
+        try writer.finish()
+        #expect(try ExportVerifier.verify(path: folder).ok)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/linked.txt", withDestinationPath: "/etc/hostname")
+        #expect(try ExportVerifier.verify(path: folder).problems == [.init(kind: .symlink, path: "linked.txt")])
+
+        let manifest = JSONCoding.encode(["files": [["path": "a.txt", "size": 6,
+                                                     "sha256": .string(sha256Hex(Array("hello\n".utf8)))]]])
+        let archive = base.appendingPathComponent("twice.tar").path
+        let stream = try ArchiveStreamWriter(path: archive, kind: .tar, modificationTime: 1_700_000_000)
+        for (name, text) in [("a.txt", "hello\n"), ("a.txt", "other\n"), (Exporter.manifestName, manifest)] {
+            let bytes = Array(text.utf8)
+            try stream.beginFile(path: name, size: Int64(bytes.count))
+            try bytes.withUnsafeBytes { try stream.write($0) }
+        }
+        try stream.close()
+        #expect(try ExportVerifier.verify(path: archive).problems == [.init(kind: .duplicate, path: "a.txt")])
+    }
+
     /// Issue 12.7: the `.partial` file is created anew (O_EXCL | O_NOFOLLOW), 0600. A symlink planted at
     /// its path once made the export truncate and overwrite the file it pointed at.
     @Test func aSymlinkPlantedAtThePartialPathIsNeverFollowed() throws {
