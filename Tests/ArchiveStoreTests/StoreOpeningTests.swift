@@ -37,37 +37,35 @@ import Testing
         #expect(try store.db.statement("SELECT saved_at FROM key_backup").firstRow { $0.int(0) } == now.milliseconds)
     }
 
-    @Test func migrationSevenSendsTheSearchIndexBackToTheStart() throws {
+    /// An archive as a release with `schema` migrations wrote it, holding `rows`, closed before the test
+    /// opens it with the current code.
+    func writeArchive(atSchema schema: Int, rows: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        do {
-            let db = try SQLiteDatabase(path: directory.appendingPathComponent(ArchiveStore.databaseFileName).path)
-            for sql in Migrations.all.prefix(6) { try db.execute(sql) }
-            try db.execute("PRAGMA user_version = 6")
-            try db.execute("""
-                INSERT INTO search_index (id, build_id, language, shards, cursor, built_at)
-                    VALUES (1, 'b', 'english', 2, 42, 1700000000000);
-                """)
-        }
+        let db = try SQLiteDatabase(path: directory.appendingPathComponent(ArchiveStore.databaseFileName).path)
+        for sql in Migrations.all.prefix(schema) { try db.execute(sql) }
+        try db.execute("PRAGMA user_version = \(schema)")
+        try db.execute(rows)
+    }
+
+    @Test func migrationSevenSendsTheSearchIndexBackToTheStart() throws {
+        try writeArchive(atSchema: 6, rows: """
+            INSERT INTO search_index (id, build_id, language, shards, cursor, built_at)
+                VALUES (1, 'b', 'english', 2, 42, 1700000000000);
+            """)
         let store = try ArchiveStore(directory: directory)
         #expect(try store.searchIndexState()?.cursor == 0)
         #expect(try store.searchIndexState()?.buildID == "b")
     }
 
     @Test func migrationFiveTurnsSecondsIntoMilliseconds() throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        do {
-            let db = try SQLiteDatabase(path: directory.appendingPathComponent(ArchiveStore.databaseFileName).path)
-            for sql in Migrations.all.prefix(4) { try db.execute(sql) }
-            try db.execute("PRAGMA user_version = 4")
-            try db.execute("""
-                INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at)
-                    VALUES ('!r:x', NULL, 'not a JSON object', '1', 1700000000);
-                INSERT INTO megolm_sessions (room_id, session_id, first_index, session_key, source, imported_at)
-                    VALUES ('!r:x', 's', 0, 'k', 'test', 1700000001);
-                INSERT INTO key_backup (id, version, private_key, saved_at) VALUES (1, '1', 'k', 1700000002);
-                INSERT INTO meta (key, value) VALUES ('unused', 'x');
-                """)
-        }
+        try writeArchive(atSchema: 4, rows: """
+            INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at)
+                VALUES ('!r:x', NULL, 'not a JSON object', '1', 1700000000);
+            INSERT INTO megolm_sessions (room_id, session_id, first_index, session_key, source, imported_at)
+                VALUES ('!r:x', 's', 0, 'k', 'test', 1700000001);
+            INSERT INTO key_backup (id, version, private_key, saved_at) VALUES (1, '1', 'k', 1700000002);
+            INSERT INTO meta (key, value) VALUES ('unused', 'x');
+            """)
         let store = try ArchiveStore(directory: directory)
         #expect(store.schemaVersion == Migrations.all.count)
         func value(_ sql: String) throws -> Int64? { try store.db.statement(sql).firstRow { $0.int(0) } }
