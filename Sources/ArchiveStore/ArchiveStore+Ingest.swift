@@ -210,16 +210,23 @@ extension ArchiveStore {
     func resolveEdits(of key: EventKey) throws {
         let (eventID, roomID) = (key.eventID, key.roomID)
         // An encrypted event takes part as what it decrypted to: the edit rules compare decrypted types
-        // and read `m.new_content` inside the ciphertext. Undecrypted, it is an `m.room.encrypted` event
-        // without `m.new_content`, so it never applies until its keys arrive.
-        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, "
-            + "coalesce(decrypted_json, raw_json), redacted_by"
+        // and read `m.new_content` inside the ciphertext, while its relation stays the clear one of the
+        // envelope (re-applied here, so payloads stored before that rule carry their own no more).
+        // Undecrypted, it is an `m.room.encrypted` event whose cleartext is never read as an edit's content.
+        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decrypted_json, redacted_by"
         func subject(_ row: SQLiteStatement) throws -> EditSubject {
-            let json = try JSONCoding.decode(row.text(6) ?? "{}")
+            let raw = try JSONCoding.decode(row.text(6) ?? "{}")
+            let decrypted = try row.text(7).map(JSONCoding.decode)
+            let envelope = raw["content"] ?? .object([:])
+            let type = row.text(3) ?? ""
+            let encryption: EditSubject.Encryption = type != "m.room.encrypted" ? .none
+                : decrypted == nil ? .undecrypted : .decrypted
             return EditSubject(eventID: row.text(0) ?? "", roomID: row.text(1) ?? "", sender: row.text(2) ?? "",
-                               type: json["type"]?.stringValue ?? row.text(3) ?? "", hasStateKey: !row.isNull(4),
-                               originServerTS: row.int(5), content: json["content"] ?? .object([:]),
-                               isRedacted: !row.isNull(7))
+                               type: decrypted?["type"]?.stringValue ?? type, hasStateKey: !row.isNull(4),
+                               originServerTS: row.int(5),
+                               content: decrypted.map { .decryptedContent($0["content"] ?? .object([:]), envelope: envelope) }
+                                   ?? envelope,
+                               isRedacted: !row.isNull(8), encryption: encryption)
         }
         // Most events have no edits and never had: one index probe and done, without decoding anything.
         let hasEdits = try db.statement(IngestSQL.hasEdits).firstRow(.text(eventID), .text(roomID)) { _ in true } ?? false
@@ -228,7 +235,7 @@ extension ArchiveStore {
         guard hasEdits || wasResolved else { return }
         guard let (original, isTimelineItem, hadResolution) = try db.statement(
             "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),
+            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(9) != 0, $0.int(10) != 0) }),
             isTimelineItem else { return }
         let edits = try db.statement(
             "SELECT \(subjectColumns) FROM events WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ?")

@@ -172,5 +172,14 @@ enum Migrations {
         """
         UPDATE search_index SET cursor = 0;
         """,
+        // 8: an encrypted event's relation is only the clear one of its envelope (issue 9.3): a payload's own
+        // `m.relates_to` used to be kept when the envelope had none, so a payload-only `m.replace` looked like
+        // an edit to the edit rules and the exporters. Drop it from payloads already stored.
+        """
+        UPDATE events SET decrypted_json = json_remove(decrypted_json, '$.content."m.relates_to"')
+        WHERE decrypted_json IS NOT NULL
+          AND json_type(raw_json, '$.content."m.relates_to"') IS NULL
+          AND json_type(decrypted_json, '$.content."m.relates_to"') IS NOT NULL;
+        """,
     ]
 }

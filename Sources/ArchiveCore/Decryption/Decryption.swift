@@ -97,9 +97,11 @@ public struct MegolmSessionKey: Sendable, Hashable {
 extension JSONValue {
     /// The content an encrypted event shows once decrypted: the plaintext's content, with the clear
     /// `m.relates_to` of the encrypted envelope (where clients put relations so servers can aggregate them).
+    /// A relation only inside the plaintext is dropped: the spec says to ignore it, and keeping it would
+    /// let a payload-only `m.replace` pass for an edit the server never saw as one.
     public static func decryptedContent(_ plaintext: JSONValue, envelope: JSONValue) -> JSONValue {
         guard var object = plaintext.objectValue else { return plaintext }
-        if let relatesTo = envelope["m.relates_to"] { object["m.relates_to"] = relatesTo }
+        object["m.relates_to"] = envelope["m.relates_to"]
         return .object(object)
     }
 }

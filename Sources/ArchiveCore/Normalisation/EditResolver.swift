@@ -2,6 +2,18 @@
 /// content, so the same rules serve both (an edit of an encrypted message keeps `m.relates_to` in the clear
 /// and `m.new_content` inside).
 public struct EditSubject: Sendable, Hashable {
+    /// How the event was sent. The spec requires the edit of an encrypted event to be encrypted too, and
+    /// an encrypted event's `m.new_content` to be read only from its decrypted payload.
+    public enum Encryption: Sendable, Hashable {
+        /// Sent in the clear.
+        case none
+        /// Sent as `m.room.encrypted`; `type` and `content` are what it decrypted to.
+        case decrypted
+        /// Sent as `m.room.encrypted` and not decrypted (yet): `content` is the cleartext envelope, which
+        /// anyone can fill with an `m.new_content` of their choice.
+        case undecrypted
+    }
+
     public let eventID: String
     public let roomID: String
     public let sender: String
@@ -10,9 +22,10 @@ public struct EditSubject: Sendable, Hashable {
     public let originServerTS: Int64
     public let content: JSONValue
     public let isRedacted: Bool
+    public let encryption: Encryption
 
     public init(eventID: String, roomID: String, sender: String, type: String, hasStateKey: Bool,
-                originServerTS: Int64, content: JSONValue, isRedacted: Bool) {
+                originServerTS: Int64, content: JSONValue, isRedacted: Bool, encryption: Encryption = .none) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -21,12 +34,21 @@ public struct EditSubject: Sendable, Hashable {
         self.originServerTS = originServerTS
         self.content = content
         self.isRedacted = isRedacted
+        self.encryption = encryption
     }
 
-    public init(_ event: RawEvent, isRedacted: Bool) {
-        self.init(eventID: event.eventID, roomID: event.roomID, sender: event.sender, type: event.type,
-                  hasStateKey: event.stateKey != nil, originServerTS: event.originServerTS,
-                  content: event.content, isRedacted: isRedacted)
+    /// An event as sent, with what it decrypted to if it is an encrypted one that did. A decrypted event
+    /// takes the decrypted type and content but keeps the relation of its clear envelope: the payload's own
+    /// `m.relates_to` is ignored (spec, End-to-end encryption), so it can neither make an event an edit nor
+    /// point an edit at another target.
+    public init(_ event: RawEvent, decrypted: (type: String, content: JSONValue)? = nil, isRedacted: Bool) {
+        let encryption: Encryption = event.type != "m.room.encrypted" ? .none
+            : decrypted == nil ? .undecrypted : .decrypted
+        self.init(eventID: event.eventID, roomID: event.roomID, sender: event.sender,
+                  type: decrypted?.type ?? event.type, hasStateKey: event.stateKey != nil,
+                  originServerTS: event.originServerTS,
+                  content: decrypted.map { .decryptedContent($0.content, envelope: event.content) } ?? event.content,
+                  isRedacted: isRedacted, encryption: encryption)
     }
 
     var replaceTarget: String? {
@@ -48,6 +70,13 @@ public enum EditRejection: String, Sendable, Hashable {
     case originalIsAnEdit = "original_is_an_edit"
     case missingNewContent = "missing_new_content"
     case redacted = "redacted"
+    /// A cleartext edit of an encrypted event (spec, Event replacements: the replacement of an encrypted
+    /// event must be encrypted too).
+    case unencryptedEditOfEncrypted = "unencrypted_edit_of_encrypted"
+    /// The edit is encrypted and not decrypted: its only `m.new_content` would be the cleartext one.
+    case editNotDecrypted = "edit_not_decrypted"
+    /// The original is encrypted and not decrypted: its type, which the edit must match, is unknown.
+    case originalNotDecrypted = "original_not_decrypted"
 }
 
 /// The outcome of resolving all the edits of one message.
@@ -66,6 +95,9 @@ public enum EditResolver {
         if edit.isRedacted { return .redacted }
         if edit.roomID != original.roomID { return .otherRoom }
         if edit.sender != original.sender { return .otherSender }
+        if original.encryption != .none && edit.encryption == .none { return .unencryptedEditOfEncrypted }
+        if original.encryption == .undecrypted { return .originalNotDecrypted }
+        if edit.encryption == .undecrypted { return .editNotDecrypted }
         if edit.type != original.type { return .otherType }
         if edit.hasStateKey || original.hasStateKey { return .stateEvent }
         if original.replaceTarget != nil { return .originalIsAnEdit }
