@@ -68,14 +68,14 @@ import TestSupport
         ]
     }
 
-    func items() throws -> [String: TimelineItem] {
+    func items(_ store: ArchiveStore) throws -> [String: TimelineItem] {
         var result: [String: TimelineItem] = [:]
         try store.timeline(roomID: factory.roomID) { result[$0.eventID] = $0 }
         return result
     }
 
-    func expectResolvedAsTheSpecSays(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let timeline = try items()
+    func expectResolvedAsTheSpecSays(_ store: ArchiveStore, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let timeline = try items(store)
         let expected: [(id: String, body: String, edits: [String])] = [
             ("$a", "message a", []),
             ("$b", "b, edited", ["$edit-b"]),
@@ -102,7 +102,7 @@ import TestSupport
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: hostileEvents(),
                                         placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: decrypt)
-        try expectResolvedAsTheSpecSays()
+        try expectResolvedAsTheSpecSays(store)
     }
 
     @Test mutating func decryptedWhenKeysArriveLater() throws {
@@ -110,7 +110,7 @@ import TestSupport
                                         placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: { _ in .missingKey })
         // Nothing decrypted: neither the plaintext edit nor the m.new_content planted in a clear envelope applies.
-        let waiting = try items()
+        let waiting = try items(store)
         for id in ["$a", "$b", "$c", "$d", "$e", "$payload-only"] {
             #expect(waiting[id]?.decryption == .missingKey, "\(id)")
             #expect(waiting[id]?.edited == false, "\(id)")
@@ -119,21 +119,31 @@ import TestSupport
         _ = try store.importMegolmSessions([MegolmSessionKey(roomID: factory.roomID, sessionID: "S", sessionKey: "k",
                                                              senderKey: nil, firstMessageIndex: 0)], source: "file")
         #expect(try store.retryDecryption(decrypt: decrypt).decrypted == 9)
-        try expectResolvedAsTheSpecSays()
+        try expectResolvedAsTheSpecSays(store)
     }
 
-    /// An archive made before the rule keeps a payload's own relation in its stored plaintext; migration 8
-    /// drops it (a relation in the clear stays).
-    @Test mutating func theMigrationDropsStoredPayloadRelations() throws {
+    /// An archive written before these rules (schema 7) shows a plaintext edit applied and a payload-only
+    /// `m.replace` as an edit; opening it re-resolves its encrypted messages (migration 8).
+    @Test mutating func anOlderArchiveIsResolvedAgainWhenOpened() throws {
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: hostileEvents(),
                                         placement: .after, cursors: RoomCursors(backward: .complete, forward: "f")),
                              decrypt: decrypt)
         try store.db.execute("""
+            UPDATE events SET current_content = '{"msgtype":"m.text","body":"a, forged in the clear"}',
+                replaced_by = '$plain-edit-a', valid_edits = '["$plain-edit-a"]' WHERE event_id = '$a';
             UPDATE events SET decrypted_json = json_set(decrypted_json, '$.content."m.relates_to"',
-                json('{"rel_type":"m.replace","event_id":"$c"}')) WHERE event_id = '$payload-only'
+                    json('{"rel_type":"m.replace","event_id":"$c"}')),
+                current_content = NULL, replaced_by = NULL, valid_edits = '[]' WHERE event_id = '$payload-only';
+            DROP TABLE edits_to_resolve;
+            PRAGMA user_version = 7;
             """)
-        try store.db.execute(Migrations.all.first { $0.contains("json_remove(decrypted_json") } ?? "")
-        let relation = try store.db.statement("""
+        #expect(try items(store)["$a"]?.content["body"] == "a, forged in the clear")
+        let reopened = try ArchiveStore(directory: directory)
+        #expect(reopened.schemaVersion == Migrations.all.count)
+        try expectResolvedAsTheSpecSays(reopened)
+        #expect(try reopened.db.statement("SELECT count(*) FROM edits_to_resolve").firstRow { $0.int(0) } == 0)
+        // The stored payload loses its own relation; one in the clear stays.
+        let relation = try reopened.db.statement("""
             SELECT json_extract(decrypted_json, '$.content."m.relates_to".event_id') FROM events WHERE event_id = ?
             """)
         #expect(try relation.firstRow(.text("$payload-only")) { $0.text(0) } ?? nil == nil)
