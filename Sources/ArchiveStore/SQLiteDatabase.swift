@@ -18,7 +18,7 @@ final class SQLiteDatabase {
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
-            throw StoreError.sqlite(step: "open \(path)", message: message)
+            throw StoreError.sqlite(step: "open \(path)", message: message, full: Self.isFull(code))
         }
         handle = db
         sqlite3_busy_timeout(db, 5_000)
@@ -37,7 +37,7 @@ final class SQLiteDatabase {
         if code != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastError
             sqlite3_free(errorMessage)
-            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message, busy: Self.isBusy(code))
+            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message, busy: Self.isBusy(code), full: Self.isFull(code))
         }
     }
 
@@ -62,6 +62,9 @@ final class SQLiteDatabase {
 
     /// SQLITE_BUSY and SQLITE_LOCKED, with or without their extended codes: another connection holds a lock.
     static func isBusy(_ code: Int32) -> Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
+    /// SQLITE_FULL: the disk (or the file system's quota) has no room for the database to grow.
+    static func isFull(_ code: Int32) -> Bool { code & 0xff == SQLITE_FULL }
 
     /// Runs `body` in one transaction, committing on success and rolling back on any error. Writers begin
     /// IMMEDIATE (take the write lock up front); readers DEFERRED (one snapshot for many lookups).
@@ -134,7 +137,8 @@ final class SQLiteStatement {
         case SQLITE_DONE: return false
         default:
             throw StoreError.sqlite(step: "step \(String(cString: sqlite3_sql(handle)).prefix(60))",
-                                    message: database.lastError, busy: SQLiteDatabase.isBusy(code))
+                                    message: database.lastError, busy: SQLiteDatabase.isBusy(code),
+                                    full: SQLiteDatabase.isFull(code))
         }
     }
 
