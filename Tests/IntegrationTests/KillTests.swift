@@ -60,11 +60,18 @@ import Testing
             let archive = try Archive.loggedIn()
             defer { archive.remove() }
             let landed = try await archive.runKilled(arguments, after: delay)
-            #expect(try archive.verifyProblems() == nil, "\(context)")
+            if FileManager.default.fileExists(atPath: archive.store.appendingPathComponent("archive.sqlite").path) {
+                let problems = try archive.verifyProblems()
+                #expect(problems == nil, "\(context): \(problems ?? "")")
+            } else {
+                // Killed before it created the archive (`login` makes none): still none, as before the run.
+                #expect(try archive.run(["verify"]).stderr.contains("no archive at"), "\(context)")
+            }
             let rerun = try archive.run(arguments)
             #expect(rerun.status == 0, "\(context): rerun failed: \(rerun.stderr)")
             #expect(try timelines(archive, rooms) == reference, "\(context): timeline differs from a clean sync")
-            #expect(try archive.verifyProblems() == nil, "\(context): after the rerun")
+            let after = try archive.verifyProblems()
+            #expect(after == nil, "\(context): after the rerun: \(after ?? "")")
             return landed
         }
     }
@@ -107,11 +114,13 @@ import Testing
             defer { archive.remove() }
             let arguments = ["keys", "backup", "--recovery-key-file", keyFile]
             let landed = try await archive.runKilled(arguments, after: delay)
-            #expect(try archive.verifyProblems() == nil, "\(context)")
+            let problems = try archive.verifyProblems()
+            #expect(problems == nil, "\(context): \(problems ?? "")")
             let rerun = try archive.run(arguments)
             #expect(rerun.status == 0, "\(context): rerun failed: \(rerun.stderr)")
             #expect(try archive.eventLines(room) == reference, "\(context): timeline differs from a clean keys backup")
-            #expect(try archive.verifyProblems() == nil, "\(context): after the rerun")
+            let after = try archive.verifyProblems()
+            #expect(after == nil, "\(context): after the rerun: \(after ?? "")")
             return landed
         }
     }
@@ -155,7 +164,7 @@ import Testing
 
     /// What the index answers: the event ids of a few queries that together touch most documents.
     func searchAnswers(_ archive: Archive) throws -> [String] {
-        try ["the", "message", "thread OR reply", "from:@bob:localhost"].flatMap { query in
+        try ["message", "from:@bob:localhost"].flatMap { query in
             let result = try archive.run(["search", query, "--json", "--limit", "1000", "--sort", "date"])
             #expect(result.status == 0, "search \(query): \(result.stderr)")
             let reply = result.jsonLines.first
@@ -165,28 +174,30 @@ import Testing
     }
 
     @Test func killedReindexesResumeToTheCleanResult() async throws {
-        let base = try await Base.shared.get()
+        // The export loop's rooms (the big room too under --long): a verify of the big room's index after
+        // each of 20 kills would cost the default run minutes.
+        let base = try await ExportBase.shared.get()
         let clean = try base.copy()
         defer { clean.remove() }
         let (first, duration) = try clean.timedRun(["reindex", "--json"])
         try #require(first.status == 0, "clean reindex: \(first.stderr)")
         let documents = first.jsonLines.first?["documents"]
-        #expect((documents?.int64Value ?? 0) > 3000)
+        #expect((documents?.int64Value ?? 0) > 50)
         let answers = try searchAnswers(clean)
-        #expect(answers.count > 500)
-        let timeline = try clean.eventLines("#big:localhost")
+        #expect(answers.count > 50)
+        let timeline = try clean.eventLines("#export:localhost")
 
         try await killLoop("reindex", duration: duration) { _, delay, context in
             let archive = try base.copy()
             defer { archive.remove() }
             let landed = try await archive.runKilled(["reindex"], after: delay)
-            #expect(try archive.verifyProblems() == nil, "\(context)")
+            let problems = try archive.verifyProblems()
+            #expect(problems == nil, "\(context): \(problems ?? "")")
             let rerun = try archive.run(["reindex", "--json"])
             #expect(rerun.status == 0, "\(context): rerun failed: \(rerun.stderr)")
             #expect(rerun.jsonLines.first?["documents"] == documents, "\(context): \(rerun.stdout)")
             #expect(try searchAnswers(archive) == answers, "\(context): search answers differ from a clean reindex")
-            #expect(try archive.eventLines("#big:localhost") == timeline, "\(context): the store changed")
-            #expect(try archive.verifyProblems() == nil, "\(context): after the rerun")
+            #expect(try archive.eventLines("#export:localhost") == timeline, "\(context): the store changed")
             return landed
         }
     }
@@ -253,7 +264,8 @@ import Testing
                 #expect(try exportIdentity(output, kind) == references[kind], "\(context): differs from a clean export")
                 try FileManager.default.removeItem(at: output)
             }
-            #expect(try archive.verifyProblems() == nil, "\(context)")
+            let problems = try archive.verifyProblems()
+            #expect(problems == nil, "\(context): \(problems ?? "")")
 
             let rerun = try archive.run(arguments, environment: Self.reproducible)
             #expect(rerun.status == 0, "\(context): rerun failed: \(rerun.stderr)")
