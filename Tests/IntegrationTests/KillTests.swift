@@ -213,8 +213,13 @@ import Testing
         var isFolder: Bool { packer.isEmpty }
     }
 
+    /// Attempt `index`'s case. Stepping by 7 (coprime with the 18 cases) still visits every case in 18
+    /// attempts, but spreads each packer over the run's time slices: in plain order the folder cases would
+    /// only ever be killed in the first slices, before a folder exists.
     static func exportCase(_ index: Int) -> ExportCase {
-        ExportCase(format: formats[index % formats.count], packer: packers[(index / formats.count) % packers.count])
+        let count = formats.count * packers.count
+        let step = (index * 7) % count
+        return ExportCase(format: formats[step % formats.count], packer: packers[(step / formats.count) % packers.count])
     }
 
     /// What a finished export is, to compare: an archive's bytes (SOURCE_DATE_EPOCH makes them reproducible),
@@ -261,7 +266,7 @@ import Testing
             if FileManager.default.fileExists(atPath: output.path) {
                 let verified = try archive.run(["verify-export", output.path])
                 #expect(verified.status == 0, "\(context): a killed export left an incomplete \(kind.name): \(verified.stdout)")
-                #expect(try exportIdentity(output, kind) == references[kind], "\(context): differs from a clean export")
+                #expect((try? exportIdentity(output, kind)) == references[kind], "\(context): differs from a clean export")
                 try FileManager.default.removeItem(at: output)
             }
             let problems = try archive.verifyProblems()
@@ -271,7 +276,7 @@ import Testing
             #expect(rerun.status == 0, "\(context): rerun failed: \(rerun.stderr)")
             let verified = try archive.run(["verify-export", output.path])
             #expect(verified.status == 0, "\(context): rerun's export does not verify: \(verified.stdout)")
-            #expect(try exportIdentity(output, kind) == references[kind], "\(context): rerun differs from a clean export")
+            #expect((try? exportIdentity(output, kind)) == references[kind], "\(context): rerun differs from a clean export")
             let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != kind.name }
             #expect(left.isEmpty, "\(context): left behind after the rerun: \(left)")
             return landed
