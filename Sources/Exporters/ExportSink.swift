@@ -30,7 +30,8 @@ public struct ExportedFile: Sendable, Hashable {
 /// `ExportPath.isSafe` first. Not thread-safe.
 public final class ExportWriter {
     private enum Target {
-        case directory(URL)
+        /// Files go to `staging` (`PATH.partial`), renamed to `final` when the export is complete.
+        case directory(staging: URL, final: URL)
         case archive(ArchiveStreamWriter, finalPath: String?, partialPath: String?)
     }
 
@@ -58,12 +59,18 @@ public final class ExportWriter {
                     throw ExportError.usage("the output folder \(path) is not empty; name a new or empty folder")
                 }
             }
+            // Written into `PATH.partial` beside the destination and renamed at the end (over the empty
+            // folder, when one was given), so that a killed or failed export never leaves a folder under
+            // the final name that looks like an export but lacks files, and the rerun finds it free.
+            let staging = URL(fileURLWithPath: path + ".partial")
+            try Self.removeLeftover(staging.path)
             do {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: staging.deletingLastPathComponent(), withIntermediateDirectories: true)
             } catch {
                 throw ExportError.failure("cannot create the output folder \(path)")
             }
-            target = .directory(url)
+            guard mkdir(staging.path, 0o755) == 0 else { throw ExportError.io("create", path: staging.path, errno: errno) }
+            target = .directory(staging: staging, final: url)
         case .archive(let path, let kind):
             // Written beside the destination and renamed at the end, so a failed export leaves no
             // half-written archive under the final name.
@@ -77,7 +84,27 @@ public final class ExportWriter {
     }
 
     deinit {
-        if !finished, case .archive(_, _, let partial?) = target { unlink(partial) }
+        guard !finished else { return }
+        switch target {
+        case .archive(_, _, let partial?): unlink(partial)
+        case .directory(let staging, _): try? FileManager.default.removeItem(at: staging)
+        case .archive: break
+        }
+    }
+
+    /// A `PATH.partial` folder left by a killed export (its files were never renamed into place), or anything
+    /// else planted under that name: removed, so the export starts clean. A symlink is removed itself and
+    /// never followed.
+    private static func removeLeftover(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw ExportError.failure("cannot remove the leftover \(path) of an earlier export")
+            }
+        } else if unlink(path) != 0 {
+            throw ExportError.io("remove the leftover", path: path, errno: errno)
+        }
     }
 
     /// Writes one file and records it for the manifest; nil (and counted in `skippedPaths`) when the path
@@ -91,7 +118,7 @@ public final class ExportWriter {
         }
         var hasher = SHA256()
         switch target {
-        case .directory(let root):
+        case .directory(let root, _):
             let url = root.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             guard let handle = fopen(url.path, "wx") else { throw ExportError.io("create", path: url.path, errno: errno) }
@@ -127,11 +154,15 @@ public final class ExportWriter {
     /// Closes the archive and moves it to its final name.
     public func finish() throws {
         guard !finished else { return }
-        if case .archive(let writer, let final, let partial) = target {
+        switch target {
+        case .archive(let writer, let final, let partial):
             try writer.close()
             if let final, let partial {
                 if rename(partial, final) != 0 { throw ExportError.io("rename to", path: final, errno: errno) }
             }
+        case .directory(let staging, let final):
+            // rename(2) replaces an empty folder; one that filled up meanwhile makes it fail (ENOTEMPTY).
+            if rename(staging.path, final.path) != 0 { throw ExportError.io("rename to", path: final.path, errno: errno) }
         }
         finished = true
     }

@@ -148,7 +148,14 @@ final class ArchiveStreamWriter {
     private func check(_ code: Int32, _ step: String) throws {
         guard code < ARCHIVE_OK else { return }
         if code == ARCHIVE_WARN { return }
-        let message = archive_error_string(handle).map { String(cString: $0) } ?? "code \(code)"
+        var message = archive_error_string(handle).map { String(cString: $0) } ?? "code \(code)"
+        // libarchive's own text for a failed write is only "Write error"; the errno it keeps says why
+        // (a full disk: "No space left on device").
+        let number = archive_errno(handle)
+        if number > 0 {
+            let reason = String(cString: strerror(number))
+            if !message.contains(reason) { message += ": " + reason }
+        }
         throw ExportError.archive(step: step, message: message)
     }
 }
