@@ -172,5 +172,12 @@ enum Migrations {
         """
         UPDATE search_index SET cursor = 0;
         """,
+        // 8: the key-backup key leaves the database for its own 0600 file (issue 12.7), so that a copy of
+        // archive.sqlite does not decrypt the account's whole backup. SQL cannot write a file: the table is
+        // renamed here, and `ArchiveStore.moveBackupKeyOutOfDatabase`, run after every open's migrations,
+        // writes the key to `backup-key`, overwrites and deletes the row and drops the table.
+        """
+        ALTER TABLE key_backup RENAME TO key_backup_to_move;
+        """,
     ]
 }

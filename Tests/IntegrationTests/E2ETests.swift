@@ -228,6 +228,15 @@ import TestSupport
         let keys = try archive.run(["keys", "backup", "--passphrase-file",
                                     try secretFile(archive, "pass", string(seed, "modern", "passphrase"))])
         #expect(keys.status == 0, "\(keys.stderr)")
+        // Issue 12.7: the backup key is in its own 0600 file, and not in the database's bytes.
+        let keyFile = archive.store.appendingPathComponent("backup-key")
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? Int) == 0o600)
+        let storedKey = try #require(try JSONCoding.decode(Data(contentsOf: keyFile))["private_key"]?.stringValue)
+        #expect(storedKey.count > 40)
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: archive.store.appendingPathComponent("archive.sqlite" + suffix).path) ?? Data()
+            #expect(bytes.range(of: Data(storedKey.utf8)) == nil, "archive.sqlite\(suffix) holds the backup key")
+        }
         // Backward from now in small pages: edits and reactions arrive before what they change.
         try archive.sync(["--room", room, "--page-size", "97"])
         let missing = string(seed, "encrypted", "missing_session_id")
@@ -247,6 +256,7 @@ import TestSupport
         let forget = try archive.run(["keys", "forget"])
         #expect(forget.status == 0)
         #expect(forget.stdout.contains("removed"))
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
         try forgetSessions(archive)
         let after = try archive.run(["sync", "--room", room])
         #expect(after.status == 0)
