@@ -4,6 +4,12 @@ import ArgumentParser
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export rooms from the archive as JSON, a static HTML site, or text (offline).",
+        // Spelled out: past a length, the generated line shrinks to "[<options>]".
+        usage: """
+            mxarchive export [--store <dir>] --format <format> [--room <id-or-alias> ...] [--space <id> ...] \
+            [--since <date>] [--until <date>] [--sender <mxid> ...] [--include-media] [--retain-redacted] \
+            [--allow-indexing] [--templates <dir>] [--mode <octal>] --output <path>
+            """,
         discussion: """
             PATH ending .tar.gz/.tgz, .tar.zst, .tar.xz or .zip is written as that archive (streamed, no
             staging folder); - writes a tar to standard output; anything else is a new (or empty) folder.
