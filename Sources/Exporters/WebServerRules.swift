@@ -25,7 +25,7 @@ enum WebServerRules {
         <FilesMatch "\\.bin$">
             ForceType application/octet-stream
         </FilesMatch>
-        Options -Indexes -ExecCGI
+        # Nothing here is ever run by the server (FileInfo overrides, like the lines above).
         RemoveHandler .php .phtml .cgi .pl .py
         SetHandler none
 
@@ -39,8 +39,8 @@ enum WebServerRules {
         # location repeats nosniff.
         add_header X-Content-Type-Options "nosniff" always;
 
+        # Types still come from the extension (mime.types: .png image/png, .bin application/octet-stream).
         location ~ /media/[^/]+$ {
-            types { }
             default_type application/octet-stream;
             add_header X-Content-Type-Options "nosniff" always;
             add_header Content-Disposition "attachment" always;

@@ -189,8 +189,9 @@ import TestSupport
             for (attribute, digest) in [("src", string(seed, "encrypted", "image", "thumbnail_sha256")),
                                         ("href", string(seed, "encrypted", "image", "sha256"))] {
                 let link = article.components(separatedBy: "\(attribute)=\"").dropFirst()
-                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest) }
-                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest)")
+                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest + ".png") }
+                // The seeded files are real PNGs (decrypted, then sniffed): named .png.
+                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest).png")
                 if let link {
                     let bytes = try Data(contentsOf: pageDir.appendingPathComponent(link).standardizedFileURL)
                     #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == digest)
