@@ -39,6 +39,7 @@ public final class ArchiveStore {
         if memoryMappedReads { try db.execute("PRAGMA mmap_size=1073741824;") }
         try migrate()
         try resolvePendingEdits()
+        try moveBackupKeyOutOfDatabase()
     }
 
     /// Runs `body` in one read transaction: one snapshot for many lookups (and one lock instead of one per

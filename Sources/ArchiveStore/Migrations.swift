@@ -193,5 +193,12 @@ enum Migrations {
             JOIN events o ON o.event_id = e.rel_target AND o.room_id = e.room_id AND o.type = 'm.room.encrypted'
             WHERE e.rel_type = 'm.replace';
         """,
+        // 9: the key-backup key leaves the database for its own 0600 file (issue 12.7), so that a copy of
+        // archive.sqlite does not decrypt the account's whole backup. SQL cannot write a file: the table is
+        // renamed here, and `ArchiveStore.moveBackupKeyOutOfDatabase`, run after every open's migrations,
+        // writes the key to `backup-key`, overwrites and deletes the row and drops the table.
+        """
+        ALTER TABLE key_backup RENAME TO key_backup_to_move;
+        """,
     ]
 }

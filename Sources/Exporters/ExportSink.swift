@@ -45,9 +45,16 @@ public final class ExportWriter {
     public private(set) var skippedPaths: [String] = []
     public private(set) var bytesWritten: Int64 = 0
     private var finished = false
+    /// Every file's permission bits; folders get `ExportFileMode.directoryMode(for:)`.
+    private let fileMode: UInt16
+    private var directoryMode: mode_t { mode_t(ExportFileMode.directoryMode(for: fileMode)) }
 
-    /// `modificationTime` (seconds) is stamped on every archive entry.
-    public init(destination: ExportDestination, modificationTime: Int64) throws {
+    /// `modificationTime` (seconds) is stamped on every archive entry. Files are created `fileMode` and
+    /// folders the matching folder mode, exactly (the umask does not apply): 0600/0700 by default, since
+    /// an export holds decrypted history.
+    public init(destination: ExportDestination, modificationTime: Int64,
+                fileMode: UInt16 = ExportFileMode.privateDefault) throws {
+        self.fileMode = fileMode
         switch destination {
         case .directory(let path):
             let url = URL(fileURLWithPath: path)
@@ -69,16 +76,23 @@ public final class ExportWriter {
             } catch {
                 throw ExportError.failure("cannot create the output folder \(path)")
             }
-            guard mkdir(staging.path, 0o755) == 0 else { throw ExportError.io("create", path: staging.path, errno: errno) }
+            guard mkdir(staging.path, 0o700) == 0 else { throw ExportError.io("create", path: staging.path, errno: errno) }
+            // The export's own folder too gets the folder mode exactly (the umask does not apply): it is
+            // renamed into place as the export.
+            guard chmod(staging.path, mode_t(ExportFileMode.directoryMode(for: fileMode))) == 0 else {
+                throw ExportError.io("set the mode of", path: staging.path, errno: errno)
+            }
             target = .directory(staging: staging, final: url)
         case .archive(let path, let kind):
             // Written beside the destination and renamed at the end, so a failed export leaves no
             // half-written archive under the final name.
             let partial = path + ".partial"
-            target = .archive(try ArchiveStreamWriter(path: partial, kind: kind, modificationTime: modificationTime),
+            target = .archive(try ArchiveStreamWriter(path: partial, kind: kind, modificationTime: modificationTime,
+                                                      fileMode: fileMode),
                               finalPath: path, partialPath: partial)
         case .standardOutput:
-            target = .archive(try ArchiveStreamWriter(path: nil, kind: .tar, modificationTime: modificationTime),
+            target = .archive(try ArchiveStreamWriter(path: nil, kind: .tar, modificationTime: modificationTime,
+                                                      fileMode: fileMode),
                               finalPath: nil, partialPath: nil)
         }
     }
@@ -120,8 +134,15 @@ public final class ExportWriter {
         switch target {
         case .directory(let root, _):
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard let handle = fopen(url.path, "wx") else { throw ExportError.io("create", path: url.path, errno: errno) }
+            try makeFolders(for: path, in: root)
+            // O_EXCL | O_NOFOLLOW: a name is written once, and never through a link.
+            let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw ExportError.io("create", path: url.path, errno: errno) }
+            guard fchmod(fd, mode_t(fileMode)) == 0, let handle = fdopen(fd, "w") else {
+                let code = errno
+                close(fd)
+                throw ExportError.io("create", path: url.path, errno: code)
+            }
             defer { fclose(handle) }
             try file.forEachChunk { chunk in
                 hasher.update(bufferPointer: chunk)
@@ -141,6 +162,20 @@ public final class ExportWriter {
         let record = ExportedFile(path: path, size: file.size, sha256: hasher.finalize().hexDigest)
         files.append(record)
         return record
+    }
+
+    /// Creates the folders above `path` that do not exist yet, each with the export's folder mode
+    /// (FileManager would give them the umask's).
+    private func makeFolders(for path: String, in root: URL) throws {
+        var folder = root
+        for component in path.split(separator: "/").dropLast() {
+            folder.appendPathComponent(String(component))
+            if mkdir(folder.path, directoryMode) == 0 {
+                guard chmod(folder.path, directoryMode) == 0 else { throw ExportError.io("set the mode of", path: folder.path, errno: errno) }
+            } else if errno != EEXIST {
+                throw ExportError.io("create the folder", path: folder.path, errno: errno)
+            }
+        }
     }
 
     /// Writes a file given as text.

@@ -135,6 +135,8 @@ import TestSupport
                     json('{"rel_type":"m.replace","event_id":"$c"}')),
                 current_content = NULL, replaced_by = NULL, valid_edits = '[]' WHERE event_id = '$payload-only';
             DROP TABLE edits_to_resolve;
+            CREATE TABLE key_backup (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL,
+                                     private_key TEXT NOT NULL, saved_at INTEGER NOT NULL);
             PRAGMA user_version = 7;
             """)
         #expect(try items(store)["$a"]?.content["body"] == "a, forged in the clear")

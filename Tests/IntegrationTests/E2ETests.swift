@@ -189,8 +189,9 @@ import TestSupport
             for (attribute, digest) in [("src", string(seed, "encrypted", "image", "thumbnail_sha256")),
                                         ("href", string(seed, "encrypted", "image", "sha256"))] {
                 let link = article.components(separatedBy: "\(attribute)=\"").dropFirst()
-                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest) }
-                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest)")
+                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest + ".png") }
+                // The seeded files are real PNGs (decrypted, then sniffed): named .png.
+                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest).png")
                 if let link {
                     let bytes = try Data(contentsOf: pageDir.appendingPathComponent(link).standardizedFileURL)
                     #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == digest)
@@ -228,6 +229,15 @@ import TestSupport
         let keys = try archive.run(["keys", "backup", "--passphrase-file",
                                     try secretFile(archive, "pass", string(seed, "modern", "passphrase"))])
         #expect(keys.status == 0, "\(keys.stderr)")
+        // Issue 12.7: the backup key is in its own 0600 file, and not in the database's bytes.
+        let keyFile = archive.store.appendingPathComponent("backup-key")
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? Int) == 0o600)
+        let storedKey = try #require(try JSONCoding.decode(Data(contentsOf: keyFile))["private_key"]?.stringValue)
+        #expect(storedKey.count > 40)
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: archive.store.appendingPathComponent("archive.sqlite" + suffix).path) ?? Data()
+            #expect(bytes.range(of: Data(storedKey.utf8)) == nil, "archive.sqlite\(suffix) holds the backup key")
+        }
         // Backward from now in small pages: edits and reactions arrive before what they change.
         try archive.sync(["--room", room, "--page-size", "97"])
         let missing = string(seed, "encrypted", "missing_session_id")
@@ -247,6 +257,7 @@ import TestSupport
         let forget = try archive.run(["keys", "forget"])
         #expect(forget.status == 0)
         #expect(forget.stdout.contains("removed"))
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
         try forgetSessions(archive)
         let after = try archive.run(["sync", "--room", room])
         #expect(after.status == 0)
