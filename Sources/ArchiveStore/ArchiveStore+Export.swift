@@ -27,7 +27,7 @@ extension ArchiveStore {
         let raw = try JSONCoding.decode(rawText)
         let content = try current.map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
         var names = MemberNames()
-        let name = try names.name(of: sender, at: position, roomID: roomID, store: self)
+        let name = try names.name(of: sender, at: position, timestamp: ts, roomID: roomID, store: self)
         return EventSummary(
             eventID: eventID, roomID: roomID, sender: sender, senderDisplayName: name.displayName,
             originServerTS: ts, content: content, redacted: redacted, isTimelineItem: isItem,

@@ -117,7 +117,8 @@ extension ArchiveStore {
         let event = try indexable(row, seq: row.int(0), rawText: row.text(7) ?? "{}")
         let position = row.int(13)
         let text = event.stripped ? nil : event.content.flatMap(SearchDocument.displayText)
-        let name = try names.name(of: event.sender, at: position, roomID: event.roomID, store: self)
+        let name = try names.name(of: event.sender, at: position, timestamp: event.originServerTS, roomID: event.roomID,
+                                  store: self)
         return MessageInfo(
             eventID: event.eventID, roomID: event.roomID, sender: event.sender,
             senderDisplayName: name.displayName, senderNameIsAmbiguous: name.ambiguous,

@@ -37,7 +37,13 @@ extension ArchiveStore {
     /// before it (a timeline member event, or page state seen in effect there). Before the first one known,
     /// the `unsigned.prev_content` of the next timeline member event says what held (the spec's rule since
     /// v1.2), else the next page state, else the room's current state.
-    func memberSnapshot(of userID: String, at position: Int64, roomID: String) throws -> MemberSnapshot {
+    ///
+    /// Page state is anchored where it was seen, which can be long after it happened: when the account may
+    /// not see part of the history (`history_visibility: joined`), a member's rename is known only from a
+    /// page where they speak. So the next page state after `position` already holds there when its
+    /// `origin_server_ts` is at or before `timestamp` and after the member event otherwise chosen.
+    func memberSnapshot(of userID: String, at position: Int64, timestamp: Int64,
+                        roomID: String) throws -> MemberSnapshot {
         let timelineSQL = "SELECT position, raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' "
             + "AND state_key = ? AND position"
         let historySQL = "SELECT in_effect_at, json FROM member_history WHERE room_id = ? AND user_id = ? AND in_effect_at"
@@ -55,9 +61,21 @@ extension ArchiveStore {
         let from = max(timelineBefore?.position ?? Int64.min, historyBefore?.position ?? Int64.min)
         let untils = [timelineAfter?.position, historyAfter?.position].compactMap { $0 }
         var snapshot = MemberSnapshot(membership: nil, displayName: nil, from: from, until: untils.min())
-        let content: JSONValue?
-        if let before = [timelineBefore, historyBefore].compactMap({ $0 }).max(by: { $0.position < $1.position }) {
-            // A tie is the same event seen twice (page state that is also in the timeline).
+        var content: JSONValue?
+        // A tie is the same event seen twice (page state that is also in the timeline).
+        let before = [timelineBefore, historyBefore].compactMap({ $0 }).max(by: { $0.position < $1.position })
+        let sent = { (entry: (position: Int64, json: JSONValue)) in entry.json["origin_server_ts"]?.int64Value ?? Int64.max }
+        if let next = historyAfter, sent(next) > before.map(sent) ?? Int64.min {
+            if sent(next) <= timestamp {
+                snapshot.displayName = next.json.value(at: "content", "displayname")?.stringValue
+                snapshot.membership = next.json.value(at: "content", "membership")?.stringValue
+                snapshot.from = position
+                return snapshot
+            }
+            // It may come to hold at any later message, by the clock: look again each time.
+            snapshot.until = position + 1
+        }
+        if let before {
             content = before.json["content"]
         } else if let next = timelineAfter, historyAfter.map({ next.position <= $0.position }) ?? true,
                   let previous = next.json.value(at: "unsigned", "prev_content") {
@@ -102,9 +120,10 @@ struct MemberNames {
     private var named: [String: Set<String>] = [:]
 
     /// The sender's display name at `position` (nil: none known), and whether it needs their user id.
-    mutating func name(of userID: String, at position: Int64, roomID: String,
+    mutating func name(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
                        store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
-        guard let name = try snapshot(of: userID, at: position, roomID: roomID, store: store).displayName,
+        guard let name = try snapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID,
+                                      store: store).displayName,
               !name.isEmpty else { return (nil, false) }
         let key = roomID + "\u{0}" + name
         let others: Set<String>
@@ -115,7 +134,7 @@ struct MemberNames {
             named[key] = others
         }
         for other in others where other != userID {
-            let state = try snapshot(of: other, at: position, roomID: roomID, store: store)
+            let state = try snapshot(of: other, at: position, timestamp: timestamp, roomID: roomID, store: store)
             if state.displayName == name, state.membership == "join" || state.membership == "invite" {
                 return (name, true)
             }
@@ -129,17 +148,18 @@ struct MemberNames {
     mutating func name(ofSenderOf event: RawEvent, at position: Int64, roomID: String,
                        store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
         if event.type == "m.room.member", event.stateKey == event.sender, position > Int64.min {
-            let before = try name(of: event.sender, at: position - 1, roomID: roomID, store: store)
+            let before = try name(of: event.sender, at: position - 1, timestamp: event.originServerTS - 1,
+                                  roomID: roomID, store: store)
             if before.displayName != nil { return before }
         }
-        return try name(of: event.sender, at: position, roomID: roomID, store: store)
+        return try name(of: event.sender, at: position, timestamp: event.originServerTS, roomID: roomID, store: store)
     }
 
-    private mutating func snapshot(of userID: String, at position: Int64, roomID: String,
+    private mutating func snapshot(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
                                    store: ArchiveStore) throws -> MemberSnapshot {
         let key = roomID + "\u{0}" + userID
         if let cached = snapshots[key], cached.holds(at: position) { return cached }
-        let fresh = try store.memberSnapshot(of: userID, at: position, roomID: roomID)
+        let fresh = try store.memberSnapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID)
         snapshots[key] = fresh
         return fresh
     }

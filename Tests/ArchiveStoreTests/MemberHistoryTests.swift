@@ -98,4 +98,22 @@ import TestSupport
         #expect(try store.messageInfo(eventID: ambiguous.eventID)?.senderNameIsAmbiguous == true)
         #expect(try store.messageInfo(eventID: quoted.eventID)?.senderNameIsAmbiguous == false)
     }
+
+    /// History the account may not see: Two's rename to "Twin" is known only from the state of a later
+    /// page, where Two speaks. By its timestamp it had happened when One spoke, so One's "Twin" is shared.
+    @Test mutating func pageStateSeenLaterHoldsFromItsOwnTime() throws {
+        let (one, two) = ("@one:a.org", "@two:a.org")
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let joins = [member(one, name: "Twin"), member(two, name: "two")]
+        let hiddenRename = member(two, name: "Twin", previous: ["membership": "join", "displayname": "two"])
+        let oneSpeaks = factory.message("one speaks", sender: one)
+        let filler = factory.message("filler", sender: one)
+        let twoSpeaks = factory.message("two speaks", sender: two)
+        // Backward pages of two, newest first: the rename is never in a chunk.
+        try ingest([twoSpeaks, filler], placement: .before, members: [hiddenRename, joins[0]])
+        try ingest([oneSpeaks], placement: .before, members: [joins[0]])
+        try ingest(joins.reversed(), placement: .before)
+        #expect(try names() == ["one speaks": "Twin (@one:a.org)", "filler": "Twin (@one:a.org)",
+                                "two speaks": "Twin (@two:a.org)"])
+    }
 }
