@@ -26,11 +26,12 @@ extension ArchiveStore {
         }
         let raw = try JSONCoding.decode(rawText)
         let content = try current.map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
+        var names = MemberNames()
+        let name = try names.name(of: sender, at: position, timestamp: ts, roomID: roomID, store: self)
         return EventSummary(
-            eventID: eventID, roomID: roomID, sender: sender,
-            senderDisplayName: try displayName(of: sender, at: position, roomID: roomID).name,
+            eventID: eventID, roomID: roomID, sender: sender, senderDisplayName: name.displayName,
             originServerTS: ts, content: content, redacted: redacted, isTimelineItem: isItem,
-            threadRoot: relType == Relation.Kind.thread.rawValue ? relTarget : nil)
+            threadRoot: relType == Relation.Kind.thread.rawValue ? relTarget : nil, senderNameIsAmbiguous: name.ambiguous)
     }
 
     /// Every version of an edited message, oldest first: the original content, then each valid edit's

@@ -24,6 +24,8 @@ public struct MessageInfo: Sendable, Hashable {
     public var roomID: String
     public var sender: String
     public var senderDisplayName: String?
+    /// Another member had the same display name then: people see it with the user id (`MemberName`).
+    public var senderNameIsAmbiguous: Bool = false
     public var originServerTS: Int64
     /// The current text (edit applied, reply fallback removed); nil when redacted or unreadable.
     public var text: String?
@@ -111,20 +113,22 @@ extension ArchiveStore {
         decrypted_json, current_content, redacted_by, rel_type, rel_target, position
         """
 
-    private func messageInfo(_ row: SQLiteStatement, names: inout DisplayNameCache) throws -> MessageInfo {
+    private func messageInfo(_ row: SQLiteStatement, names: inout MemberNames) throws -> MessageInfo {
         let event = try indexable(row, seq: row.int(0), rawText: row.text(7) ?? "{}")
         let position = row.int(13)
         let text = event.stripped ? nil : event.content.flatMap(SearchDocument.displayText)
+        let name = try names.name(of: event.sender, at: position, timestamp: event.originServerTS, roomID: event.roomID,
+                                  store: self)
         return MessageInfo(
             eventID: event.eventID, roomID: event.roomID, sender: event.sender,
-            senderDisplayName: try names.displayName(of: event.sender, at: position, roomID: event.roomID, store: self),
+            senderDisplayName: name.displayName, senderNameIsAmbiguous: name.ambiguous,
             originServerTS: event.originServerTS, text: text, msgtype: event.content?["msgtype"]?.stringValue,
             threadRoot: event.threadRoot, position: position, redacted: !row.isNull(10))
     }
 
     /// One message by id, for showing a search result.
     public func messageInfo(eventID: String) throws -> MessageInfo? {
-        var names = DisplayNameCache()
+        var names = MemberNames()
         return try db.statement("SELECT \(Self.messageColumns) FROM events WHERE event_id = ?")
             .firstRow(.text(eventID)) { try messageInfo($0, names: &names) }
     }
@@ -132,7 +136,7 @@ extension ArchiveStore {
     /// Up to `count` messages before and after `message` in its room's timeline (oldest first).
     public func neighbours(of message: MessageInfo, count: Int) throws -> (before: [MessageInfo], after: [MessageInfo]) {
         guard count > 0 else { return ([], []) }
-        var names = DisplayNameCache()
+        var names = MemberNames()
         let filter = "room_id = ? AND is_timeline_item = 1 AND type IN ('m.room.message', 'm.room.encrypted')"
         let before = try db.statement("""
             SELECT \(Self.messageColumns) FROM events WHERE \(filter) AND position < ? ORDER BY position DESC LIMIT ?

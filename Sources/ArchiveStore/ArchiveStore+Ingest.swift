@@ -8,7 +8,8 @@ public struct PageIngest: Sendable {
     public var events: [RawEvent]
     public var placement: Placement
     public var cursors: RoomCursors
-    /// Lazy-loaded member events of the page (`state` of the reply): display names for its senders.
+    /// Lazy-loaded member events of the page (`state` of the reply): its senders' membership as of the
+    /// page, kept as member history (`recordMemberHistory`).
     public var memberState: [RawEvent]
     public var malformed: [(MalformedEvent, JSONValue)]
     /// Legal hold: keep the content of events that a redaction in this page removes, marked as redacted.
@@ -79,6 +80,9 @@ extension ArchiveStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
                         (SELECT coalesce(max(change_seq), 0) + 1 FROM events))
                 """)
+            // The page's lowest timeline position, counting events stored before: where its member state held.
+            var lowestPosition: Int64?
+            let storedPosition = try db.statement("SELECT position FROM events WHERE event_id = ? AND room_id = ?")
             for event in page.events {
                 let position: Int64
                 switch page.placement {
@@ -100,9 +104,13 @@ extension ArchiveStore {
                         outcome.malformed += 1
                     } else {
                         outcome.duplicates += 1
+                        if let stored = try storedPosition.firstRow(.text(event.eventID), .text(page.roomID), row: { $0.int(0) }) {
+                            lowestPosition = min(lowestPosition ?? stored, stored)
+                        }
                     }
                     continue
                 }
+                lowestPosition = min(lowestPosition ?? position, position)
                 outcome.newEvents += 1
                 switch page.placement {
                 case .after: nextAfter += 1
@@ -156,6 +164,9 @@ extension ArchiveStore {
 
             if !page.memberState.isEmpty {
                 try insertState(page.memberState, roomID: page.roomID, replace: false)
+                if let lowestPosition {
+                    try recordMemberHistory(page.memberState, roomID: page.roomID, inEffectAt: lowestPosition)
+                }
             }
             let recordMalformed = try db.statement(
                 "INSERT INTO malformed_events (room_id, event_id, reason, raw_json, seen_at) VALUES (?, ?, ?, ?, ?)")

@@ -21,7 +21,7 @@ extension ArchiveStore {
             """)
         statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)]
                        + (threadRoot.map { [SQLiteValue.text($0)] } ?? []))
-        var names = DisplayNameCache()
+        var names = MemberNames()
         while try statement.step() {
             let eventID = statement.text(0) ?? ""
             let raw = try JSONCoding.decode(statement.text(6) ?? "{}")
@@ -36,15 +36,16 @@ extension ArchiveStore {
             let redactedBy = statement.text(8)
             // Stripped by a redaction (not kept under legal hold): reactions to it are gone with it.
             let stripped = redactedBy != nil && raw.value(at: "unsigned", "redacted_because") != nil
+            let name = try names.name(ofSenderOf: event, at: position, roomID: roomID, store: self)
             let item = TimelineItem(
-                eventID: eventID, roomID: roomID, sender: sender,
-                senderDisplayName: try names.displayName(of: sender, at: position, roomID: roomID, store: self),
+                eventID: eventID, roomID: roomID, sender: sender, senderDisplayName: name.displayName,
                 type: decrypted?["type"]?.stringValue ?? event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
                 reactions: stripped ? [:] : try reactions(to: eventID, roomID: roomID), inReplyTo: event.inReplyTo,
                 threadRoot: event.threadRoot, thread: try threadSummary(of: eventID, roomID: roomID),
                 redacted: redactedBy != nil, redactedBy: redactedBy,
-                decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none)
+                decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none,
+                senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"))
             try body(item)
         }
     }
@@ -74,43 +75,5 @@ extension ArchiveStore {
             """).firstRow(.text(eventID), .text(roomID)) { (Int($0.int(0)), $0.text(1)) }
         guard let (count, latest) = row, count > 0 else { return nil }
         return TimelineItem.ThreadSummary(replyCount: count, latestEventID: latest)
-    }
-
-    /// The display name `userID` had at timeline `position`: their latest member event at or before it,
-    /// else the member state the server gave (lazy-loaded or current).
-    func displayName(of userID: String, at position: Int64, roomID: String) throws -> (name: String?, validUntil: Int64?) {
-        let member = try db.statement("""
-            SELECT raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?
-            AND position <= ? ORDER BY position DESC LIMIT 1
-            """).firstRow(.text(roomID), .text(userID), .int(position)) { $0.text(0) }
-        let next = try db.statement("""
-            SELECT min(position) FROM events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?
-            AND position > ?
-            """).firstRow(.text(roomID), .text(userID), .int(position)) { $0.optionalInt(0) } ?? nil
-        let json: String?
-        if let member, let member {
-            json = member
-        } else {
-            json = try db.statement(
-                "SELECT json FROM room_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?")
-                .firstRow(.text(roomID), .text(userID)) { $0.text(0) } ?? nil
-        }
-        let name = try json.flatMap { try JSONCoding.decode($0).value(at: "content", "displayname")?.stringValue }
-        return (name, next)
-    }
-}
-
-/// Remembers each sender's display name until the position of their next member event, so a long
-/// timeline costs one lookup per name change rather than one per message.
-struct DisplayNameCache {
-    private var entries: [String: (name: String?, from: Int64, until: Int64?)] = [:]
-
-    mutating func displayName(of userID: String, at position: Int64, roomID: String, store: ArchiveStore) throws -> String? {
-        if let entry = entries[userID], position >= entry.from, entry.until.map({ position < $0 }) ?? true {
-            return entry.name
-        }
-        let (name, until) = try store.displayName(of: userID, at: position, roomID: roomID)
-        entries[userID] = (name, position, until)
-        return name
     }
 }

@@ -200,5 +200,21 @@ enum Migrations {
         """
         ALTER TABLE key_backup RENAME TO key_backup_to_move;
         """,
+        // 10: members over time (issue 9.9). The member events a `/messages` page's `state` carries (lazy
+        // loading) told only the current state before, and were ignored once the room's state had the user;
+        // each is now kept with the lowest timeline position it was seen in effect at, so a message shows the
+        // name its sender had then. Timeline member events are read from `events` itself, so archives made
+        // before this need no back-fill: their page state was never kept apart from `room_state`.
+        """
+        CREATE TABLE member_history (
+            room_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            in_effect_at INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            PRIMARY KEY (room_id, event_id)
+        );
+        CREATE INDEX member_history_by_user ON member_history(room_id, user_id, in_effect_at);
+        """,
     ]
 }

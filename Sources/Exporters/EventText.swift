@@ -22,18 +22,8 @@ public enum EventText {
         case "m.space.child": return content["via"] == nil ? "removed a room from the space" : "added \(stateKey) to the space"
         case "m.space.parent": return "set the room's space to \(stateKey)"
         case "m.room.member":
-            let membership = content["membership"]?.stringValue ?? "?"
-            let subject = stateKey == item.sender ? "" : " \(stateKey)"
-            switch membership {
-            case "join":
-                if let name = content["displayname"]?.stringValue { return "joined\(subject) as \(name)" }
-                return "joined\(subject)"
-            case "leave": return stateKey == item.sender ? "left" : "removed\(subject)"
-            case "invite": return "invited\(subject)"
-            case "ban": return "banned\(subject)"
-            case "knock": return "asked to join"
-            default: return "\(membership)\(subject)"
-            }
+            return MembershipSentence.sentence(sender: item.sender, stateKey: stateKey, content: content,
+                                               previous: item.previousContent)
         default: return "changed \(item.type)"
         }
     }
@@ -92,7 +82,7 @@ final class TextRenderer: ExportRenderer {
                 .map { "\(DisplayText.singleLine($0.key)) \($0.value)" }.joined(separator: ", ") + "]"
         }
         if let replyTo {
-            let name = DisplayText.singleLine(replyTo.senderDisplayName ?? replyTo.sender)
+            let name = DisplayText.singleLine(replyTo.senderName)
             let quoted = replyTo.redacted ? "[message deleted]" : ReplyFallback.body(of: replyTo.content) ?? ""
             text = "(in reply to \(name): \"\(Self.snippet(quoted))\") " + text
         } else if item.inReplyTo != nil {

@@ -25,7 +25,7 @@ extension HTMLPages {
                      plan: HTMLRoomPlan, onThreadPage: Bool) -> String {
         let id = attr(item.eventID)
         let time = UTCTime(millis: item.originServerTS)
-        let name = item.senderDisplayName ?? item.sender
+        let name = item.senderName
         let permalink = "<a class=\"time\" href=\"#\(id)\"><time datetime=\"\(time.iso8601)\">\(time.clock)</time></a>"
         let sender = "<span class=\"sender\" title=\"\(attr(item.sender))\">\(isolated(name))</span>"
         if item.stateKey != nil, let sentence = EventText.stateSentence(item) {
@@ -72,7 +72,7 @@ extension HTMLPages {
 
     /// A quoted event (reply target, thread root) with a link to it when it is in this export.
     static func quote(_ summary: EventSummary, label: String, plan: HTMLRoomPlan, onThreadPage: Bool) -> String {
-        let name = isolated(summary.senderDisplayName ?? summary.sender)
+        let name = isolated(summary.senderName)
         var text = summary.redacted && summary.content["body"] == nil ? "[message deleted]"
             : TextRenderer.snippet(ReplyFallback.body(of: summary.content) ?? "[\(summary.content["msgtype"]?.stringValue ?? "event")]")
         if text.isEmpty { text = "…" }
@@ -90,7 +90,7 @@ extension HTMLPages {
         for version in versions where version.eventID != item.replacedBy {
             let time = UTCTime(millis: version.originServerTS)
             html += "<li><time datetime=\"\(time.iso8601)\">\(time.display)</time>: "
-                + body(version.content, type: item.type, senderName: item.senderDisplayName ?? item.sender) + "</li>"
+                + body(version.content, type: item.type, senderName: item.senderName) + "</li>"
         }
         return html + "</ol></details>\n"
     }

@@ -44,7 +44,7 @@ enum HTMLPages {
         let page = HTMLPage(
             path: plan.directory + "/" + HTMLRoomPlan.threadPath(root),
             title: "\(plan.displayName) — thread", heading: "Thread in \(plan.displayName)",
-            subheading: "Thread started by " + (rootSummary.map { isolated($0.senderDisplayName ?? $0.sender) } ?? "unknown"),
+            subheading: "Thread started by " + (rootSummary.map { isolated($0.senderName) } ?? "unknown"),
             breadcrumbs: "<a href=\"../../../index.html\">Archive</a> › <a href=\"../index.html\">\(isolated(plan.displayName))</a> › thread")
         guard let rootSummary, rootSummary.roomID == plan.roomID else {
             return (page, "<p class=\"notice\">The message that started this thread is not in this export.</p>\n")
@@ -72,7 +72,7 @@ enum HTMLPages {
         if text.count > 500 { text = String(text.prefix(500)) + "…" }
         let time = UTCTime(millis: item.originServerTS)
         let entry: JSONValue = [.string(page + "#" + item.eventID), .string(time.dayKey + " " + time.clock),
-                                .string(item.senderDisplayName ?? item.sender), .string(text)]
+                                .string(item.senderName), .string(text)]
         return JSONCoding.encode(entry) + ",\n"
     }
 }

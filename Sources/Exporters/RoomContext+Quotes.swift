@@ -23,6 +23,7 @@ extension EventSummary {
         guard redacted, !retainRedacted else { return self }
         return EventSummary(eventID: eventID, roomID: roomID, sender: sender, senderDisplayName: senderDisplayName,
                             originServerTS: originServerTS, content: .object([:]), redacted: true,
-                            isTimelineItem: isTimelineItem, threadRoot: threadRoot)
+                            isTimelineItem: isTimelineItem, threadRoot: threadRoot,
+                            senderNameIsAmbiguous: senderNameIsAmbiguous)
     }
 }

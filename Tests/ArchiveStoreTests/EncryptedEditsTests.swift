@@ -140,6 +140,8 @@ import TestSupport
             PRAGMA user_version = 7;
             """)
         #expect(try items(store)["$a"]?.content["body"] == "a, forged in the clear")
+        // What later migrations create did not exist at schema 7 either.
+        try store.db.execute("DROP TABLE member_history;")
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == Migrations.all.count)
         try expectResolvedAsTheSpecSays(reopened)

@@ -28,11 +28,18 @@ public struct TimelineItem: Sendable, Hashable {
     public var redacted: Bool
     public var redactedBy: String?
     public var decryption: DecryptionStatus
+    /// Another member had the same display name at this point: people see the sender as
+    /// `Name (@user:id)` (`MemberName.label`). Not part of `jsonValue`.
+    public var senderNameIsAmbiguous: Bool
+    /// A state event's `unsigned.prev_content`: what it replaced (membership sentences read it). Not part
+    /// of `jsonValue`.
+    public var previousContent: JSONValue?
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, type: String,
                 stateKey: String?, originServerTS: Int64, content: JSONValue, edited: Bool, replacedBy: String?,
                 edits: [String], reactions: [String: Int], inReplyTo: String?, threadRoot: String?,
-                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus) {
+                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus,
+                senderNameIsAmbiguous: Bool = false, previousContent: JSONValue? = nil) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -51,6 +58,13 @@ public struct TimelineItem: Sendable, Hashable {
         self.redacted = redacted
         self.redactedBy = redactedBy
         self.decryption = decryption
+        self.senderNameIsAmbiguous = senderNameIsAmbiguous
+        self.previousContent = previousContent
+    }
+
+    /// The sender as people see them in this room (`MemberName.label`).
+    public var senderName: String {
+        MemberName.label(userID: sender, displayName: senderDisplayName, ambiguous: senderNameIsAmbiguous)
     }
 
     /// The JSON object written by `events --jsonl`. Keys are stable: scripts depend on them.

@@ -11,9 +11,12 @@ public struct EventSummary: Sendable, Hashable {
     public let redacted: Bool
     public let isTimelineItem: Bool
     public let threadRoot: String?
+    /// Another member had the same display name then (`MemberName.label`).
+    public let senderNameIsAmbiguous: Bool
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, originServerTS: Int64,
-                content: JSONValue, redacted: Bool, isTimelineItem: Bool, threadRoot: String?) {
+                content: JSONValue, redacted: Bool, isTimelineItem: Bool, threadRoot: String?,
+                senderNameIsAmbiguous: Bool = false) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -23,6 +26,12 @@ public struct EventSummary: Sendable, Hashable {
         self.redacted = redacted
         self.isTimelineItem = isTimelineItem
         self.threadRoot = threadRoot
+        self.senderNameIsAmbiguous = senderNameIsAmbiguous
+    }
+
+    /// The sender as people see them in this room (`MemberName.label`).
+    public var senderName: String {
+        MemberName.label(userID: sender, displayName: senderDisplayName, ambiguous: senderNameIsAmbiguous)
     }
 }
 

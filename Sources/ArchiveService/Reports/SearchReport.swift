@@ -85,7 +85,7 @@ public struct SearchReport: CommandReport {
     static func contextLine(_ info: MessageInfo) -> String {
         let text = info.text.map { DisplayText.singleLine($0, breaks: .space) }
             ?? (info.redacted ? "[redacted]" : "[\(DisplayText.singleLine(info.msgtype ?? "message"))]")
-        return "[\(time(info.originServerTS))] \(DisplayText.singleLine(info.senderDisplayName ?? info.sender)): \(text.prefix(200))"
+        return "[\(time(info.originServerTS))] \(DisplayText.singleLine(MemberName.label(userID: info.sender, displayName: info.senderDisplayName, ambiguous: info.senderNameIsAmbiguous))): \(text.prefix(200))"
     }
 }
 

@@ -1,0 +1,166 @@
+import ArchiveCore
+
+/// A user's membership of a room at one timeline position, with the positions it holds between, so that a
+/// long timeline looks it up once per member event rather than once per message.
+struct MemberSnapshot {
+    var membership: String?
+    var displayName: String?
+    /// Holds for positions in `from..<until` (nil: to the end of the archive).
+    var from: Int64
+    var until: Int64?
+
+    func holds(at position: Int64) -> Bool { position >= from && until.map { position < $0 } ?? true }
+}
+
+extension ArchiveStore {
+    /// Keeps the lazy-loaded member events of a `/messages` page as history. Synapse gives the state after
+    /// the page's first event (handlers/pagination.py: the newest walking backward, the oldest forward); a
+    /// member event that is not itself in the timeline was not replaced before that event, so it held at
+    /// `inEffectAt`, the page's lowest position. A page seen again (or an older page carrying the same
+    /// event) can only lower that point. A member event in the timeline has its own exact position and is
+    /// skipped: anchored at the page's start it would rename its sender's messages that came before it.
+    func recordMemberHistory(_ members: [RawEvent], roomID: String, inEffectAt position: Int64) throws {
+        let inTimeline = try db.statement("SELECT 1 FROM events WHERE event_id = ? AND room_id = ?")
+        let insert = try db.statement("""
+            INSERT INTO member_history (room_id, user_id, event_id, in_effect_at, json) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (room_id, event_id) DO UPDATE SET in_effect_at = min(in_effect_at, excluded.in_effect_at)
+            """)
+        for event in members where event.type == "m.room.member" {
+            guard let userID = event.stateKey,
+                  try inTimeline.firstRow(.text(event.eventID), .text(roomID), row: { _ in true }) == nil else { continue }
+            try insert.run(.text(roomID), .text(userID), .text(event.eventID), .int(position),
+                           .text(JSONCoding.encode(event.json)))
+        }
+    }
+
+    /// The membership `userID` had at timeline `position`: the latest member event known to hold at or
+    /// before it (a timeline member event, or page state seen in effect there). Before the first one known,
+    /// the `unsigned.prev_content` of the next timeline member event says what held (the spec's rule since
+    /// v1.2), else the next page state, else the room's current state.
+    ///
+    /// Page state is anchored where it was seen, which can be long after it happened: when the account may
+    /// not see part of the history (`history_visibility: joined`), a member's rename is known only from a
+    /// page where they speak. So the next page state after `position` already holds there when its
+    /// `origin_server_ts` is at or before `timestamp` and after the member event otherwise chosen.
+    func memberSnapshot(of userID: String, at position: Int64, timestamp: Int64,
+                        roomID: String) throws -> MemberSnapshot {
+        let timelineSQL = "SELECT position, raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' "
+            + "AND state_key = ? AND position"
+        let historySQL = "SELECT in_effect_at, json FROM member_history WHERE room_id = ? AND user_id = ? AND in_effect_at"
+        func first(_ sql: String) throws -> (position: Int64, json: JSONValue)? {
+            guard let (at, text) = try db.statement(sql).firstRow(.text(roomID), .text(userID), .int(position), row: {
+                ($0.int(0), $0.text(1) ?? "{}")
+            }) else { return nil }
+            return (at, try JSONCoding.decode(text))
+        }
+        let timelineBefore = try first(timelineSQL + " <= ? ORDER BY position DESC LIMIT 1")
+        let historyBefore = try first(historySQL + " <= ? ORDER BY in_effect_at DESC LIMIT 1")
+        let timelineAfter = try first(timelineSQL + " > ? ORDER BY position LIMIT 1")
+        let historyAfter = try first(historySQL + " > ? ORDER BY in_effect_at LIMIT 1")
+
+        let from = max(timelineBefore?.position ?? Int64.min, historyBefore?.position ?? Int64.min)
+        let untils = [timelineAfter?.position, historyAfter?.position].compactMap { $0 }
+        var snapshot = MemberSnapshot(membership: nil, displayName: nil, from: from, until: untils.min())
+        var content: JSONValue?
+        // A tie is the same event seen twice (page state that is also in the timeline).
+        let before = [timelineBefore, historyBefore].compactMap({ $0 }).max(by: { $0.position < $1.position })
+        let sent = { (entry: (position: Int64, json: JSONValue)) in entry.json["origin_server_ts"]?.int64Value ?? Int64.max }
+        if let next = historyAfter, sent(next) > before.map(sent) ?? Int64.min {
+            if sent(next) <= timestamp {
+                snapshot.displayName = next.json.value(at: "content", "displayname")?.stringValue
+                snapshot.membership = next.json.value(at: "content", "membership")?.stringValue
+                snapshot.from = position
+                return snapshot
+            }
+            // It may come to hold at any later message, by the clock: look again each time.
+            snapshot.until = position + 1
+        }
+        if let before {
+            content = before.json["content"]
+        } else if let next = timelineAfter, historyAfter.map({ next.position <= $0.position }) ?? true,
+                  let previous = next.json.value(at: "unsigned", "prev_content") {
+            content = previous
+        } else if let next = historyAfter {
+            content = next.json["content"]
+        } else {
+            content = try db.statement(
+                "SELECT json FROM room_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?")
+                .firstRow(.text(roomID), .text(userID)) { $0.text(0) }?
+                .flatMap { try JSONCoding.decode($0)["content"] }
+        }
+        snapshot.membership = content?["membership"]?.stringValue
+        snapshot.displayName = content?["displayname"]?.stringValue
+        return snapshot
+    }
+
+    /// Every user of the room that any archived member event (timeline, page state, current state, or the
+    /// `prev_content` one replaced) ever gave the display name `name`: the only ones who can share it.
+    func usersEverNamed(_ name: String, roomID: String) throws -> Set<String> {
+        let rows = try db.statement("""
+            SELECT state_key FROM events WHERE room_id = ?1 AND type = 'm.room.member' AND state_key IS NOT NULL
+                AND (json_extract(raw_json, '$.content.displayname') = ?2
+                     OR json_extract(raw_json, '$.unsigned.prev_content.displayname') = ?2)
+            UNION SELECT user_id FROM member_history WHERE room_id = ?1
+                AND (json_extract(json, '$.content.displayname') = ?2
+                     OR json_extract(json, '$.unsigned.prev_content.displayname') = ?2)
+            UNION SELECT state_key FROM room_state WHERE room_id = ?1 AND type = 'm.room.member'
+                AND json_extract(json, '$.content.displayname') = ?2
+            """).rows(.text(roomID), .text(name)) { $0.text(0) ?? "" }
+        return Set(rows)
+    }
+}
+
+/// Display names as of a timeline position, with the spec's disambiguation ("Calculating the display name
+/// for a user"): a name is ambiguous when another member with membership `join` or `invite` at that
+/// position has it too. Members are judged from what the archive holds: timeline member events, the page
+/// state it was given, and the room's current state for users it knows nothing earlier of.
+/// Remembers what it looked up: one instance serves one pass over a timeline.
+struct MemberNames {
+    private var snapshots: [String: MemberSnapshot] = [:]
+    private var named: [String: Set<String>] = [:]
+
+    /// The sender's display name at `position` (nil: none known), and whether it needs their user id.
+    mutating func name(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
+                       store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
+        guard let name = try snapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID,
+                                      store: store).displayName,
+              !name.isEmpty else { return (nil, false) }
+        let key = roomID + "\u{0}" + name
+        let others: Set<String>
+        if let known = named[key] {
+            others = known
+        } else {
+            others = try store.usersEverNamed(name, roomID: roomID)
+            named[key] = others
+        }
+        for other in others where other != userID {
+            let state = try snapshot(of: other, at: position, timestamp: timestamp, roomID: roomID, store: store)
+            if state.displayName == name, state.membership == "join" || state.membership == "invite" {
+                return (name, true)
+            }
+        }
+        return (name, false)
+    }
+
+    /// The name an event is shown under. A member event about its own sender is told under the name it
+    /// replaced, as people saw them until then ("Alice changed their display name to Alicia", "Bob left"),
+    /// or under its own when there was none before (a first join).
+    mutating func name(ofSenderOf event: RawEvent, at position: Int64, roomID: String,
+                       store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
+        if event.type == "m.room.member", event.stateKey == event.sender, position > Int64.min {
+            let before = try name(of: event.sender, at: position - 1, timestamp: event.originServerTS - 1,
+                                  roomID: roomID, store: store)
+            if before.displayName != nil { return before }
+        }
+        return try name(of: event.sender, at: position, timestamp: event.originServerTS, roomID: roomID, store: store)
+    }
+
+    private mutating func snapshot(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
+                                   store: ArchiveStore) throws -> MemberSnapshot {
+        let key = roomID + "\u{0}" + userID
+        if let cached = snapshots[key], cached.holds(at: position) { return cached }
+        let fresh = try store.memberSnapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID)
+        snapshots[key] = fresh
+        return fresh
+    }
+}
