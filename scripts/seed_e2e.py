@@ -656,15 +656,17 @@ def seed_hostile_edits(room, alice):
     cases["payload_only_replace"] = {"event_id": eid, "target": target,
                                      "edit_event_id": room.edit(alice, eid, fixed), "body": fixed}
 
-    # 4. The payload's m.replace names another message than the clear one: the clear target is edited.
+    # 4. The payload's m.replace names another message than the clear one (a server moved a genuine edit
+    #    of the decoy onto the target by rewriting its clear relation): no one's edit, neither message changes.
     target = room.say(alice, "hostile edits: the message the clear relation of an edit names")
     decoy = room.say(alice, "hostile edits: the message only the payload relation names")
-    body = "hostile edits: edit of the clear target"
-    enc, s, index = room.encrypt(alice, "m.room.message", edit_content(body, decoy))
+    moved = "hostile edits: an edit of the decoy moved onto the clear target"
+    enc, s, index = room.encrypt(alice, "m.room.message", edit_content(moved, decoy))
     enc["m.relates_to"] = {"rel_type": "m.replace", "event_id": target}
     eid = room.send_encrypted(alice, enc, s, index)
-    record_edit(eid, target, body)
-    cases["payload_names_other_target"] = {"event_id": eid, "target": target, "payload_target": decoy, "body": body}
+    record_edit(eid, target, None)
+    cases["payload_names_other_target"] = {"event_id": eid, "target": target, "payload_target": decoy,
+                                           "moved_body": moved}
     room.extra["hostile_edits"] = cases
     return cases
 
@@ -703,7 +705,8 @@ def verify_hostile_edits(room_truth, events, plain):
     case = cases["payload_names_other_target"]
     clear, (_, p) = by_id[case["event_id"]]["content"], plain[case["event_id"]]
     assert clear["m.relates_to"] == replace(case["target"]) and p["content"]["m.relates_to"] == replace(case["payload_target"])
-    assert messages[case["target"]]["replaced_by"] == case["event_id"] and messages[case["payload_target"]]["edits"] == []
+    assert p["content"]["m.new_content"]["body"] == case["moved_body"]
+    assert messages[case["target"]]["edits"] == [] and messages[case["payload_target"]]["edits"] == []
     return {cases[k]["event_id"] for k in ("payload_only_replace", "payload_names_other_target")}
 
 

@@ -183,7 +183,7 @@ extension ArchiveStore {
                     outcome.attempted += 1
                     let result = decrypt(payload)
                     if case .decrypted = result { outcome.decrypted += 1 }
-                    affected += try applyDecryption(result, to: payload, position: row.position, envelope: envelope)
+                    affected += try applyDecryption(result, to: payload, position: row.position)
                         .map { EventKey(roomID: row.roomID, eventID: $0) }
                 }
                 var seen: Set<EventKey> = []
@@ -203,8 +203,7 @@ extension ArchiveStore {
     /// whose edit resolution it changes. A (session, message index) pair belongs to the event earliest in
     /// the timeline that used it; any other event with the same pair is a `replay`, whatever the order
     /// in which the two were decrypted (a backward walk meets the later one first).
-    func applyDecryption(_ result: DecryptionResult, to payload: EncryptedPayload, position: Int64,
-                         envelope: JSONValue) throws -> [String] {
+    func applyDecryption(_ result: DecryptionResult, to payload: EncryptedPayload, position: Int64) throws -> [String] {
         var affected = [payload.eventID] + (try editTarget(of: payload.eventID))
         guard case .decrypted(let type, let content, let index) = result else {
             try db.statement("UPDATE events SET decryption = ?, decrypted_json = NULL WHERE event_id = ?")
@@ -231,7 +230,10 @@ extension ArchiveStore {
         }
         try db.statement("INSERT OR REPLACE INTO megolm_indexes (room_id, session_id, message_index, event_id) VALUES (?, ?, ?, ?)")
             .run(.text(payload.roomID), .text(payload.sessionID), .int(Int64(index)), .text(payload.eventID))
-        let decrypted: JSONValue = ["type": .string(type), "content": .decryptedContent(content, envelope: envelope)]
+        // Stored exactly as decrypted, the payload's own `m.relates_to` too: it is evidence (an edit whose
+        // payload names another target than its clear relation is rejected). Readers apply the clear
+        // relation (`JSONValue.decryptedContent`).
+        let decrypted: JSONValue = ["type": .string(type), "content": content]
         try db.statement("UPDATE events SET decryption = 'ok', decrypted_json = ? WHERE event_id = ?")
             .run(.text(JSONCoding.encode(decrypted)), .text(payload.eventID))
         return affected

@@ -26,8 +26,9 @@ extension ArchiveStore {
             let eventID = statement.text(0) ?? ""
             let raw = try JSONCoding.decode(statement.text(6) ?? "{}")
             let decrypted = try statement.text(13).map(JSONCoding.decode)
-            let content = try statement.text(9).map(JSONCoding.decode) ?? decrypted?["content"] ?? raw["content"]
-                ?? .object([:])
+            let envelope = raw["content"] ?? .object([:])
+            let content = try statement.text(9).map(JSONCoding.decode)
+                ?? decrypted.map { .decryptedContent($0["content"] ?? .object([:]), envelope: envelope) } ?? envelope
             let edits = try statement.text(11).map(JSONCoding.decode)?.arrayValue?.compactMap(\.stringValue) ?? []
             let sender = statement.text(2) ?? ""
             let position = statement.int(12)

@@ -38,7 +38,6 @@ public final class ArchiveStore {
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;")
         if memoryMappedReads { try db.execute("PRAGMA mmap_size=1073741824;") }
         try migrate()
-        try resolvePendingEdits()
         try moveBackupKeyOutOfDatabase()
     }
 

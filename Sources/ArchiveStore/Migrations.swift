@@ -175,14 +175,11 @@ enum Migrations {
         // 8: the edit rules for encrypted messages changed (issue 9.3): a cleartext edit of an encrypted
         // message is invalid, an undecrypted edit's cleartext `m.new_content` is never read, and an encrypted
         // event's relation is only the clear one of its envelope (a payload's own `m.relates_to` used to be
-        // kept when the envelope had none, so a payload-only `m.replace` looked like an edit). Drop such
-        // relations from payloads already stored, and list every encrypted message that has edits:
-        // `edits_to_resolve` is worked off when the archive opens (the edit rules are Swift, not SQL).
+        // kept when the envelope had none, so a payload-only `m.replace` looked like an edit). Stored
+        // payloads stay as decrypted (readers apply the clear relation). Every message that is encrypted
+        // or has an encrypted edit goes into `edits_to_resolve`, which the next opener that writes works
+        // off (the edit rules are Swift, not SQL).
         """
-        UPDATE events SET decrypted_json = json_remove(decrypted_json, '$.content."m.relates_to"')
-        WHERE decrypted_json IS NOT NULL
-          AND json_type(raw_json, '$.content."m.relates_to"') IS NULL
-          AND json_type(decrypted_json, '$.content."m.relates_to"') IS NOT NULL;
         CREATE TABLE edits_to_resolve (
             room_id TEXT NOT NULL,
             event_id TEXT NOT NULL,
@@ -190,8 +187,8 @@ enum Migrations {
         ) WITHOUT ROWID;
         INSERT OR IGNORE INTO edits_to_resolve (room_id, event_id)
             SELECT e.room_id, e.rel_target FROM events e
-            JOIN events o ON o.event_id = e.rel_target AND o.room_id = e.room_id AND o.type = 'm.room.encrypted'
-            WHERE e.rel_type = 'm.replace';
+            JOIN events o ON o.event_id = e.rel_target AND o.room_id = e.room_id
+            WHERE e.rel_type = 'm.replace' AND (o.type = 'm.room.encrypted' OR e.type = 'm.room.encrypted');
         """,
         // 9: the key-backup key leaves the database for its own 0600 file (issue 12.7), so that a copy of
         // archive.sqlite does not decrypt the account's whole backup. SQL cannot write a file: the table is

@@ -42,7 +42,7 @@ public enum EventText {
         if isStripped(item) { return "[message deleted]" }
         if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption.rawValue)]" }
         if let sentence = stateSentence(item) { return sentence }
-        let content = item.content
+        let content = item.shownContent
         let body = ReplyFallback.body(of: content)
         switch content["msgtype"]?.stringValue {
         case "m.image": return "[image: \(body ?? "")]"

@@ -47,7 +47,7 @@ extension HTMLPages {
             html += "<p class=\"notice undecryptable\">Unable to decrypt this message (\(esc(item.decryption.rawValue)))</p>\n"
         } else {
             if item.redacted { html += "<p class=\"notice redacted\">Deleted by its sender; the content is kept under legal hold.</p>\n" }
-            html += "<div class=\"body\">" + body(item.content, type: item.type, senderName: name, media: media) + "</div>\n"
+            html += "<div class=\"body\">" + body(item.shownContent, type: item.type, senderName: name, media: media) + "</div>\n"
             if item.edited { html += editHistory(item, versions: versions) }
         }
         if !item.reactions.isEmpty {

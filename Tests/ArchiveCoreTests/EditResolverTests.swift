@@ -156,12 +156,40 @@ import TestSupport
         #expect(EditResolver.validate(edit: payloadOnly, of: original) == .notAnEditOfThisEvent)
         let editOfIt = decrypted(envelope(clear: ["m.relates_to": replace("$payload-only")]), edit("edited normally"))
         #expect(EditResolver.resolve(original: payloadOnly, edits: [editOfIt]).winner == editOfIt.eventID)
-        // The payload names another target than the clear relation: the clear one counts.
+    }
+
+    /// A server that rewrites the clear relation of a genuine edit moves it onto another message: the
+    /// payload, which clients fill with the same relation, gives it away.
+    @Test mutating func anEditWhosePayloadNamesAnotherRelationIsRejected() {
+        let original = decrypted(envelope(id: "$original"), hello)
         let other = decrypted(envelope(id: "$other"), hello)
-        let redirected = decrypted(envelope(clear: ["m.relates_to": replace("$original")]),
-                                   edit("edit of the original", relatesTo: replace("$other")))
-        #expect(EditResolver.validate(edit: redirected, of: original) == nil)
-        #expect(EditResolver.validate(edit: redirected, of: other) == .notAnEditOfThisEvent)
+        let moved = decrypted(envelope(clear: ["m.relates_to": replace("$original")]),
+                              edit("edit of the other", relatesTo: replace("$other")))
+        #expect(EditResolver.validate(edit: moved, of: original) == .payloadRelationMismatch)
+        #expect(EditResolver.validate(edit: moved, of: other) == .notAnEditOfThisEvent)
+        let resolved = EditResolver.resolve(original: original, edits: [moved])
+        #expect(resolved.winner == nil && resolved.currentContent["body"] == "hello")
+        // Another rel_type inside (an annotation or thread payload) is no edit either.
+        let otherKind = decrypted(envelope(clear: ["m.relates_to": replace("$original")]),
+                                  edit("x", relatesTo: ["rel_type": "m.thread", "event_id": "$original"]))
+        #expect(EditResolver.validate(edit: otherKind, of: original) == .payloadRelationMismatch)
+        // The same relation inside and outside, as clients send it, or none inside: valid.
+        let same = decrypted(envelope(clear: ["m.relates_to": replace("$original")]),
+                             edit("fine", relatesTo: replace("$original")))
+        #expect(EditResolver.validate(edit: same, of: original) == nil)
+        let noneInside = decrypted(envelope(clear: ["m.relates_to": replace("$original")]), edit("fine too"))
+        #expect(EditResolver.validate(edit: noneInside, of: original) == nil)
+    }
+
+    /// The encrypted rules do not over-apply: an encrypted edit of a plaintext message is valid.
+    @Test mutating func anEncryptedEditOfAPlaintextMessageIsValid() {
+        let plain = factory.message("plain", id: "$plain")
+        let original = EditSubject(plain, isRedacted: false)
+        let encryptedEdit = decrypted(envelope(clear: ["m.relates_to": replace("$plain")]),
+                                      edit("plain, edited", relatesTo: replace("$plain")))
+        let resolved = EditResolver.resolve(original: original, edits: [encryptedEdit])
+        #expect(resolved.winner == encryptedEdit.eventID)
+        #expect(resolved.currentContent["body"] == "plain, edited")
     }
 
     @Test func decryptedContentKeepsOnlyTheClearRelation() {

@@ -67,6 +67,13 @@ public struct TimelineItem: Sendable, Hashable {
         MemberName.label(userID: sender, displayName: senderDisplayName, ambiguous: senderNameIsAmbiguous)
     }
 
+    /// The content that views for people read (`events` text, TXT and HTML exports): `content`, except for
+    /// an encrypted event that was not decrypted, which shows only its clear relation. `content` itself
+    /// stays as archived for `events --jsonl` (it is data).
+    public var shownContent: JSONValue {
+        type == "m.room.encrypted" ? .undecryptedContent(envelope: content) : content
+    }
+
     /// The JSON object written by `events --jsonl`. Keys are stable: scripts depend on them.
     public var jsonValue: JSONValue {
         var object: [String: JSONValue] = [
