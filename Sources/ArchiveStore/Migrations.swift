@@ -172,5 +172,14 @@ enum Migrations {
         """
         UPDATE search_index SET cursor = 0;
         """,
+        // 8: whether each decrypted event's megolm session belongs to a device of its sender (issue 9.8),
+        // learned from /keys/query after a sync: 'verified', 'mismatch' or 'unknown'. NULL: not decrypted, or
+        // not checked yet. The partial index finds what the next sync must (re-)check: unchecked and unknown.
+        """
+        ALTER TABLE events ADD COLUMN sender_key_status TEXT
+            CHECK (sender_key_status IN ('verified', 'mismatch', 'unknown'));
+        CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
+            WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status = 'unknown');
+        """,
     ]
 }

@@ -28,11 +28,15 @@ public struct TimelineItem: Sendable, Hashable {
     public var redacted: Bool
     public var redactedBy: String?
     public var decryption: DecryptionStatus
+    /// For a decrypted event: whether its session belongs to a device of `sender`; nil when not decrypted
+    /// or not checked yet. Shown, never used to hide the message.
+    public var senderKey: SenderKeyStatus?
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, type: String,
                 stateKey: String?, originServerTS: Int64, content: JSONValue, edited: Bool, replacedBy: String?,
                 edits: [String], reactions: [String: Int], inReplyTo: String?, threadRoot: String?,
-                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus) {
+                thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus,
+                senderKey: SenderKeyStatus? = nil) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -51,6 +55,7 @@ public struct TimelineItem: Sendable, Hashable {
         self.redacted = redacted
         self.redactedBy = redactedBy
         self.decryption = decryption
+        self.senderKey = senderKey
     }
 
     /// The JSON object written by `events --jsonl`. Keys are stable: scripts depend on them.
@@ -72,6 +77,7 @@ public struct TimelineItem: Sendable, Hashable {
             "redacted": .bool(redacted),
             "redacted_by": redactedBy.map(JSONValue.string) ?? .null,
             "decryption": .string(decryption.rawValue),
+            "sender_key": decryption != .ok ? .null : .string(senderKey?.rawValue ?? "unchecked"),
         ]
         if let stateKey { object["state_key"] = .string(stateKey) }
         if let thread {
