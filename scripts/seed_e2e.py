@@ -710,6 +710,32 @@ def verify_hostile_edits(room_truth, events, plain):
     return {cases[k]["event_id"] for k in ("payload_only_replace", "payload_names_other_target")}
 
 
+def seed_sender_key_cases(room, sender, owner_of_session, rng):
+    """Issue 9.8: events whose megolm session does not belong to a device of their sender. One sent by
+    `sender` but encrypted in a session of `owner_of_session`'s device (mismatch: the session key belongs to
+    another user's device); one sent by `sender` from a device whose keys were never uploaded (unknown).
+    Both sessions go into the backup like every other session of the room. Returns {event id: expected
+    sender-key status}."""
+    expected = {}
+    borrowed = Session(room.devices[owner_of_session.user_id], room.room_id)
+    ghost = Session(Device(sender.user_id, "GHOST" + random_alnum(6).upper()), room.room_id)
+    for session, status, body in (
+            (borrowed, "mismatch", "sender keys: sent by one user in another user's session"),
+            (ghost, "unknown", "sender keys: sent from a device that never uploaded its keys")):
+        room.sessions.append(session)
+        enc, index = session.encrypt("m.room.message", _seed().text_content(body), room.room_id)
+        event_id = room.send_encrypted(sender, enc, session, index)
+        room._add_message(event_id, sender, body)
+        expected[event_id] = status
+    return expected
+
+
+def sender_key_truth(room, exceptions):
+    """The sender-key status expected for every event of the room's sessions: `verified` (the session's
+    device belongs to the sender, whose keys were uploaded) unless listed in `exceptions`."""
+    return {event_id: exceptions.get(event_id, "verified") for s in room.sessions for event_id in s.events}
+
+
 def seed_hostile_room(client, carol, devices, other_room_id):
     """Room "hostile" (carol's): events that must end in each failure status. Returns (room, expect,
     plaintext bodies of the events expected ok, sessions h1, h2, h3)."""
@@ -853,6 +879,7 @@ def seed_test(client, secret, alice, bob, rng, out_dir):
         devices[u.user_id] = d
 
     enc, image = seed_encrypted_room(client, alice, bob, devices, rng, out_dir)
+    sender_key_cases = seed_sender_key_cases(enc, bob, alice, rng)
     log(f"encrypted room done ({len(enc.messages)} messages, {len(enc.sessions)} sessions, "
         f"{time.monotonic() - t0:.0f} s)")
     bob_sessions = [s for s in enc.sessions if s.device.user_id == bob.user_id]
@@ -879,6 +906,7 @@ def seed_test(client, secret, alice, bob, rng, out_dir):
             "sessions": [{"session_id": s.session_id, "sender": s.device.user_id, "sender_key": s.device.curve25519,
                           "events": list(s.events), "in_backup": s is not missing} for s in enc.sessions],
             "missing_session_id": missing.session_id,
+            "sender_key_status": sender_key_truth(enc, sender_key_cases),
             "image": image,
         },
         "key_export": {"path": export_path, "passphrase": export_passphrase, "session_ids": [missing.session_id]},

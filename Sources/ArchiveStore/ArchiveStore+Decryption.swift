@@ -59,6 +59,10 @@ extension ArchiveStore {
                     UPDATE events SET decryption = 'missing_key'
                     WHERE session_id = ? AND room_id = ? AND decryption = 'failed'
                     """).run(.text(key.sessionID), .text(key.roomID))
+                // The new key may come with another sender key: the session's events are checked again.
+                try db.statement("""
+                    UPDATE events SET sender_key_status = NULL WHERE session_id = ? AND room_id = ?
+                    """).run(.text(key.sessionID), .text(key.roomID))
                 try upsert.run(.text(key.roomID), .text(key.sessionID), .optional(key.senderKey),
                                .int(Int64(key.firstMessageIndex)), .text(key.sessionKey), .text(source),
                                .int(clock.now().milliseconds))

@@ -14,7 +14,8 @@ extension ArchiveStore {
                 + "AND rel_type = 'm.thread' AND rel_target = ?"
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
-                   redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json
+                   redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json,
+                   sender_key_status
             FROM events
             WHERE \(filter)
             ORDER BY position
@@ -46,7 +47,8 @@ extension ArchiveStore {
                 threadRoot: event.threadRoot, thread: try threadSummary(of: eventID, roomID: roomID),
                 redacted: redactedBy != nil, redactedBy: redactedBy,
                 decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none,
-                senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"))
+                senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"),
+                senderKey: statement.text(14).flatMap(SenderKeyStatus.init(rawValue:)))
             try body(item)
         }
     }

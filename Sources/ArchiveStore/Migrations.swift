@@ -213,5 +213,14 @@ enum Migrations {
         );
         CREATE INDEX member_history_by_user ON member_history(room_id, user_id, in_effect_at);
         """,
+        // 11: whether each decrypted event's megolm session belongs to a device of its sender (issue 9.8),
+        // learned from /keys/query after a sync: 'verified', 'mismatch' or 'unknown'. NULL: not decrypted, or
+        // not checked yet. The partial index finds what the next sync must (re-)check: unchecked and unknown.
+        """
+        ALTER TABLE events ADD COLUMN sender_key_status TEXT
+            CHECK (sender_key_status IN ('verified', 'mismatch', 'unknown'));
+        CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
+            WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status = 'unknown');
+        """,
     ]
 }

@@ -141,7 +141,11 @@ import TestSupport
             """)
         #expect(try items(store)["$a"]?.content["body"] == "a, forged in the clear")
         // What later migrations create did not exist at schema 7 either.
-        try store.db.execute("DROP TABLE member_history;")
+        try store.db.execute("""
+            DROP TABLE member_history;
+            DROP INDEX events_sender_key_to_check;
+            ALTER TABLE events DROP COLUMN sender_key_status;
+            """)
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == Migrations.all.count)
         #expect(try reopened.resolvePendingEdits())

@@ -34,12 +34,16 @@ public struct TimelineItem: Sendable, Hashable {
     /// A state event's `unsigned.prev_content`: what it replaced (membership sentences read it). Not part
     /// of `jsonValue`.
     public var previousContent: JSONValue?
+    /// For a decrypted event: whether its session belongs to a device of `sender`; nil when not decrypted
+    /// or not checked yet. Shown, never used to hide the message.
+    public var senderKey: SenderKeyStatus?
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, type: String,
                 stateKey: String?, originServerTS: Int64, content: JSONValue, edited: Bool, replacedBy: String?,
                 edits: [String], reactions: [String: Int], inReplyTo: String?, threadRoot: String?,
                 thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus,
-                senderNameIsAmbiguous: Bool = false, previousContent: JSONValue? = nil) {
+                senderNameIsAmbiguous: Bool = false, previousContent: JSONValue? = nil,
+                senderKey: SenderKeyStatus? = nil) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -60,6 +64,7 @@ public struct TimelineItem: Sendable, Hashable {
         self.decryption = decryption
         self.senderNameIsAmbiguous = senderNameIsAmbiguous
         self.previousContent = previousContent
+        self.senderKey = senderKey
     }
 
     /// The sender as people see them in this room (`MemberName.label`).
@@ -93,6 +98,7 @@ public struct TimelineItem: Sendable, Hashable {
             "redacted": .bool(redacted),
             "redacted_by": redactedBy.map(JSONValue.string) ?? .null,
             "decryption": .string(decryption.rawValue),
+            "sender_key": decryption != .ok ? .null : .string(senderKey?.rawValue ?? "unchecked"),
         ]
         if let stateKey { object["state_key"] = .string(stateKey) }
         if let thread {
