@@ -248,6 +248,9 @@ public actor MatrixClient {
         if response.exceededLimit { throw MatrixError.replyTooLarge(step: step, status: response.status) }
         do {
             return try JSONCoding.decode(response.body)
+        } catch let failure as JSONParser.Failure where failure.exceedsValueLimit {
+            // Too many values to hold is "too large" as well: a smaller page is the way forward.
+            throw MatrixError.replyTooLarge(step: step, status: response.status)
         } catch {
             throw MatrixError(step: step, status: response.status, errcode: nil,
                               serverMessage: "the reply is not valid JSON")
