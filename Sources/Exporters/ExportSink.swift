@@ -56,7 +56,11 @@ public final class ExportWriter {
                 fileMode: UInt16 = ExportFileMode.privateDefault) throws {
         self.fileMode = fileMode
         switch destination {
-        case .directory(let path):
+        case .directory(let givenPath):
+            // `site/` (as shell completion writes it) is the folder `site`: its staging folder is `site.partial`
+            // beside it, never `site/.partial` inside it.
+            var path = givenPath
+            while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
             let url = URL(fileURLWithPath: path)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
@@ -77,6 +81,12 @@ public final class ExportWriter {
                 throw ExportError.failure("cannot create the output folder \(path)")
             }
             guard mkdir(staging.path, 0o700) == 0 else { throw ExportError.io("create", path: staging.path, errno: errno) }
+            // The mark that this folder is an export's staging folder, for the rerun after a kill; removed
+            // before the folder is renamed into place.
+            let marker = open(staging.appendingPathComponent(Self.stagingMarker).path,
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard marker >= 0 else { throw ExportError.io("create", path: staging.path, errno: errno) }
+            close(marker)
             // The export's own folder too gets the folder mode exactly (the umask does not apply): it is
             // renamed into place as the export.
             guard chmod(staging.path, mode_t(ExportFileMode.directoryMode(for: fileMode))) == 0 else {
@@ -106,18 +116,24 @@ public final class ExportWriter {
         }
     }
 
-    /// A `PATH.partial` folder left by a killed export (its files were never renamed into place), or anything
-    /// else planted under that name: removed, so the export starts clean. A symlink is removed itself and
-    /// never followed.
+    /// The file that marks a staging folder as one an export of ours made.
+    static let stagingMarker = ".mxarchive-partial"
+
+    /// A `PATH.partial` folder left by a killed export (its files were never renamed into place) is removed,
+    /// so the export starts clean: only when it is ours — a folder owned by this user that nobody else may
+    /// write into (so nothing in it can be swapped for a link while it is removed) and either empty or
+    /// holding the staging mark. Anything else under that name is somebody's data: refused, never deleted.
     private static func removeLeftover(_ path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            do { try FileManager.default.removeItem(atPath: path) } catch {
-                throw ExportError.failure("cannot remove the leftover \(path) of an earlier export")
-            }
-        } else if unlink(path) != 0 {
-            throw ExportError.io("remove the leftover", path: path, errno: errno)
+        let isOurs = (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid() && (info.st_mode & 0o022) == 0
+        if isOurs, rmdir(path) == 0 { return }
+        guard isOurs, access(path + "/" + stagingMarker, F_OK) == 0 else {
+            throw ExportError.usage("\(path) exists and is not the leftover of an mxarchive export: "
+                                    + "remove it, or name another output")
+        }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw ExportError.failure("cannot remove the leftover \(path) of an earlier export")
         }
     }
 
@@ -196,6 +212,9 @@ public final class ExportWriter {
                 if rename(partial, final) != 0 { throw ExportError.io("rename to", path: final, errno: errno) }
             }
         case .directory(let staging, let final):
+            if unlink(staging.appendingPathComponent(Self.stagingMarker).path) != 0 {
+                throw ExportError.io("remove the staging mark in", path: staging.path, errno: errno)
+            }
             // rename(2) replaces an empty folder; one that filled up meanwhile makes it fail (ENOTEMPTY).
             if rename(staging.path, final.path) != 0 { throw ExportError.io("rename to", path: final.path, errno: errno) }
         }

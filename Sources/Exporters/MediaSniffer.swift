@@ -61,7 +61,10 @@ public enum MediaSniffer {
         if ascii("GIF87a") || ascii("GIF89a") { return kind("gif") }
         if ascii("RIFF") && ascii("WEBP", at: 8) { return kind("webp") }
         if ascii("RIFF") && ascii("WAVE", at: 8) { return kind("wav") }
-        if ascii("ftyp", at: 4) { return isoMedia(brand: b.count >= 12 ? String(decoding: b[8..<12], as: UTF8.self) : "") }
+        // ISO media begins with the `ftyp` box: its big-endian size first, a small multiple of 4 (a file
+        // that starts `<!--ftyp` is text a browser may sniff as HTML, not a video).
+        let boxSize = b.count >= 4 ? b[0..<4].reduce(0) { $0 << 8 | Int($1) } : 0
+        if ascii("ftyp", at: 4) && (8...1024).contains(boxSize) && boxSize % 4 == 0 { return isoMedia(brand: b.count >= 12 ? String(decoding: b[8..<12], as: UTF8.self) : "") }
         if starts([0x1A, 0x45, 0xDF, 0xA3]) {
             // EBML: the DocType element (42 82) says webm or matroska, within the first bytes.
             return b.count > 8 && containsASCII(b, "webm") ? kind("webm")

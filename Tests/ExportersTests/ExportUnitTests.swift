@@ -207,6 +207,39 @@ import TestSupport
         try writer.finish()
     }
 
+    /// A folder export is staged in `PATH.partial`. What is already under that name is removed only when
+    /// it is the marked leftover of a killed export of ours; anything else (the user's own `report.partial`,
+    /// something another local user planted) is refused and kept. `site/` stages beside `site`, not inside.
+    @Test func onlyOurOwnStagingLeftoverIsRemoved() throws {
+        let base = uniqueTemporaryDirectory("mxa-partial")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let output = base.appendingPathComponent("report").path
+        try FileManager.default.createDirectory(atPath: output + ".partial", withIntermediateDirectories: false)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: output + ".partial/notes.txt"))
+        #expect(throws: ExportError.self) {
+            try ExportWriter(destination: .directory(output), modificationTime: 0)
+        }
+        #expect(FileManager.default.contents(atPath: output + ".partial/notes.txt") == Data("mine".utf8))
+        try FileManager.default.removeItem(atPath: output + ".partial")
+
+        // A killed export's leftover: created, written into, never finished.
+        var killed: ExportWriter? = try ExportWriter(destination: .directory(output), modificationTime: 0)
+        try killed?.add("a.txt", text: "half\n")
+        let leftover = try FileManager.default.contentsOfDirectory(atPath: output + ".partial")
+        #expect(leftover.contains(ExportWriter.stagingMarker))
+        killed = nil  // deinit removes it as a failed export does; put one back as a kill would leave it
+        try FileManager.default.createDirectory(atPath: output + ".partial", withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: output + ".partial/" + ExportWriter.stagingMarker, contents: Data())
+        FileManager.default.createFile(atPath: output + ".partial/a.txt", contents: Data("half\n".utf8))
+        let writer = try ExportWriter(destination: .directory(output + "/"), modificationTime: 0)
+        try writer.add("b.txt", text: "whole\n")
+        try writer.finish()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output) == ["b.txt"])
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+    }
+
     /// Issue 12.7: verify-export reports a symlink in an export folder (never reading through it) and a
     /// name that appears twice in an archive, instead of skipping them.
     @Test func verifyExportReportsSymlinksAndDuplicateNames() throws {

@@ -23,11 +23,11 @@ import Testing
         #expect(ext("GIF87a\u{1}\u{0}") == "gif")
         #expect(ext(bytes([(0, a("RIFF")), (8, a("WEBPVP8 "))])) == "webp")
         #expect(ext(bytes([(0, a("RIFF")), (8, a("WAVEfmt "))])) == "wav")
-        #expect(ext(bytes([(4, a("ftypavif"))])) == "avif")
-        #expect(ext(bytes([(4, a("ftypisom"))])) == "mp4")
-        #expect(ext(bytes([(4, a("ftypmp42"))])) == "mp4")
-        #expect(ext(bytes([(4, a("ftypM4A "))])) == "m4a")
-        #expect(ext(bytes([(4, a("ftypqt  "))])) == "mov")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypavif"))])) == "avif")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypisom"))])) == "mp4")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypmp42"))])) == "mp4")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypM4A "))])) == "m4a")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypqt  "))])) == "mov")
         #expect(ext(bytes([(0, [0x1A, 0x45, 0xDF, 0xA3]), (8, [0x42, 0x82, 0x84]), (11, a("webm"))])) == "webm")
         #expect(ext(bytes([(0, [0x1A, 0x45, 0xDF, 0xA3]), (8, [0x42, 0x82, 0x88]), (11, a("matroska"))])) == "mkv")
         #expect(ext("OggS\u{0}\u{2}") == "ogg")
@@ -60,9 +60,12 @@ import Testing
         #expect(ext("#!/bin/sh\nrm -rf ~\n") == "bin")
         #expect(ext("alert(1)//") == "bin")
         #expect(ext("PK\u{3}\u{4}") == "bin")  // zip, jar, docx: not inert for a downloader
-        #expect(ext(bytes([(4, a("ftypheic"))])) == "bin")  // an unknown brand
+        #expect(ext(bytes([(0, [0, 0, 0, 0x20]), (4, a("ftypheic"))])) == "bin")  // an unknown brand
         #expect(ext([0xFF, 0xF1, 0x50, 0x80]) == "bin")  // ADTS AAC is not an MPEG audio layer
         #expect(ext("just some text") == "bin")
+        // An `ftyp` at offset 4 after text, not a box size: a browser sniffs `<!--` as HTML.
+        #expect(ext("<!--ftypisom--><script>alert(1)</script>") == "bin")
+        #expect(ext(bytes([(0, [0, 0, 0, 0x1E]), (4, a("ftypisom"))])) == "bin")  // not a multiple of 4
     }
 
     /// A file that starts with a known signature is that type, whatever follows: served as image/png
