@@ -19,8 +19,8 @@ alive) or answered with a fault:
   unknown_token    401 M_UNKNOWN_TOKEN
   unknown_token_soft 401 M_UNKNOWN_TOKEN with soft_logout: true
 
---mixed: a seeded schedule. Between two faults pass at least --min-gap clean requests (so at most one
-request in min-gap + 1 is faulted); the fault types come from a seeded shuffle of all of them, refilled
+--mixed: a seeded schedule. Between two faults pass --min-gap clean requests (so one request in
+min-gap + 1 is faulted); the fault types come from a seeded shuffle of all of them, refilled
 when used up, so every type is injected once before any is injected twice. A request whose previous
 attempt was faulted is always passed (keyed by method and target), so a client that retries gets through.
 Login and token refresh are never faulted: a cut /refresh reply would lose the single-use refresh token,
@@ -62,7 +62,7 @@ class Schedule:
         self.fail_path = args.fail_path or ""
         self.bag = []
         self.clean_since_fault = self.min_gap  # the first request may be faulted after the gap below
-        self.gap = self.min_gap + self.rng.randint(0, 1)
+        self.gap = self.min_gap
         self.faulted_keys = set()
         self.matching = 0
 
@@ -90,7 +90,7 @@ class Schedule:
         fault = self.bag.pop()
         self.faulted_keys.add(key)
         self.clean_since_fault = 0
-        self.gap = self.min_gap + self.rng.randint(0, 1)
+        self.gap = self.min_gap
         return fault
 
 
