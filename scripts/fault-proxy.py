@@ -38,6 +38,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import socket
 import struct
 import sys
@@ -279,6 +280,18 @@ async def read_request(reader):
     return method, target, headers, body
 
 
+def unblock_stop_signals():
+    """Unblocks SIGTERM and SIGINT, which this process may inherit blocked.
+
+    The test process starts the proxy from a thread that has them blocked (libdispatch blocks signals in
+    its worker threads), and a blocked mask survives exec: the tests' stop signal would then never arrive.
+    Inherited descriptors are deliberately left open: Foundation's Process watches one of them to learn
+    that its child exited.
+    """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--upstream", required=True)
@@ -309,6 +322,7 @@ async def main():
 
 
 if __name__ == "__main__":
+    unblock_stop_signals()
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ import Testing
 /// `scripts/fault-proxy.py` between the real `mxarchive` binary and the seeded Synapse: passing faults of
 /// every kind must not change what a sync archives, and a fault that never clears must end the run after
 /// bounded retries with what was fetched before it kept.
-@Suite struct FaultProxyTests {
+@Suite(.serialized) struct FaultProxyTests {
     /// Small rooms with a small page size: many requests, so the schedule reaches every fault type.
     static let rooms = ["#export:localhost", "#child-a:localhost", "#child-b:localhost"]
     static let pageSize = "2"
@@ -16,6 +16,9 @@ import Testing
     /// eight attempts of a fault that never clears take seconds, not a minute of back-off.
     static let environment = ["MXARCHIVE_TEST_HTTP_TIMEOUT": String(clientTimeout),
                               "MXARCHIVE_TEST_RETRY_MAX_DELAY": "0.5"]
+    /// The longest one proxied `mxarchive` run may take before the watchdog kills it and fails the test:
+    /// far more than a healthy run needs (seconds), so only a hang reaches it.
+    static let runLimitSeconds: Double = 60
 
     @Test func aSeededScheduleOfEveryFaultArchivesExactlyWhatACleanRunDoes() async throws {
         let seed = try Seed.load()
@@ -28,7 +31,7 @@ import Testing
         let clean = try Archive.loggedIn(as: "alice")
         let roomArguments = Self.rooms.flatMap { ["--room", $0] }
         let faulted = try proxied.run(["sync", "--from-start", "--page-size", Self.pageSize] + roomArguments,
-                                      environment: Self.environment)
+                                      environment: Self.environment, within: Self.runLimitSeconds)
         let counts = try proxy.counts()
         print("fault-proxy seed \(faultSeed): \(counts)")
         #expect(faulted.status == 0, "sync through the fault proxy failed: \(faulted.stderr)")
@@ -69,7 +72,7 @@ import Testing
         let room = "#export:localhost"
         let started = Date()
         let result = try proxied.run(["sync", "--from-start", "--page-size", Self.pageSize, "--room", room],
-                                     environment: Self.environment)
+                                     environment: Self.environment, within: Self.runLimitSeconds)
         let elapsed = Date().timeIntervalSince(started)
         let counts = try proxy.counts()
         print("fault-proxy \(fault) forever: \(counts), sync took \(Int(elapsed)) s")
@@ -94,6 +97,40 @@ import Testing
     }
 }
 
+extension Archive {
+    /// `run`, with a watchdog: a run still going after `seconds` (a client stuck on the proxy) is killed
+    /// and fails the test, instead of hanging the whole suite.
+    func run(_ arguments: [String], environment extra: [String: String], within seconds: Double) throws -> RunResult {
+        let process = try start(arguments, environment: extra)
+        let outData = Locked(Data())
+        let errData = Locked(Data())
+        let group = DispatchGroup()
+        for (pipe, sink) in [(process.standardOutput as! Pipe, outData), (process.standardError as! Pipe, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                group.leave()
+            }
+        }
+        if !FaultProxy.wait(for: process, seconds: seconds) {
+            kill(process.processIdentifier, SIGKILL)
+            _ = FaultProxy.wait(for: process, seconds: 5)
+            _ = group.wait(timeout: .now() + 5)
+            throw HarnessError("mxarchive \(arguments.first ?? "") did not finish within \(Int(seconds)) s; killed. "
+                               + "stderr so far: \(String(decoding: errData.get(), as: UTF8.self))")
+        }
+        // The pipes close when the process exits; a bounded wait so an inherited descriptor cannot hang us.
+        if group.wait(timeout: .now() + 10) == .timedOut {
+            throw HarnessError("mxarchive \(arguments.first ?? "") exited but its output pipes stayed open")
+        }
+        let result = RunResult(status: process.terminationStatus,
+                               stdout: String(decoding: outData.get(), as: UTF8.self),
+                               stderr: String(decoding: errData.get(), as: UTF8.self))
+        try assertNoSecrets(in: result)
+        return result
+    }
+}
+
 /// A running `scripts/fault-proxy.py`.
 struct FaultProxy {
     /// Every fault type the proxy knows (its FAULTS list).
@@ -115,8 +152,10 @@ struct FaultProxy {
         let portFile = folder.appendingPathComponent("port")
         let countsFile = folder.appendingPathComponent("counts.json")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--upstream", upstream, "--port-file", portFile.path,
+        // The interpreter itself, not `/usr/bin/env python3`: that may resolve to a pyenv shim (a shell
+        // script), and the signal `stop()` sends must reach the proxy, not a wrapper around it.
+        process.executableURL = URL(fileURLWithPath: try python())
+        process.arguments = [script.path, "--upstream", upstream, "--port-file", portFile.path,
                              "--counts-file", countsFile.path, "--stall-seconds", String(FaultProxyTests.stallSeconds)]
             + arguments
         let log = folder.appendingPathComponent("proxy.log")
@@ -134,7 +173,7 @@ struct FaultProxy {
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        process.terminate()
+        FaultProxy(process: process, url: "", countsFile: countsFile).stop()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         throw HarnessError("the fault proxy did not start: \(output)")
     }
@@ -142,8 +181,35 @@ struct FaultProxy {
     /// `{seed, requests, faults: {type: count}, faults_total}` as the proxy last wrote it.
     func counts() throws -> JSONValue { try JSONCoding.decode(Data(contentsOf: countsFile)) }
 
+    /// The first of the usual absolute interpreter paths that exists (the proxy needs only the stdlib).
+    static func python() throws -> String {
+        for path in ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        throw HarnessError("no python3 interpreter found for the fault proxy")
+    }
+
+    /// SIGTERM, then SIGKILL if the proxy is still there after a few seconds; never waits without bound.
+    /// (A child started from here inherits SIGTERM blocked; the proxy unblocks it, the SIGKILL is the
+    /// backstop for a proxy that is stuck before it gets that far.)
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        if Self.wait(for: process, seconds: 3) { return }
+        kill(process.processIdentifier, SIGKILL)
+        if !Self.wait(for: process, seconds: 5) {
+            Issue.record("the fault proxy (pid \(process.processIdentifier)) survived SIGKILL")
+        }
+    }
+
+    /// Whether `process` exited within `seconds` (polling: `waitUntilExit` has no timeout).
+    static func wait(for process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return true
     }
 }
