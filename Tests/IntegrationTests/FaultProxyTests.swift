@@ -159,7 +159,7 @@ struct FaultProxy {
                              "--counts-file", countsFile.path, "--stall-seconds", String(FaultProxyTests.stallSeconds)]
             + arguments
         let log = folder.appendingPathComponent("proxy.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
