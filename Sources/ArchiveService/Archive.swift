@@ -56,9 +56,10 @@ public struct Account: Sendable {
     func client() async throws -> MatrixClient {
         let credentialStore = CredentialStore(storeDirectory: storeDirectory)
         let credentials = try credentialStore.load()
-        let client = MatrixClient(credentials: credentials, persistCredentials: { updated in
-            try credentialStore.save(updated)
-        })
+        let tuning = TestNetworkTuning()
+        let client = MatrixClient(credentials: credentials, retryPolicy: tuning.retryPolicy,
+                                  persistCredentials: { updated in try credentialStore.save(updated) },
+                                  requestTimeoutSeconds: tuning.requestTimeoutSeconds)
         try await client.resolveUserID()
         return client
     }

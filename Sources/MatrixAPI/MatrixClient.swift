@@ -30,14 +30,17 @@ public actor MatrixClient {
     private let sleeper: @Sendable (Double) async throws -> Void
     /// "Now", for a `Retry-After` given as an HTTP date.
     private let clock: any ArchiveClock
+    /// How long one API request may take before it counts as a dropped connection (and is retried).
+    private let requestTimeoutSeconds: Int64
 
     public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
                 retryPolicy: RetryPolicy = RetryPolicy(),
                 persistCredentials: @escaping @Sendable (Credentials) throws -> Void = { _ in },
                 sleeper: @escaping @Sendable (Double) async throws -> Void = { seconds in
                     try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-                }, clock: any ArchiveClock = SystemClock()) {
+                }, clock: any ArchiveClock = SystemClock(), requestTimeoutSeconds: Int64 = 60) {
         self.clock = clock
+        self.requestTimeoutSeconds = requestTimeoutSeconds
         self.credentials = credentials
         self.transport = transport
         self.retryPolicy = retryPolicy
@@ -237,23 +240,34 @@ public actor MatrixClient {
         return "?" + items.map { "\(segment($0.0))=\(segment($0.1))" }.joined(separator: "&")
     }
 
-    /// One API call with the retry rules, its reply decoded as JSON.
+    /// One API call with the retry rules, its reply decoded as JSON. A 2xx GET whose body does not parse
+    /// is retried like a 5xx (bounded by the policy): a reply cut short in transit (a proxy, or a connection
+    /// dropped right where a matching `Content-Length` ended) is a passing fault, and failing the room for it
+    /// would leave the room behind until the next run. Other methods are not repeated: a POST may act twice.
     func call(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
               body: JSONValue? = nil, authenticated: Bool = true, maxResponseBytes: Int? = nil) async throws -> JSONValue {
         let data = body.map { Data(JSONCoding.encode($0).utf8) }
-        let response = try await exchange(step, method: method, path: path, query: query, body: data,
-                                          accept: "application/json", authenticated: authenticated,
-                                          maxResponseBytes: maxResponseBytes)
-        // Too large to read is not a passing fault: retrying the same request gets the same reply.
-        if response.exceededLimit { throw MatrixError.replyTooLarge(step: step, status: response.status) }
-        do {
-            return try JSONCoding.decode(response.body)
-        } catch let failure as JSONParser.Failure where failure.exceedsValueLimit {
-            // Too many values to hold is "too large" as well: a smaller page is the way forward.
-            throw MatrixError.replyTooLarge(step: step, status: response.status)
-        } catch {
-            throw MatrixError(step: step, status: response.status, errcode: nil,
-                              serverMessage: "the reply is not valid JSON")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response = try await exchange(step, method: method, path: path, query: query, body: data,
+                                              accept: "application/json", authenticated: authenticated,
+                                              maxResponseBytes: maxResponseBytes)
+            // Too large to read is not a passing fault: retrying the same request gets the same reply.
+            if response.exceededLimit { throw MatrixError.replyTooLarge(step: step, status: response.status) }
+            do {
+                return try JSONCoding.decode(response.body)
+            } catch let failure as JSONParser.Failure where failure.exceedsValueLimit {
+                // Too many values to hold is "too large" as well: a smaller page is the way forward.
+                throw MatrixError.replyTooLarge(step: step, status: response.status)
+            } catch {
+                let invalid = MatrixError(step: step, status: response.status, errcode: nil,
+                                          serverMessage: "the reply is not valid JSON (\(response.body.count) bytes; cut short?)")
+                guard method == "GET", let delay = retryPolicy.delay(after: .transient, attempt: attempt) else {
+                    throw invalid
+                }
+                try await sleeper(delay)
+            }
         }
     }
 
@@ -263,7 +277,7 @@ public actor MatrixClient {
     /// and the request repeated. Returns
     /// the first 2xx response; anything else ends as a `MatrixError`.
     func exchange(_ step: String, method: String = "GET", path: String, query: [(String, String)] = [],
-                  body: Data? = nil, accept: String, authenticated: Bool = true, timeoutSeconds: Int64 = 60,
+                  body: Data? = nil, accept: String, authenticated: Bool = true, timeoutSeconds: Int64? = nil,
                   maxResponseBytes: Int? = nil, retryPolicy policy: RetryPolicy? = nil,
                   extraHeaders: [(String, String)] = []) async throws -> HTTPResponseData {
         let policy = policy ?? retryPolicy
@@ -276,7 +290,8 @@ public actor MatrixClient {
             if body != nil { headers.append(("Content-Type", "application/json")) }
             headers += extraHeaders
             let request = HTTPRequestSpec(method: method, url: baseURL + path + Self.queryString(query),
-                                          headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+                                          headers: headers, body: body,
+                                          timeoutSeconds: timeoutSeconds ?? requestTimeoutSeconds,
                                           maxResponseBytes: maxResponseBytes)
             let failure: RetryPolicy.Failure
             let lastError: any Error

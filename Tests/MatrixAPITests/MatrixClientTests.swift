@@ -100,6 +100,36 @@ final class Recorder<T: Sendable>: Sendable {
         #expect(transport.requests.count == 3)
     }
 
+    /// A 200 whose body was cut short in transit (the fault proxy's `truncated_json`) is a passing fault:
+    /// retried with back-off, not a failure of the room.
+    @Test func aReplyCutShortIsRetriedLikeAServerError() async throws {
+        let transport = ScriptedTransport([
+            .reply(200, #"{"chunk":[{"event_id":"$a","type":"m.room.mes"#),
+            .reply(200, #"{"chunk":[{"event_id":"$a","type":"m.room.message"}],"end":"t2"}"#),
+        ])
+        let sleeps = Recorder<Double>()
+        let page = try await client(transport, sleeps: sleeps).messages(roomID: "!x:hs.test", direction: .forward,
+                                                                       from: nil, limit: 10)
+        #expect(page.chunk.count == 1)
+        #expect(page.end == "t2")
+        #expect(sleeps.all == [0.5])
+        #expect(transport.requests.count == 2)
+    }
+
+    /// A reply that is cut short every time ends after the policy's attempts, saying what was wrong.
+    @Test func aReplyAlwaysCutShortEndsAfterBoundedRetries() async throws {
+        let cut = ScriptedTransport.Step.reply(200, #"{"joined_rooms":["!a:hs"#)
+        let transport = ScriptedTransport([cut, cut, cut, cut, cut, cut])
+        let sleeps = Recorder<Double>()
+        await #expect {
+            _ = try await client(transport, sleeps: sleeps).joinedRooms()
+        } throws: { error in
+            String(describing: error).contains("not valid JSON")
+        }
+        #expect(transport.requests.count == 4)
+        #expect(sleeps.all == [0.5, 1.0, 2.0])
+    }
+
     @Test func forbiddenIsNotRetriedAndSaysWhichStep() async throws {
         let transport = ScriptedTransport([.reply(403, #"{"errcode":"M_FORBIDDEN","error":"You are not in the room"}"#)])
         let sleeps = Recorder<Double>()
