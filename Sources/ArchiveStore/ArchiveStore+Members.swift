@@ -1,5 +1,13 @@
 import ArchiveCore
 
+/// Steps on timeline positions and timestamps that stop at the ends instead of trapping: a timestamp is
+/// whatever the server sent (a hostile one sends `origin_server_ts` Int64.min), and a trap there would fail
+/// every later export of the room.
+extension Int64 {
+    var steppedBack: Int64 { self == .min ? .min : self - 1 }
+    var steppedForward: Int64 { self == .max ? .max : self + 1 }
+}
+
 /// A user's membership of a room at one timeline position, with the positions it holds between, so that a
 /// long timeline looks it up once per member event rather than once per message.
 struct MemberSnapshot {
@@ -73,7 +81,7 @@ extension ArchiveStore {
                 return snapshot
             }
             // It may come to hold at any later message, by the clock: look again each time.
-            snapshot.until = position + 1
+            snapshot.until = position.steppedForward
         }
         if let before {
             content = before.json["content"]
@@ -148,7 +156,7 @@ struct MemberNames {
     mutating func name(ofSenderOf event: RawEvent, at position: Int64, roomID: String,
                        store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
         if event.type == "m.room.member", event.stateKey == event.sender, position > Int64.min {
-            let before = try name(of: event.sender, at: position - 1, timestamp: event.originServerTS - 1,
+            let before = try name(of: event.sender, at: position.steppedBack, timestamp: event.originServerTS.steppedBack,
                                   roomID: roomID, store: store)
             if before.displayName != nil { return before }
         }

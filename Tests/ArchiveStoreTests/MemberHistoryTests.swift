@@ -18,12 +18,12 @@ import TestSupport
     }
 
     mutating func member(_ user: String, _ membership: String = "join", name: String?, previous: JSONValue? = nil,
-                         sender: String? = nil) -> RawEvent {
+                         sender: String? = nil, ts: Int64? = nil) -> RawEvent {
         var content: [String: JSONValue] = ["membership": .string(membership)]
         if let name { content["displayname"] = .string(name) }
         let extra: [String: JSONValue] = previous.map { ["unsigned": ["prev_content": $0]] } ?? [:]
-        return factory.event(type: "m.room.member", sender: sender ?? user, stateKey: user, content: .object(content),
-                             extra: extra)
+        return factory.event(type: "m.room.member", sender: sender ?? user, ts: ts, stateKey: user,
+                             content: .object(content), extra: extra)
     }
 
     func ingest(_ events: [RawEvent], placement: Placement, members: [RawEvent] = []) throws {
@@ -115,5 +115,19 @@ import TestSupport
         try ingest(joins.reversed(), placement: .before)
         #expect(try names() == ["one speaks": "Twin (@one:a.org)", "filler": "Twin (@one:a.org)",
                                 "two speaks": "Twin (@two:a.org)"])
+    }
+
+    /// A server may send any `origin_server_ts`: a rename stamped Int64.min is told under the name it
+    /// replaced like any other, instead of trapping every reading of the room's timeline.
+    @Test mutating func extremeTimestampsDoNotTrap() throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Early")
+        let early = member(Self.alice, name: "Middle", previous: ["membership": "join", "displayname": "Early"],
+                           ts: Int64.min)
+        try ingest([join, early, factory.message("after", sender: Self.alice)], placement: .after)
+        var shownAs: [String: String] = [:]
+        try store.timeline(roomID: factory.roomID) { shownAs[$0.eventID] = $0.senderName }
+        #expect(shownAs[early.eventID] == "Early")
+        #expect(try names() == ["after": "Middle"])
     }
 }
