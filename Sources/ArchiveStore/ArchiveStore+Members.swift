@@ -43,8 +43,8 @@ extension ArchiveStore {
 
     /// The membership `userID` had at timeline `position`: the latest member event known to hold at or
     /// before it (a timeline member event, or page state seen in effect there). Before the first one known,
-    /// the `unsigned.prev_content` of the next timeline member event says what held (the spec's rule since
-    /// v1.2), else the next page state, else the room's current state.
+    /// the `unsigned.prev_content` of the next one says what held (the spec's rule since v1.2; none: no
+    /// membership); only with no later member event known, the room's current state.
     ///
     /// Page state is anchored where it was seen, which can be long after it happened: when the account may
     /// not see part of the history (`history_visibility: joined`), a member's rename is known only from a
@@ -85,12 +85,14 @@ extension ArchiveStore {
         }
         if let before {
             content = before.json["content"]
-        } else if let next = timelineAfter, historyAfter.map({ next.position <= $0.position }) ?? true,
-                  let previous = next.json.value(at: "unsigned", "prev_content") {
-            content = previous
-        } else if let next = historyAfter {
-            content = next.json["content"]
+        } else if let next = [timelineAfter, historyAfter].compactMap({ $0 }).min(by: { $0.position < $1.position }) {
+            // What the user's next known member event replaced held until it. No `prev_content` means it
+            // replaced nothing (spec: the previous membership was `leave`): a later joiner was no member
+            // here, and must not be counted as one under the name they took later. Page state does not hold
+            // before where it was seen, save by the timestamp rule above.
+            content = next.json.value(at: "unsigned", "prev_content")
         } else {
+            // Nothing later is known of the user: the room's current state is the best there is.
             content = try db.statement(
                 "SELECT json FROM room_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?")
                 .firstRow(.text(roomID), .text(userID)) { $0.text(0) }?

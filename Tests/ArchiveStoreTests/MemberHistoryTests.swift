@@ -130,4 +130,19 @@ import TestSupport
         #expect(shownAs[early.eventID] == "Early")
         #expect(try names() == ["after": "Middle"])
     }
+
+    /// A member event without `unsigned.prev_content` replaced no membership (the spec reads it as
+    /// `leave`): Bob, who joins later as "Alice", was not in the room while Alice spoke before, although
+    /// the room's current state has them both under that name.
+    @Test mutating func aLaterJoinerIsNoMemberBeforeTheirJoin() throws {
+        let bob = "@bob:b.org"
+        let aliceJoin = member(Self.alice, name: "Alice")
+        let bobJoin = member(bob, name: "Alice")
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [aliceJoin, bobJoin])
+        try ingest([aliceJoin, factory.message("alice alone", sender: Self.alice), bobJoin,
+                    factory.message("bob", sender: bob), factory.message("alice with bob", sender: Self.alice)],
+                   placement: .after)
+        #expect(try names() == ["alice alone": "Alice", "bob": "Alice (@bob:b.org)",
+                                "alice with bob": "Alice (@alice:a.org)"])
+    }
 }
