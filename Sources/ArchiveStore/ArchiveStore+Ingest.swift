@@ -165,7 +165,8 @@ extension ArchiveStore {
             if !page.memberState.isEmpty {
                 try insertState(page.memberState, roomID: page.roomID, replace: false)
                 if let lowestPosition {
-                    try recordMemberHistory(page.memberState, roomID: page.roomID, inEffectAt: lowestPosition)
+                    try recordMemberHistory(page.memberState, roomID: page.roomID, roomVersion: page.roomVersion,
+                                            inEffectAt: lowestPosition, retainRedacted: page.retainRedacted)
                 }
             }
             let recordMalformed = try db.statement(

@@ -27,17 +27,29 @@ extension ArchiveStore {
     /// `inEffectAt`, the page's lowest position. A page seen again (or an older page carrying the same
     /// event) can only lower that point. A member event in the timeline has its own exact position and is
     /// skipped: anchored at the page's start it would rename its sender's messages that came before it.
-    func recordMemberHistory(_ members: [RawEvent], roomID: String, inEffectAt position: Int64) throws {
+    ///
+    /// A redaction archived before the page state came (a backward walk meets it first) strips the copy,
+    /// unless `retainRedacted`.
+    func recordMemberHistory(_ members: [RawEvent], roomID: String, roomVersion: RoomVersion,
+                             inEffectAt position: Int64, retainRedacted: Bool) throws {
         let inTimeline = try db.statement("SELECT 1 FROM events WHERE event_id = ? AND room_id = ?")
         let insert = try db.statement("""
             INSERT INTO member_history (room_id, user_id, event_id, in_effect_at, json) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (room_id, event_id) DO UPDATE SET in_effect_at = min(in_effect_at, excluded.in_effect_at)
             """)
+        let earlierRedactions = try db.statement(IngestSQL.earlierRedactions)
         for event in members where event.type == "m.room.member" {
             guard let userID = event.stateKey,
                   try inTimeline.firstRow(.text(event.eventID), .text(roomID), row: { _ in true }) == nil else { continue }
             try insert.run(.text(roomID), .text(userID), .text(event.eventID), .int(position),
                            .text(JSONCoding.encode(event.json)))
+            let redactions = try earlierRedactions.rows(.text(event.eventID), .text(roomID)) {
+                ($0.text(0) ?? "", $0.text(1) ?? "{}")
+            }
+            for (redactionID, json) in redactions {
+                try redactMemberHistory(event.eventID, redactionID: redactionID, because: try? JSONCoding.decode(json),
+                                        roomID: roomID, roomVersion: roomVersion, retain: retainRedacted)
+            }
         }
     }
 

@@ -26,10 +26,10 @@ import TestSupport
                              content: .object(content), extra: extra)
     }
 
-    func ingest(_ events: [RawEvent], placement: Placement, members: [RawEvent] = []) throws {
+    func ingest(_ events: [RawEvent], placement: Placement, members: [RawEvent] = [], retain: Bool = false) throws {
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: events,
                                         placement: placement, cursors: RoomCursors(backward: .at("b"), forward: "f"),
-                                        memberState: members))
+                                        memberState: members, retainRedacted: retain))
     }
 
     /// Each message's body with the name shown for its sender.
@@ -144,5 +144,26 @@ import TestSupport
                    placement: .after)
         #expect(try names() == ["alice alone": "Alice", "bob": "Alice (@bob:b.org)",
                                 "alice with bob": "Alice (@alice:a.org)"])
+    }
+
+    /// A redacted member event known only from page state loses its name there too, whichever comes first
+    /// (a forward sync meets the redaction after the page state, a backward walk before it); under legal
+    /// hold the name stays, as the timeline's copy would.
+    @Test(arguments: [(false, false), (true, false), (false, true)])
+    mutating func aRedactedMemberEventOfPageStateLosesItsName(redactionFirst: Bool, retain: Bool) throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Secret")
+        let hello = factory.message("hello", sender: Self.alice)
+        let redaction = factory.redaction(of: join.eventID, sender: Self.alice)
+        let again = factory.message("again", sender: Self.alice)
+        if redactionFirst {
+            try ingest([again, redaction], placement: .before, retain: retain)
+            try ingest([hello], placement: .before, members: [join], retain: retain)
+        } else {
+            try ingest([hello], placement: .after, members: [join], retain: retain)
+            try ingest([redaction, again], placement: .after, retain: retain)
+        }
+        let shown = retain ? "Secret" : Self.alice
+        #expect(try names() == ["hello": shown, "again": shown])
     }
 }
