@@ -61,12 +61,19 @@ extension ArchiveStore {
     /// Page state is anchored where it was seen, which can be long after it happened: when the account may
     /// not see part of the history (`history_visibility: joined`), a member's rename is known only from a
     /// page where they speak. So the next page state after `position` already holds there when its
-    /// `origin_server_ts` is at or before `timestamp` and after the member event otherwise chosen.
-    func memberSnapshot(of userID: String, at position: Int64, timestamp: Int64,
+    /// `origin_server_ts` is at or before `timestamp` and after the member event otherwise chosen. That rule
+    /// trusts a clock the server sets, so it is asked for (`timestamp` not nil) only for the user a message
+    /// is shown from: judging other members by it, a future-dated message would make real members count
+    /// as renamed or gone, and its sender pass as them.
+    func memberSnapshot(of userID: String, at position: Int64, timestamp: Int64?,
                         roomID: String) throws -> MemberSnapshot {
         let timelineSQL = "SELECT position, raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' "
             + "AND state_key = ? AND position"
-        let historySQL = "SELECT in_effect_at, json FROM member_history WHERE room_id = ? AND user_id = ? AND in_effect_at"
+        // A copy of an event the timeline also holds is ignored: its exact position there wins. (Ingest
+        // deletes such copies; archives written before it kept some.)
+        let historySQL = "SELECT in_effect_at, json FROM member_history WHERE room_id = ? AND user_id = ? "
+            + "AND NOT EXISTS (SELECT 1 FROM events WHERE events.event_id = member_history.event_id "
+            + "AND events.room_id = member_history.room_id) AND in_effect_at"
         func first(_ sql: String) throws -> (position: Int64, json: JSONValue)? {
             guard let (at, text) = try db.statement(sql).firstRow(.text(roomID), .text(userID), .int(position), row: {
                 ($0.int(0), $0.text(1) ?? "{}")
@@ -85,7 +92,7 @@ extension ArchiveStore {
         // A tie is the same event seen twice (page state that is also in the timeline).
         let before = [timelineBefore, historyBefore].compactMap({ $0 }).max(by: { $0.position < $1.position })
         let sent = { (entry: (position: Int64, json: JSONValue)) in entry.json["origin_server_ts"]?.int64Value ?? Int64.max }
-        if let next = historyAfter, sent(next) > before.map(sent) ?? Int64.min {
+        if let timestamp, let next = historyAfter, sent(next) > before.map(sent) ?? Int64.min {
             if sent(next) <= timestamp {
                 snapshot.displayName = next.json.value(at: "content", "displayname")?.stringValue
                 snapshot.membership = next.json.value(at: "content", "membership")?.stringValue
@@ -156,7 +163,7 @@ struct MemberNames {
             named[key] = others
         }
         for other in others where other != userID {
-            let state = try snapshot(of: other, at: position, timestamp: timestamp, roomID: roomID, store: store)
+            let state = try snapshot(of: other, at: position, timestamp: nil, roomID: roomID, store: store)
             if state.displayName == name, state.membership == "join" || state.membership == "invite" {
                 return (name, true)
             }
@@ -177,9 +184,10 @@ struct MemberNames {
         return try name(of: event.sender, at: position, timestamp: event.originServerTS, roomID: roomID, store: store)
     }
 
-    private mutating func snapshot(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
+    private mutating func snapshot(of userID: String, at position: Int64, timestamp: Int64?, roomID: String,
                                    store: ArchiveStore) throws -> MemberSnapshot {
-        let key = roomID + "\u{0}" + userID
+        // Snapshots with and without the timestamp rule differ: each is remembered apart.
+        let key = roomID + "\u{0}" + userID + (timestamp == nil ? "\u{0}" : "\u{0}clock")
         if let cached = snapshots[key], cached.holds(at: position) { return cached }
         let fresh = try store.memberSnapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID)
         snapshots[key] = fresh

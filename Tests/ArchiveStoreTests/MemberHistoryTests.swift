@@ -100,7 +100,7 @@ import TestSupport
     }
 
     /// History the account may not see: Two's rename to "Twin" is known only from the state of a later
-    /// page, where Two speaks. By its timestamp it had happened when One spoke, so One's "Twin" is shared.
+    /// page, where Two speaks; it holds from that page on.
     @Test mutating func pageStateSeenLaterHoldsFromItsOwnTime() throws {
         let (one, two) = ("@one:a.org", "@two:a.org")
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
@@ -113,7 +113,9 @@ import TestSupport
         try ingest([twoSpeaks, filler], placement: .before, members: [hiddenRename, joins[0]])
         try ingest([oneSpeaks], placement: .before, members: [joins[0]])
         try ingest(joins.reversed(), placement: .before)
-        #expect(try names() == ["one speaks": "Twin (@one:a.org)", "filler": "Twin (@one:a.org)",
+        // "one speaks" is before the page where Two's rename was seen: by the clock alone (only trusted for
+        // the name of a message's own sender) it cannot make One's name shared.
+        #expect(try names() == ["one speaks": "Twin", "filler": "Twin (@one:a.org)",
                                 "two speaks": "Twin (@two:a.org)"])
     }
 
@@ -165,5 +167,32 @@ import TestSupport
         }
         let shown = retain ? "Secret" : Self.alice
         #expect(try names() == ["hello": shown, "again": shown])
+    }
+
+    /// The clock rule names a message's own sender only. Bob joins as "Alice" and sends a message dated
+    /// far in the future; Alice's rename, seen later as page state, is dated before that. Judging Alice by
+    /// Bob's clock would call her renamed already and show Bob as plain "Alice".
+    @Test mutating func aFutureDatedMessageDoesNotRenameOtherMembers() throws {
+        let bob = "@bob:b.org"
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let aliceJoin = member(Self.alice, name: "Alice")
+        let bobJoin = member(bob, name: "Alice")
+        let future = factory.message("from the future", sender: bob, ts: 4_000_000_000_000)
+        let hiddenRename = member(Self.alice, name: "Alicia", previous: ["membership": "join", "displayname": "Alice"])
+        let aliceSpeaks = factory.message("alice speaks", sender: Self.alice)
+        try ingest([aliceJoin, bobJoin, future], placement: .after)
+        try ingest([aliceSpeaks], placement: .after, members: [hiddenRename, bobJoin])
+        #expect(try names() == ["from the future": "Alice (@bob:b.org)", "alice speaks": "Alicia"])
+    }
+
+    /// Page state that later arrives in a timeline holds from its exact place there, not from where the
+    /// page state was seen (here before it: the old copy would rename the message before the rename).
+    @Test mutating func aMemberEventInTheTimelineOverridesItsPageStateCopy() throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Early")
+        let rename = member(Self.alice, name: "Late", previous: ["membership": "join", "displayname": "Early"])
+        try ingest([join, factory.message("before", sender: Self.alice)], placement: .after, members: [rename])
+        try ingest([rename, factory.message("after", sender: Self.alice)], placement: .after)
+        #expect(try names() == ["before": "Early", "after": "Late"])
     }
 }
