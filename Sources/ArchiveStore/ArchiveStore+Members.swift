@@ -122,20 +122,22 @@ extension ArchiveStore {
         return snapshot
     }
 
-    /// Every user of the room that any archived member event (timeline, page state, current state, or the
-    /// `prev_content` one replaced) ever gave the display name `name`: the only ones who can share it.
-    func usersEverNamed(_ name: String, roomID: String) throws -> Set<String> {
-        let rows = try db.statement("""
-            SELECT state_key FROM events WHERE room_id = ?1 AND type = 'm.room.member' AND state_key IS NOT NULL
-                AND (json_extract(raw_json, '$.content.displayname') = ?2
-                     OR json_extract(raw_json, '$.unsigned.prev_content.displayname') = ?2)
-            UNION SELECT user_id FROM member_history WHERE room_id = ?1
-                AND (json_extract(json, '$.content.displayname') = ?2
-                     OR json_extract(json, '$.unsigned.prev_content.displayname') = ?2)
-            UNION SELECT state_key FROM room_state WHERE room_id = ?1 AND type = 'm.room.member'
-                AND json_extract(json, '$.content.displayname') = ?2
-            """).rows(.text(roomID), .text(name)) { $0.text(0) ?? "" }
-        return Set(rows)
+    /// Every display name any archived member event of the room (timeline, page state, current state, or
+    /// the `prev_content` one replaced) ever gave a user: the only ones who can share a name. Read once per
+    /// pass, since names are compared in a normalised form SQL cannot make.
+    func displayNamesEverGiven(roomID: String) throws -> [(userID: String, name: String)] {
+        try db.statement("""
+            SELECT state_key, json_extract(raw_json, '$.content.displayname') FROM events
+                WHERE room_id = ?1 AND type = 'm.room.member' AND state_key IS NOT NULL
+            UNION SELECT state_key, json_extract(raw_json, '$.unsigned.prev_content.displayname') FROM events
+                WHERE room_id = ?1 AND type = 'm.room.member' AND state_key IS NOT NULL
+            UNION SELECT user_id, json_extract(json, '$.content.displayname') FROM member_history WHERE room_id = ?1
+            UNION SELECT user_id, json_extract(json, '$.unsigned.prev_content.displayname') FROM member_history
+                WHERE room_id = ?1
+            UNION SELECT state_key, json_extract(json, '$.content.displayname') FROM room_state
+                WHERE room_id = ?1 AND type = 'm.room.member'
+            """).rows(.text(roomID)) { ($0.text(0) ?? "", $0.text(1)) }
+            .compactMap { row in row.1.map { (userID: row.0, name: $0) } }
     }
 }
 
@@ -146,29 +148,37 @@ extension ArchiveStore {
 /// Remembers what it looked up: one instance serves one pass over a timeline.
 struct MemberNames {
     private var snapshots: [String: MemberSnapshot] = [:]
-    private var named: [String: Set<String>] = [:]
+    private var named: [String: [String: Set<String>]] = [:]
 
-    /// The sender's display name at `position` (nil: none known), and whether it needs their user id.
+    /// The sender's display name at `position` (nil: none known, or nothing visible in it), and whether it
+    /// needs their user id: another member of that moment has the same name (compared as
+    /// `MemberName.comparisonKey`), or the name itself looks like a user id.
     mutating func name(of userID: String, at position: Int64, timestamp: Int64, roomID: String,
                        store: ArchiveStore) throws -> (displayName: String?, ambiguous: Bool) {
         guard let name = try snapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID,
-                                      store: store).displayName,
-              !name.isEmpty else { return (nil, false) }
-        let key = roomID + "\u{0}" + name
-        let others: Set<String>
-        if let known = named[key] {
-            others = known
-        } else {
-            others = try store.usersEverNamed(name, roomID: roomID)
-            named[key] = others
-        }
-        for other in others where other != userID {
+                                      store: store).displayName else { return (nil, false) }
+        let key = MemberName.comparisonKey(name)
+        guard !key.isEmpty else { return (nil, false) }
+        if MemberName.needsUserID(name) { return (name, true) }
+        for other in try namesakes(roomID: roomID, store: store)[key] ?? [] where other != userID {
             let state = try snapshot(of: other, at: position, timestamp: nil, roomID: roomID, store: store)
-            if state.displayName == name, state.membership == "join" || state.membership == "invite" {
+            if let otherName = state.displayName, MemberName.comparisonKey(otherName) == key,
+               state.membership == "join" || state.membership == "invite" {
                 return (name, true)
             }
         }
         return (name, false)
+    }
+
+    /// The users each normalised name was ever given to in the room.
+    private mutating func namesakes(roomID: String, store: ArchiveStore) throws -> [String: Set<String>] {
+        if let known = named[roomID] { return known }
+        var byKey: [String: Set<String>] = [:]
+        for (userID, name) in try store.displayNamesEverGiven(roomID: roomID) {
+            byKey[MemberName.comparisonKey(name), default: []].insert(userID)
+        }
+        named[roomID] = byKey
+        return byKey
     }
 
     /// The name an event is shown under. A member event about its own sender is told under the name it

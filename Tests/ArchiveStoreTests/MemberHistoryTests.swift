@@ -195,4 +195,17 @@ import TestSupport
         try ingest([rename, factory.message("after", sender: Self.alice)], placement: .after)
         #expect(try names() == ["before": "Early", "after": "Late"])
     }
+
+    /// A copy of a name that differs only in case, width or invisible characters is the same name; a name
+    /// that looks like a user id, or is only invisible characters, never stands alone.
+    @Test mutating func lookalikeNamesAreDisambiguated() throws {
+        let (bob, carol, dave) = ("@bob:b.org", "@carol:b.org", "@dave:b.org")
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        try ingest([member(Self.alice, name: "Alice"), member(bob, name: "\u{FEFF}ａｌｉ\u{200B}ce "),
+                    member(carol, name: "@alice:a.org"), member(dave, name: "\u{200B}\u{00AD}"),
+                    factory.message("alice", sender: Self.alice), factory.message("bob", sender: bob),
+                    factory.message("carol", sender: carol), factory.message("dave", sender: dave)], placement: .after)
+        #expect(try names() == ["alice": "Alice (@alice:a.org)", "bob": "\u{FEFF}ａｌｉ\u{200B}ce  (@bob:b.org)",
+                                "carol": "@alice:a.org (@carol:b.org)", "dave": dave])
+    }
 }
