@@ -191,7 +191,8 @@ import TestSupport
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
         let join = member(Self.alice, name: "Early")
         let rename = member(Self.alice, name: "Late", previous: ["membership": "join", "displayname": "Early"])
-        try ingest([join, factory.message("before", sender: Self.alice)], placement: .after, members: [rename])
+        try ingest([join], placement: .after)
+        try ingest([factory.message("before", sender: Self.alice)], placement: .after, members: [rename])
         try ingest([rename, factory.message("after", sender: Self.alice)], placement: .after)
         #expect(try names() == ["before": "Early", "after": "Late"])
     }
