@@ -62,9 +62,9 @@ extension ArchiveStore {
     /// not see part of the history (`history_visibility: joined`), a member's rename is known only from a
     /// page where they speak. So the next page state after `position` already holds there when its
     /// `origin_server_ts` is at or before `timestamp` and after the member event otherwise chosen. That rule
-    /// trusts a clock the server sets, so it is asked for (`timestamp` not nil) only for the user a message
-    /// is shown from: judging other members by it, a future-dated message would make real members count
-    /// as renamed or gone, and its sender pass as them.
+    /// trusts a clock the server sets, so it is asked for (`timestamp` not nil) for the user a message is
+    /// shown from, and for other members only as a second reading that may add a namesake: decided by it
+    /// alone, a future-dated message would make real members count as renamed or gone.
     func memberSnapshot(of userID: String, at position: Int64, timestamp: Int64?,
                         roomID: String) throws -> MemberSnapshot {
         let timelineSQL = "SELECT position, raw_json FROM events WHERE room_id = ? AND type = 'm.room.member' "
@@ -160,11 +160,17 @@ struct MemberNames {
         let key = MemberName.comparisonKey(name)
         guard !key.isEmpty else { return (nil, false) }
         if MemberName.needsUserID(name) { return (name, true) }
+        // Another member shares the name when their place in the timeline says so, or the clock rule does
+        // (a name they took in history the account could not see). Either is enough: the clock can only
+        // add a sharer here, never make a real one count as renamed or gone, so a future-dated message
+        // cannot strip the id from whoever copies a name.
         for other in try namesakes(roomID: roomID, store: store)[key] ?? [] where other != userID {
-            let state = try snapshot(of: other, at: position, timestamp: nil, roomID: roomID, store: store)
-            if let otherName = state.displayName, MemberName.comparisonKey(otherName) == key,
-               state.membership == "join" || state.membership == "invite" {
-                return (name, true)
+            for clock in [nil, timestamp] {
+                let state = try snapshot(of: other, at: position, timestamp: clock, roomID: roomID, store: store)
+                if let otherName = state.displayName, MemberName.comparisonKey(otherName) == key,
+                   state.membership == "join" || state.membership == "invite" {
+                    return (name, true)
+                }
             }
         }
         return (name, false)

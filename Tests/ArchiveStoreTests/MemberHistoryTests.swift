@@ -100,7 +100,7 @@ import TestSupport
     }
 
     /// History the account may not see: Two's rename to "Twin" is known only from the state of a later
-    /// page, where Two speaks; it holds from that page on.
+    /// page, where Two speaks. By its timestamp it had happened when One spoke, so One's "Twin" is shared.
     @Test mutating func pageStateSeenLaterHoldsFromItsOwnTime() throws {
         let (one, two) = ("@one:a.org", "@two:a.org")
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
@@ -113,9 +113,7 @@ import TestSupport
         try ingest([twoSpeaks, filler], placement: .before, members: [hiddenRename, joins[0]])
         try ingest([oneSpeaks], placement: .before, members: [joins[0]])
         try ingest(joins.reversed(), placement: .before)
-        // "one speaks" is before the page where Two's rename was seen: by the clock alone (only trusted for
-        // the name of a message's own sender) it cannot make One's name shared.
-        #expect(try names() == ["one speaks": "Twin", "filler": "Twin (@one:a.org)",
+        #expect(try names() == ["one speaks": "Twin (@one:a.org)", "filler": "Twin (@one:a.org)",
                                 "two speaks": "Twin (@two:a.org)"])
     }
 
@@ -169,9 +167,9 @@ import TestSupport
         #expect(try names() == ["hello": shown, "again": shown])
     }
 
-    /// The clock rule names a message's own sender only. Bob joins as "Alice" and sends a message dated
-    /// far in the future; Alice's rename, seen later as page state, is dated before that. Judging Alice by
-    /// Bob's clock would call her renamed already and show Bob as plain "Alice".
+    /// The clock rule cannot take a namesake away. Bob joins as "Alice" and sends a message dated far in
+    /// the future; Alice's rename, seen later as page state, is dated before that. Judging Alice by Bob's
+    /// clock alone would call her renamed already and show Bob as plain "Alice".
     @Test mutating func aFutureDatedMessageDoesNotRenameOtherMembers() throws {
         let bob = "@bob:b.org"
         try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
