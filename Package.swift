@@ -92,3 +92,22 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// Fuzz targets (issue 12.11), one per parser that reads untrusted input. They exist only when
+// MXARCHIVE_FUZZ is set, which scripts/fuzz does when it builds them with libFuzzer and AddressSanitizer
+// (`--sanitize=fuzzer --sanitize=address`, in .build-fuzz): libFuzzer supplies main(), so they are
+// compiled as libraries (-parse-as-library) and never built by a normal `swift build`.
+if Context.environment["MXARCHIVE_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSON", ["ArchiveCore"]),
+        ("FuzzEvent", ["ArchiveCore"]),
+        ("FuzzHTML", ["Exporters"]),
+        ("FuzzKeyFiles", ["MatrixCrypto", "ArchiveCore"]),
+        ("FuzzSearchQuery", ["SearchIndex", "ArchiveCore"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(name: target.name, dependencies: target.dependencies,
+                                                 path: "Tests/Fuzz/\(target.name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

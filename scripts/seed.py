@@ -16,7 +16,9 @@ an archive. The rules it applies (README.md, "What normalised means"):
 * "messages" lists every m.room.message the seeder sent that is a timeline item (not the edit
   events themselves), in send order, including thread replies, replies and redacted messages.
 * "edits" are the ids of the VALID edits of a message, sorted: same sender as the original,
-  m.new_content present. "replaced_by" is the winner among them: greatest origin_server_ts
+  m.new_content present (in an encrypted room: the edit is encrypted, m.new_content is inside its
+  payload, its relation is the clear one, and a relation inside the payload names the same target
+  and rel_type; see seed_hostile_edits in seed_e2e.py). "replaced_by" is the winner among them: greatest origin_server_ts
   (read back from the server), ties broken by the lexicographically greatest event id.
   "body" is the winner's m.new_content.body, else the original body.
 * A redacted message has "body": null, "redacted": true, "edited": false, "replaced_by": null,

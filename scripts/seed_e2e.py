@@ -591,8 +591,149 @@ def seed_encrypted_room(client, alice, bob, devices, rng, out_dir, n_messages=20
     # An edit sent in a much later session than its original.
     room.edit(alice, own(first, alice)[5], "encrypted: edited many sessions later")
     room.react(bob, own(first, alice)[5], "👍")
+    seed_hostile_edits(room, alice)
     room.say(bob, f"ciphernote {i}: last message of the encrypted room")
     return room, image
+
+
+# --- hostile edits in the encrypted room (issue 9.3) ------------------------------------------------
+
+def seed_hostile_edits(room, alice):
+    """Edits of encrypted messages that break the spec's rules (Event replacements; End-to-end encryption:
+    the relation is the clear m.relates_to, the payload's own is ignored), each aimed at a fresh message of
+    alice's so that no other rule is what rejects it. Recorded in the room's truth as "hostile_edits";
+    the edit records say which edits are valid, so "messages" holds the expected bodies and edits."""
+    seed = _seed()
+    client = room.client
+    cases = {}
+
+    def edit_content(new_body, target=None):
+        c = seed.text_content("* " + new_body)
+        c["m.new_content"] = seed.text_content(new_body)
+        if target is not None:
+            c["m.relates_to"] = {"rel_type": "m.replace", "event_id": target}
+        return c
+
+    def record_edit(event_id, target, new_body):
+        # new_body None: an invalid edit (the truth's rule for "edits" skips it).
+        room.edit_events.append({"event_id": event_id, "sender": alice.user_id, "target": target,
+                                 "new_body": new_body, "ts": None})
+
+    # 1. A plaintext m.room.message replacing an encrypted message: invalid, kept as its own event.
+    target = room.say(alice, "hostile edits: an encrypted message that a plaintext edit tries to replace")
+    forged = "hostile edits: forged by a plaintext edit"
+    eid = client.send(alice, room.room_id, "m.room.message", edit_content(forged, target))
+    record_edit(eid, target, None)
+    cases["plaintext_edit"] = {"event_id": eid, "target": target, "forged_body": forged}
+
+    # 2. An encrypted edit whose clear content carries another m.new_content than its payload: the
+    #    payload's applies. And one whose payload has no m.new_content at all: invalid, whatever the clear says.
+    target = room.say(alice, "hostile edits: an encrypted message edited with a false clear m.new_content")
+    real, planted = "hostile edits: the real encrypted edit", "hostile edits: planted in the clear"
+    enc, s, index = room.encrypt(alice, "m.room.message", edit_content(real, target))
+    enc["m.new_content"] = seed.text_content(planted)
+    eid = room.send_encrypted(alice, enc, s, index)
+    record_edit(eid, target, real)
+    cases["clear_new_content"] = {"event_id": eid, "target": target, "planted_body": planted, "body": real}
+    target = room.say(alice, "hostile edits: an encrypted message whose edit has m.new_content only in the clear")
+    payload = seed.text_content("* hostile edits: no m.new_content inside")
+    payload["m.relates_to"] = {"rel_type": "m.replace", "event_id": target}
+    enc, s, index = room.encrypt(alice, "m.room.message", payload)
+    enc["m.new_content"] = seed.text_content(planted)
+    eid = room.send_encrypted(alice, enc, s, index)
+    record_edit(eid, target, None)
+    cases["clear_only_new_content"] = {"event_id": eid, "target": target, "planted_body": planted}
+
+    # 3. m.replace only inside the payload: not an edit but a message of its own (which alice then edits
+    #    validly: an event is an edit only by its clear relation, so this one may be edited).
+    target = room.say(alice, "hostile edits: an encrypted message named only by a payload m.replace")
+    hijack = "hostile edits: payload-only replacement"
+    enc, s, index = room.encrypt(alice, "m.room.message", edit_content(hijack, target))
+    del enc["m.relates_to"]
+    eid = room.send_encrypted(alice, enc, s, index)
+    room._add_message(eid, alice, "* " + hijack)
+    fixed = "hostile edits: the payload-only message, edited"
+    cases["payload_only_replace"] = {"event_id": eid, "target": target,
+                                     "edit_event_id": room.edit(alice, eid, fixed), "body": fixed}
+
+    # 4. The payload's m.replace names another message than the clear one (a server moved a genuine edit
+    #    of the decoy onto the target by rewriting its clear relation): no one's edit, neither message changes.
+    target = room.say(alice, "hostile edits: the message the clear relation of an edit names")
+    decoy = room.say(alice, "hostile edits: the message only the payload relation names")
+    moved = "hostile edits: an edit of the decoy moved onto the clear target"
+    enc, s, index = room.encrypt(alice, "m.room.message", edit_content(moved, decoy))
+    enc["m.relates_to"] = {"rel_type": "m.replace", "event_id": target}
+    eid = room.send_encrypted(alice, enc, s, index)
+    record_edit(eid, target, None)
+    cases["payload_names_other_target"] = {"event_id": eid, "target": target, "payload_target": decoy,
+                                           "moved_body": moved}
+    room.extra["hostile_edits"] = cases
+    return cases
+
+
+def verify_hostile_edits(room_truth, events, plain):
+    """--verify for seed_hostile_edits: the server holds each case as the truth describes it, read back and
+    decrypted by libolm. `plain` maps event id -> (session id, decrypted plaintext). Returns what it checked."""
+    cases = room_truth["hostile_edits"]
+    by_id = {ev["event_id"]: ev for ev in events}
+    messages = {m["event_id"]: m for m in room_truth["messages"]}
+    replace = lambda target: {"rel_type": "m.replace", "event_id": target}  # noqa: E731
+
+    case = cases["plaintext_edit"]
+    ev = by_id[case["event_id"]]
+    assert ev["type"] == "m.room.message" and ev["content"]["m.relates_to"] == replace(case["target"])
+    assert ev["content"]["m.new_content"]["body"] == case["forged_body"]
+    assert messages[case["target"]]["edits"] == [] and messages[case["target"]]["body"] != case["forged_body"]
+
+    case = cases["clear_new_content"]
+    clear, (_, p) = by_id[case["event_id"]]["content"], plain[case["event_id"]]
+    assert clear["m.new_content"]["body"] == case["planted_body"] != p["content"]["m.new_content"]["body"] == case["body"]
+    assert messages[case["target"]]["body"] == case["body"]
+    assert messages[case["target"]]["replaced_by"] == case["event_id"]
+
+    case = cases["clear_only_new_content"]
+    clear, (_, p) = by_id[case["event_id"]]["content"], plain[case["event_id"]]
+    assert clear["m.new_content"]["body"] == case["planted_body"] and "m.new_content" not in p["content"]
+    assert messages[case["target"]]["edits"] == []
+
+    case = cases["payload_only_replace"]
+    clear, (_, p) = by_id[case["event_id"]]["content"], plain[case["event_id"]]
+    assert "m.relates_to" not in clear and p["content"]["m.relates_to"] == replace(case["target"])
+    assert messages[case["target"]]["edits"] == []
+    assert messages[case["event_id"]]["edits"] == [case["edit_event_id"]] and messages[case["event_id"]]["body"] == case["body"]
+
+    case = cases["payload_names_other_target"]
+    clear, (_, p) = by_id[case["event_id"]]["content"], plain[case["event_id"]]
+    assert clear["m.relates_to"] == replace(case["target"]) and p["content"]["m.relates_to"] == replace(case["payload_target"])
+    assert p["content"]["m.new_content"]["body"] == case["moved_body"]
+    assert messages[case["target"]]["edits"] == [] and messages[case["payload_target"]]["edits"] == []
+    return {cases[k]["event_id"] for k in ("payload_only_replace", "payload_names_other_target")}
+
+
+def seed_sender_key_cases(room, sender, owner_of_session, rng):
+    """Issue 9.8: events whose megolm session does not belong to a device of their sender. One sent by
+    `sender` but encrypted in a session of `owner_of_session`'s device (mismatch: the session key belongs to
+    another user's device); one sent by `sender` from a device whose keys were never uploaded (unknown).
+    Both sessions go into the backup like every other session of the room. Returns {event id: expected
+    sender-key status}."""
+    expected = {}
+    borrowed = Session(room.devices[owner_of_session.user_id], room.room_id)
+    ghost = Session(Device(sender.user_id, "GHOST" + random_alnum(6).upper()), room.room_id)
+    for session, status, body in (
+            (borrowed, "mismatch", "sender keys: sent by one user in another user's session"),
+            (ghost, "unknown", "sender keys: sent from a device that never uploaded its keys")):
+        room.sessions.append(session)
+        enc, index = session.encrypt("m.room.message", _seed().text_content(body), room.room_id)
+        event_id = room.send_encrypted(sender, enc, session, index)
+        room._add_message(event_id, sender, body)
+        expected[event_id] = status
+    return expected
+
+
+def sender_key_truth(room, exceptions):
+    """The sender-key status expected for every event of the room's sessions: `verified` (the session's
+    device belongs to the sender, whose keys were uploaded) unless listed in `exceptions`."""
+    return {event_id: exceptions.get(event_id, "verified") for s in room.sessions for event_id in s.events}
 
 
 def seed_hostile_room(client, carol, devices, other_room_id):
@@ -738,6 +879,7 @@ def seed_test(client, secret, alice, bob, rng, out_dir):
         devices[u.user_id] = d
 
     enc, image = seed_encrypted_room(client, alice, bob, devices, rng, out_dir)
+    sender_key_cases = seed_sender_key_cases(enc, bob, alice, rng)
     log(f"encrypted room done ({len(enc.messages)} messages, {len(enc.sessions)} sessions, "
         f"{time.monotonic() - t0:.0f} s)")
     bob_sessions = [s for s in enc.sessions if s.device.user_id == bob.user_id]
@@ -764,6 +906,7 @@ def seed_test(client, secret, alice, bob, rng, out_dir):
             "sessions": [{"session_id": s.session_id, "sender": s.device.user_id, "sender_key": s.device.curve25519,
                           "events": list(s.events), "in_backup": s is not missing} for s in enc.sessions],
             "missing_session_id": missing.session_id,
+            "sender_key_status": sender_key_truth(enc, sender_key_cases),
             "image": image,
         },
         "key_export": {"path": export_path, "passphrase": export_passphrase, "session_ids": [missing.session_id]},
@@ -1140,9 +1283,14 @@ def verify_seeded(seed_path):
         text, _ = alice_sessions[c["session_id"]].decrypt(c["ciphertext"])
         p = json.loads(text)
         assert p["room_id"] == room["room_id"]
-        if "m.relates_to" in p["content"]:
-            assert c.get("m.relates_to") == p["content"]["m.relates_to"]
         plain[ev["event_id"]] = (c["session_id"], p)
+    # The payload relation matches the clear one, but for the hostile edits that make them differ on purpose.
+    differing = verify_hostile_edits(room, events, plain)
+    ok("room encrypted: hostile edits (plaintext edit, clear m.new_content, payload-only relations) as the truth says")
+    clear_of = {ev["event_id"]: ev["content"] for ev in events}
+    for event_id, (_, p) in plain.items():
+        if "m.relates_to" in p["content"] and event_id not in differing:
+            assert clear_of[event_id].get("m.relates_to") == p["content"]["m.relates_to"], event_id
     session_of = {e: s["session_id"] for s in enc_truth["sessions"] for e in s["events"]}
     for m in room["messages"]:
         if m["redacted"]:

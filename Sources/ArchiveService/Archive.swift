@@ -32,6 +32,8 @@ public final class Archive {
         store = try ArchiveStore(directory: directory, memoryMappedReads: access == .search, create: access.creates,
                                  clock: clock)
         lock = access.locks ? try StoreLock(directory: directory) : nil
+        // Under the lock, so two writers never race over the list; a busy store leaves it for the next one.
+        if access.locks { try store.resolvePendingEdits() }
     }
 
     /// The account's client, with the stored (or environment) credentials; refreshed tokens are written

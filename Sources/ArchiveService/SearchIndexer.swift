@@ -266,4 +266,6 @@ public struct IndexingSyncObserver: SyncObserver {
     public func mediaProgress(roomID: String, done: Int, total: Int) {
         base?.mediaProgress(roomID: roomID, done: done, total: total)
     }
+
+    public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) { base?.senderKeysChecked(outcome) }
 }

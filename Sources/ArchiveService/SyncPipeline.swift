@@ -63,12 +63,15 @@ public protocol SyncObserver: Sendable {
     func mediaProgress(roomID: String, done: Int, total: Int)
     /// `--follow-upgrades` did not follow `linkedFrom`'s link to `roomID`: the rooms do not name each other.
     func upgradeLinkRefused(roomID: String, linkedFrom: String)
+    /// The sync's sender-key check (issue 9.8) settled the events decrypted since the last one.
+    func senderKeysChecked(_ outcome: SenderKeyCheckOutcome)
 }
 
 extension SyncObserver {
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {}
     public func mediaProgress(roomID: String, done: Int, total: Int) {}
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {}
+    public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) {}
 }
 
 /// How a room was reached with `--follow-upgrades`: from a room whose create event names it as its
@@ -148,6 +151,10 @@ public struct SyncPipeline {
                 observer?.roomFinished(result)
             }
         }
+        // After every room, so that one /keys/query covers the senders of all the events decrypted in this
+        // run (and by imports since the last one); `unknown` ones are asked about again.
+        let check = try await SenderKeyCheck(client: client, store: store).run()
+        if check.checked > 0 { observer?.senderKeysChecked(check) }
         return results
     }
 

@@ -59,6 +59,10 @@ extension ArchiveStore {
                     UPDATE events SET decryption = 'missing_key'
                     WHERE session_id = ? AND room_id = ? AND decryption = 'failed'
                     """).run(.text(key.sessionID), .text(key.roomID))
+                // The new key may come with another sender key: the session's events are checked again.
+                try db.statement("""
+                    UPDATE events SET sender_key_status = NULL WHERE session_id = ? AND room_id = ?
+                    """).run(.text(key.sessionID), .text(key.roomID))
                 try upsert.run(.text(key.roomID), .text(key.sessionID), .optional(key.senderKey),
                                .int(Int64(key.firstMessageIndex)), .text(key.sessionKey), .text(source),
                                .int(clock.now().milliseconds))
@@ -86,41 +90,73 @@ extension ArchiveStore {
     // MARK: Key backup key
 
     /// Keeps the backup's private key (unpadded base64) so that later syncs fetch new sessions themselves.
+    /// It goes to its own 0600 file (`BackupKeyFile`), never into the database.
     public func saveBackupKey(version: String, privateKey: String) throws {
-        try db.transaction {
-            try db.statement("INSERT OR REPLACE INTO key_backup (id, version, private_key, saved_at) VALUES (1, ?, ?, ?)")
-                .run(.text(version), .text(privateKey), .int(clock.now().milliseconds))
-        }
+        try BackupKeyFile(storeDirectory: directory)
+            .write(.init(version: version, privateKey: privateKey, savedAt: clock.now().milliseconds))
     }
 
     public func backupKey() throws -> (version: String, privateKey: String)? {
-        try db.statement("SELECT version, private_key FROM key_backup WHERE id = 1")
-            .firstRow { ($0.text(0) ?? "", $0.text(1) ?? "") }
+        try BackupKeyFile(storeDirectory: directory).read().map { ($0.version, $0.privateKey) }
     }
 
-    /// Removes the stored backup key (secure_delete overwrites its page). Returns whether there was one.
+    /// Removes the stored backup key: deletes its file. Returns whether there was one.
     @discardableResult
     public func forgetBackupKey() throws -> Bool {
-        let removed = try db.transaction {
-            try db.statement("DELETE FROM key_backup").run()
-            return db.changes > 0
-        }
-        // secure_delete overwrites the page in the database file, but the write-ahead log still holds the
-        // old page until a checkpoint: fold it in and truncate it now. A reader elsewhere (a search, a sync's
-        // indexer) can keep the checkpoint from finishing, and then the key is still on disk: retry for a
-        // while, then say so instead of reporting success.
+        let removed = try BackupKeyFile(storeDirectory: directory).remove()
+        // Archives from before the key had its own file held it in the database. Moving it out overwrote
+        // its page (secure_delete), but the write-ahead log keeps old pages until a checkpoint, and a
+        // reader elsewhere (a search, a sync's indexer) can keep that checkpoint from finishing at open:
+        // fold the log in and truncate it now, retry for a while, then say so instead of reporting success.
+        try checkpointAway("the key-backup key is deleted, but another process is reading the archive, "
+                           + "so an old copy of it may stay in the write-ahead log; run `mxarchive keys forget` "
+                           + "again when no other mxarchive command is running")
+        return removed
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` until it completes; `busyMessage` when readers keep it from it.
+    func checkpointAway(_ busyMessage: String) throws {
         for attempt in 0..<Self.checkpointAttempts {
             let busy = try db.statement("PRAGMA wal_checkpoint(TRUNCATE)").firstRow { $0.int(0) } ?? 1
-            if busy == 0 { return removed }
+            if busy == 0 { return }
             if attempt + 1 < Self.checkpointAttempts { usleep(100_000) }
         }
-        throw StoreError.checkpointBusy("the key-backup key is deleted, but another process is reading the archive, "
-                                        + "so an old copy of it stays in the write-ahead log; run `mxarchive keys forget` "
-                                        + "again when no other mxarchive command is running")
+        throw StoreError.checkpointBusy(busyMessage)
     }
 
     /// Each try already waits up to the connection's 5 s busy timeout for readers to leave.
     static let checkpointAttempts = 2
+
+    /// The second half of the migration that moves the backup key out of the database (`Migrations`,
+    /// "key_backup_to_move"): the key is written to its file first, then its row is overwritten and
+    /// deleted and the table dropped in the same transaction, so a crash leaves the key in one place or
+    /// both, never in none (the next open repeats the step). secure_delete zeroes the freed cells and
+    /// pages; the checkpoint then puts those zeroed pages into the database file and empties the log.
+    /// A checkpoint blocked by another reader is not an error here (SQLite's next automatic checkpoint
+    /// finishes the job, and `keys forget` insists on it).
+    func moveBackupKeyOutOfDatabase() throws {
+        func tableExists() throws -> Bool {
+            let count = try db.statement("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'key_backup_to_move'")
+                .firstRow { $0.int(0) }
+            return count == 1
+        }
+        guard try tableExists() else { return }
+        try db.transaction {
+            guard try tableExists() else { return }
+            let row = try db.statement("SELECT version, private_key, saved_at FROM key_backup_to_move WHERE id = 1")
+                .firstRow { BackupKeyFile.Contents(version: $0.text(0) ?? "", privateKey: $0.text(1) ?? "", savedAt: $0.int(2)) }
+            let file = BackupKeyFile(storeDirectory: directory)
+            // A key saved by this release (the file) is newer than one left in an old database; an
+            // unreadable file is replaced by the key it should hold.
+            if let row, (try? file.read()).flatMap({ $0 }) == nil { try file.write(row) }
+            try db.execute("""
+                UPDATE key_backup_to_move SET private_key = replace(hex(zeroblob(length(private_key))), '00', '0');
+                DELETE FROM key_backup_to_move;
+                DROP TABLE key_backup_to_move;
+                """)
+        }
+        try? checkpointAway("")
+    }
 
     // MARK: Decryption
 
@@ -151,7 +187,7 @@ extension ArchiveStore {
                     outcome.attempted += 1
                     let result = decrypt(payload)
                     if case .decrypted = result { outcome.decrypted += 1 }
-                    affected += try applyDecryption(result, to: payload, position: row.position, envelope: envelope)
+                    affected += try applyDecryption(result, to: payload, position: row.position)
                         .map { EventKey(roomID: row.roomID, eventID: $0) }
                 }
                 var seen: Set<EventKey> = []
@@ -171,8 +207,7 @@ extension ArchiveStore {
     /// whose edit resolution it changes. A (session, message index) pair belongs to the event earliest in
     /// the timeline that used it; any other event with the same pair is a `replay`, whatever the order
     /// in which the two were decrypted (a backward walk meets the later one first).
-    func applyDecryption(_ result: DecryptionResult, to payload: EncryptedPayload, position: Int64,
-                         envelope: JSONValue) throws -> [String] {
+    func applyDecryption(_ result: DecryptionResult, to payload: EncryptedPayload, position: Int64) throws -> [String] {
         var affected = [payload.eventID] + (try editTarget(of: payload.eventID))
         guard case .decrypted(let type, let content, let index) = result else {
             try db.statement("UPDATE events SET decryption = ?, decrypted_json = NULL WHERE event_id = ?")
@@ -199,7 +234,10 @@ extension ArchiveStore {
         }
         try db.statement("INSERT OR REPLACE INTO megolm_indexes (room_id, session_id, message_index, event_id) VALUES (?, ?, ?, ?)")
             .run(.text(payload.roomID), .text(payload.sessionID), .int(Int64(index)), .text(payload.eventID))
-        let decrypted: JSONValue = ["type": .string(type), "content": .decryptedContent(content, envelope: envelope)]
+        // Stored exactly as decrypted, the payload's own `m.relates_to` too: it is evidence (an edit whose
+        // payload names another target than its clear relation is rejected). Readers apply the clear
+        // relation (`JSONValue.decryptedContent`).
+        let decrypted: JSONValue = ["type": .string(type), "content": content]
         try db.statement("UPDATE events SET decryption = 'ok', decrypted_json = ? WHERE event_id = ?")
             .run(.text(JSONCoding.encode(decrypted)), .text(payload.eventID))
         return affected

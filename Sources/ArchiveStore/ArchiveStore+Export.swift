@@ -13,19 +13,20 @@ extension ArchiveStore {
     /// thread naming another room's event quotes nothing of it.
     public func eventSummary(roomID: String, eventID: String) throws -> EventSummary? {
         let row = try db.statement("""
-            SELECT room_id, sender, origin_server_ts, coalesce(decrypted_json, raw_json), current_content, redacted_by,
+            SELECT room_id, sender, origin_server_ts, raw_json, current_content, redacted_by,
                    is_timeline_item,
-                   position, rel_type, rel_target
+                   position, rel_type, rel_target, type, decrypted_json
             FROM events WHERE event_id = ? AND room_id = ?
             """).firstRow(.text(eventID), .text(roomID)) { row in
             (row.text(0) ?? "", row.text(1) ?? "", row.int(2), row.text(3) ?? "{}", row.text(4), row.text(5) != nil,
-             row.int(6) != 0, row.int(7), row.text(8), row.text(9))
+             row.int(6) != 0, row.int(7), row.text(8), row.text(9), row.text(10) ?? "", row.text(11))
         }
-        guard let (roomID, sender, ts, rawText, current, redacted, isItem, position, relType, relTarget) = row else {
+        guard let (roomID, sender, ts, rawText, current, redacted, isItem, position, relType, relTarget, type,
+                   decryptedText) = row else {
             return nil
         }
-        let raw = try JSONCoding.decode(rawText)
-        let content = try current.map(JSONCoding.decode) ?? raw["content"] ?? .object([:])
+        let content = try current.map(JSONCoding.decode)
+            ?? Self.readableContent(type: type, raw: JSONCoding.decode(rawText), decrypted: decryptedText.map(JSONCoding.decode))
         var names = MemberNames()
         let name = try names.name(of: sender, at: position, timestamp: ts, roomID: roomID, store: self)
         return EventSummary(
@@ -34,14 +35,25 @@ extension ArchiveStore {
             threadRoot: relType == Relation.Kind.thread.rawValue ? relTarget : nil, senderNameIsAmbiguous: name.ambiguous)
     }
 
+    /// A stored event's content as people are shown it: a decrypted payload with its clear relation, only
+    /// the clear relation of an encrypted event that was not decrypted (its cleartext `body` is anyone's
+    /// to plant), else the event's content.
+    static func readableContent(type: String, raw: JSONValue, decrypted: JSONValue?) -> JSONValue {
+        let envelope = raw["content"] ?? .object([:])
+        if let decrypted { return .decryptedContent(decrypted["content"] ?? .object([:]), envelope: envelope) }
+        return type == "m.room.encrypted" ? .undecryptedContent(envelope: envelope) : envelope
+    }
+
     /// Every version of an edited message, oldest first: the original content, then each valid edit's
     /// `m.new_content`, ordered as the edit rules order them (timestamp, then event id).
     public func contentVersions(of eventID: String, validEdits: [String]) throws -> [ContentVersion] {
         var versions: [ContentVersion] = []
         let statement = try db.statement("SELECT origin_server_ts, coalesce(decrypted_json, raw_json) FROM events WHERE event_id = ?")
-        if let (ts, raw) = try statement.firstRow(.text(eventID), row: { ($0.int(0), $0.text(1) ?? "{}") }) {
-            versions.append(ContentVersion(eventID: eventID, originServerTS: ts,
-                                           content: try JSONCoding.decode(raw)["content"] ?? .object([:])))
+        let original = try db.statement("SELECT origin_server_ts, type, raw_json, decrypted_json FROM events WHERE event_id = ?")
+            .firstRow(.text(eventID)) { ($0.int(0), $0.text(1) ?? "", $0.text(2) ?? "{}", $0.text(3)) }
+        if let (ts, type, raw, decrypted) = original {
+            versions.append(ContentVersion(eventID: eventID, originServerTS: ts, content: try Self.readableContent(
+                type: type, raw: JSONCoding.decode(raw), decrypted: decrypted.map(JSONCoding.decode))))
         }
         var edits: [ContentVersion] = []
         for edit in validEdits {

@@ -95,7 +95,7 @@ extension ArchiveStore {
             content = nil
             if let decryptedText = row.text(8), let decrypted = try? JSONCoding.decode(decryptedText) {
                 type = decrypted["type"]?.stringValue ?? type
-                content = decrypted["content"]
+                content = .decryptedContent(decrypted["content"] ?? .object([:]), envelope: raw["content"] ?? .object([:]))
             }
         }
         if let current = row.text(9) { content = try JSONCoding.decode(current) }

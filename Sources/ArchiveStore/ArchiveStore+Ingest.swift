@@ -124,8 +124,7 @@ extension ArchiveStore {
                 }
                 var touched = [event.eventID]
                 if let payload, let decrypt {
-                    touched += try applyDecryption(decrypt(payload), to: payload, position: position,
-                                                   envelope: event.content)
+                    touched += try applyDecryption(decrypt(payload), to: payload, position: position)
                 }
                 if let target = event.replaceTarget { touched.append(target) }
                 affected += touched.map { EventKey(roomID: page.roomID, eventID: $0) }
@@ -227,16 +226,18 @@ extension ArchiveStore {
     func resolveEdits(of key: EventKey) throws {
         let (eventID, roomID) = (key.eventID, key.roomID)
         // An encrypted event takes part as what it decrypted to: the edit rules compare decrypted types
-        // and read `m.new_content` inside the ciphertext. Undecrypted, it is an `m.room.encrypted` event
-        // without `m.new_content`, so it never applies until its keys arrive.
-        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, "
-            + "coalesce(decrypted_json, raw_json), redacted_by"
+        // and read `m.new_content` inside the ciphertext, while its relation stays the clear one of the
+        // envelope (`EditSubject` applies it; the stored payload keeps its own, as decrypted).
+        // Undecrypted, it is an `m.room.encrypted` event whose cleartext is never read as an edit's content.
+        let subjectColumns = "event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decrypted_json, redacted_by"
         func subject(_ row: SQLiteStatement) throws -> EditSubject {
-            let json = try JSONCoding.decode(row.text(6) ?? "{}")
-            return EditSubject(eventID: row.text(0) ?? "", roomID: row.text(1) ?? "", sender: row.text(2) ?? "",
-                               type: json["type"]?.stringValue ?? row.text(3) ?? "", hasStateKey: !row.isNull(4),
-                               originServerTS: row.int(5), content: json["content"] ?? .object([:]),
-                               isRedacted: !row.isNull(7))
+            let event = RawEvent(eventID: row.text(0) ?? "", roomID: row.text(1) ?? "", sender: row.text(2) ?? "",
+                                 type: row.text(3) ?? "", stateKey: row.text(4), originServerTS: row.int(5),
+                                 json: try JSONCoding.decode(row.text(6) ?? "{}"))
+            let decrypted = try row.text(7).map(JSONCoding.decode).map {
+                (type: $0["type"]?.stringValue ?? event.type, content: $0["content"] ?? .object([:]))
+            }
+            return EditSubject(event, decrypted: decrypted, isRedacted: !row.isNull(8))
         }
         // Most events have no edits and never had: one index probe and done, without decoding anything.
         let hasEdits = try db.statement(IngestSQL.hasEdits).firstRow(.text(eventID), .text(roomID)) { _ in true } ?? false
@@ -245,11 +246,16 @@ extension ArchiveStore {
         guard hasEdits || wasResolved else { return }
         guard let (original, isTimelineItem, hadResolution) = try db.statement(
             "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(8) != 0, $0.int(9) != 0) }),
+            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(9) != 0, $0.int(10) != 0) }),
             isTimelineItem else { return }
-        let edits = try db.statement(
-            "SELECT \(subjectColumns) FROM events WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ?")
-            .rows(.text(eventID), .text(roomID), row: subject)
+        // Only rows that can be valid are read (same sender; encrypted too when the original is): anyone in
+        // the room can send thousands of edits of someone else's message, and decoding each costs.
+        let edits = try db.statement("""
+            SELECT \(subjectColumns) FROM events
+            WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ? AND +sender = ?
+              AND (? = 0 OR +type = 'm.room.encrypted')
+            """).rows(.text(eventID), .text(roomID), .text(original.sender),
+                      .int(original.encryption == .none ? 0 : 1), row: subject)
         guard !edits.isEmpty || hadResolution else { return }
         let resolved = EditResolver.resolve(original: original, edits: edits)
         try db.statement("UPDATE events SET current_content = ?, replaced_by = ?, valid_edits = ? WHERE event_id = ?")

@@ -146,14 +146,17 @@ extension ArchiveStore {
     public func exportableMedia(roomID: String, since: Int64?, until: Int64?,
                                 includeRedacted: Bool) throws -> [ExportableMedia] {
         try db.statement("""
-            SELECT r.sha256, e.event_id, e.sender, r.role, r.mxc, m.mimetype, m.size
+            SELECT r.sha256, e.event_id, e.sender, r.role, r.mxc, m.mimetype, m.size,
+                   coalesce(json_extract(coalesce(e.decrypted_json, e.raw_json), '$.content.filename'),
+                            json_extract(coalesce(e.decrypted_json, e.raw_json), '$.content.body'))
             FROM media_refs r JOIN events e ON e.event_id = r.event_id JOIN media m ON m.sha256 = r.sha256
             WHERE e.room_id = ? AND r.status = 'ok' AND e.origin_server_ts >= ? AND e.origin_server_ts < ?
               AND (e.redacted_by IS NULL OR ? = 1)
             ORDER BY e.position, r.role
             """).rows(.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max), .int(includeRedacted ? 1 : 0)) {
             ExportableMedia(sha256: $0.text(0) ?? "", eventID: $0.text(1) ?? "", sender: $0.text(2) ?? "",
-                            role: $0.text(3) ?? "", mxc: $0.text(4) ?? "", mimetype: $0.text(5), size: $0.int(6))
+                            role: $0.text(3) ?? "", mxc: $0.text(4) ?? "", mimetype: $0.text(5), size: $0.int(6),
+                            name: $0.text(7))
         }
     }
 }

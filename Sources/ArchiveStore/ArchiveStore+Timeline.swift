@@ -14,7 +14,8 @@ extension ArchiveStore {
                 + "AND rel_type = 'm.thread' AND rel_target = ?"
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
-                   redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json
+                   redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json,
+                   sender_key_status
             FROM events
             WHERE \(filter)
             ORDER BY position
@@ -26,8 +27,9 @@ extension ArchiveStore {
             let eventID = statement.text(0) ?? ""
             let raw = try JSONCoding.decode(statement.text(6) ?? "{}")
             let decrypted = try statement.text(13).map(JSONCoding.decode)
-            let content = try statement.text(9).map(JSONCoding.decode) ?? decrypted?["content"] ?? raw["content"]
-                ?? .object([:])
+            let envelope = raw["content"] ?? .object([:])
+            let content = try statement.text(9).map(JSONCoding.decode)
+                ?? decrypted.map { .decryptedContent($0["content"] ?? .object([:]), envelope: envelope) } ?? envelope
             let edits = try statement.text(11).map(JSONCoding.decode)?.arrayValue?.compactMap(\.stringValue) ?? []
             let sender = statement.text(2) ?? ""
             let position = statement.int(12)
@@ -45,7 +47,8 @@ extension ArchiveStore {
                 threadRoot: event.threadRoot, thread: try threadSummary(of: eventID, roomID: roomID),
                 redacted: redactedBy != nil, redactedBy: redactedBy,
                 decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none,
-                senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"))
+                senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"),
+                senderKey: statement.text(14).flatMap(SenderKeyStatus.init(rawValue:)))
             try body(item)
         }
     }

@@ -38,6 +38,7 @@ public final class ArchiveStore {
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;")
         if memoryMappedReads { try db.execute("PRAGMA mmap_size=1073741824;") }
         try migrate()
+        try moveBackupKeyOutOfDatabase()
     }
 
     /// Runs `body` in one read transaction: one snapshot for many lookups (and one lock instead of one per

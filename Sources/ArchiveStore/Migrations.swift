@@ -172,7 +172,32 @@ enum Migrations {
         """
         UPDATE search_index SET cursor = 0;
         """,
-        // 8: members over time (issue 9.9). The member events a `/messages` page's `state` carries (lazy
+        // 8: the edit rules for encrypted messages changed (issue 9.3): a cleartext edit of an encrypted
+        // message is invalid, an undecrypted edit's cleartext `m.new_content` is never read, and an encrypted
+        // event's relation is only the clear one of its envelope (a payload's own `m.relates_to` used to be
+        // kept when the envelope had none, so a payload-only `m.replace` looked like an edit). Stored
+        // payloads stay as decrypted (readers apply the clear relation). Every message that is encrypted
+        // or has an encrypted edit goes into `edits_to_resolve`, which the next opener that writes works
+        // off (the edit rules are Swift, not SQL).
+        """
+        CREATE TABLE edits_to_resolve (
+            room_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (room_id, event_id)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO edits_to_resolve (room_id, event_id)
+            SELECT e.room_id, e.rel_target FROM events e
+            JOIN events o ON o.event_id = e.rel_target AND o.room_id = e.room_id
+            WHERE e.rel_type = 'm.replace' AND (o.type = 'm.room.encrypted' OR e.type = 'm.room.encrypted');
+        """,
+        // 9: the key-backup key leaves the database for its own 0600 file (issue 12.7), so that a copy of
+        // archive.sqlite does not decrypt the account's whole backup. SQL cannot write a file: the table is
+        // renamed here, and `ArchiveStore.moveBackupKeyOutOfDatabase`, run after every open's migrations,
+        // writes the key to `backup-key`, overwrites and deletes the row and drops the table.
+        """
+        ALTER TABLE key_backup RENAME TO key_backup_to_move;
+        """,
+        // 10: members over time (issue 9.9). The member events a `/messages` page's `state` carries (lazy
         // loading) told only the current state before, and were ignored once the room's state had the user;
         // each is now kept with the lowest timeline position it was seen in effect at, so a message shows the
         // name its sender had then. Timeline member events are read from `events` itself, so archives made
@@ -187,6 +212,15 @@ enum Migrations {
             PRIMARY KEY (room_id, event_id)
         );
         CREATE INDEX member_history_by_user ON member_history(room_id, user_id, in_effect_at);
+        """,
+        // 11: whether each decrypted event's megolm session belongs to a device of its sender (issue 9.8),
+        // learned from /keys/query after a sync: 'verified', 'mismatch' or 'unknown'. NULL: not decrypted, or
+        // not checked yet. The partial index finds what the next sync must (re-)check: unchecked and unknown.
+        """
+        ALTER TABLE events ADD COLUMN sender_key_status TEXT
+            CHECK (sender_key_status IN ('verified', 'mismatch', 'unknown'));
+        CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
+            WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status = 'unknown');
         """,
     ]
 }

@@ -4,7 +4,8 @@ import Foundation
 /// The one file that talks to SQLite's C API. It owns the connection and its statements and turns result
 /// codes into `StoreError`s, so no raw pointer leaves it.
 final class SQLiteDatabase {
-    private var handle: OpaquePointer?
+    /// fileprivate: a statement asks it for the system error behind a failed step.
+    fileprivate var handle: OpaquePointer?
     let path: String
     private var statementCache: [String: SQLiteStatement] = [:]
 
@@ -17,8 +18,9 @@ final class SQLiteDatabase {
         let code = sqlite3_open_v2(path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let full = Self.isFull(code, db)
             sqlite3_close_v2(db)
-            throw StoreError.sqlite(step: "open \(path)", message: message)
+            throw StoreError.sqlite(step: "open \(path)", message: message, full: full)
         }
         handle = db
         sqlite3_busy_timeout(db, 5_000)
@@ -37,7 +39,8 @@ final class SQLiteDatabase {
         if code != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastError
             sqlite3_free(errorMessage)
-            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message, busy: Self.isBusy(code))
+            throw StoreError.sqlite(step: String(sql.prefix(60)), message: message, busy: Self.isBusy(code),
+                                    full: Self.isFull(code, handle))
         }
     }
 
@@ -62,6 +65,16 @@ final class SQLiteDatabase {
 
     /// SQLITE_BUSY and SQLITE_LOCKED, with or without their extended codes: another connection holds a lock.
     static func isBusy(_ code: Int32) -> Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
+    /// SQLITE_FULL, or an I/O error whose system call failed with ENOSPC/EDQUOT (SQLite reports a WAL
+    /// index it cannot allocate as SQLITE_IOERR_SHMSIZE, a "disk I/O error"): the disk, or the file
+    /// system's quota, has no room for the database to grow.
+    static func isFull(_ code: Int32, _ db: OpaquePointer?) -> Bool {
+        if code & 0xff == SQLITE_FULL { return true }
+        guard code & 0xff == SQLITE_IOERR, let db else { return false }
+        let number = sqlite3_system_errno(db)
+        return number == ENOSPC || number == EDQUOT
+    }
 
     /// Runs `body` in one transaction, committing on success and rolling back on any error. Writers begin
     /// IMMEDIATE (take the write lock up front); readers DEFERRED (one snapshot for many lookups).
@@ -134,7 +147,8 @@ final class SQLiteStatement {
         case SQLITE_DONE: return false
         default:
             throw StoreError.sqlite(step: "step \(String(cString: sqlite3_sql(handle)).prefix(60))",
-                                    message: database.lastError, busy: SQLiteDatabase.isBusy(code))
+                                    message: database.lastError, busy: SQLiteDatabase.isBusy(code),
+                                    full: SQLiteDatabase.isFull(code, database.handle))
         }
     }
 

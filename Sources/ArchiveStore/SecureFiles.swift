@@ -29,12 +29,16 @@ public enum SecureFiles {
         close(fd)
     }
 
-    /// Writes `data` to `url` atomically (temporary file, fsync, rename), 0600. A crash leaves either the
-    /// old file or the new one, never half of one: this is how credentials are replaced after a refresh.
+    /// Writes `data` to `url` atomically (temporary file, fsync, rename, fsync of the folder), 0600. A
+    /// crash leaves either the old file or the new one, never half of one: this is how credentials and the
+    /// backup key are replaced. The temporary file is created anew with `O_EXCL | O_NOFOLLOW`, so a link
+    /// planted under its name is never followed (a leftover of a killed run is removed first; unlink does
+    /// not follow links), and rename replaces a link at `url` instead of writing through it.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
-        let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        unlink(temporary)
+        let fd = open(temporary, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw StoreError.filesystem("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
@@ -54,6 +58,27 @@ public enum SecureFiles {
         guard written == data.count, synced, rename(temporary, url.path) == 0 else {
             unlink(temporary)
             throw StoreError.filesystem("cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+        // The rename itself is durable only once the folder is synced.
+        let folder = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    /// The contents of a file in the store, never read through a symlink; nil when it does not exist.
+    public static func readPrivate(_ url: URL) throws -> Data? {
+        let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw StoreError.filesystem("cannot read \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw StoreError.filesystem("cannot read \(url.path)")
         }
     }
 }

@@ -20,6 +20,8 @@ public struct StoreError: ReportableError {
         public static let noArchive = Code("no_archive")
         /// A checkpoint could not fold the write-ahead log into the database (a reader holds it).
         public static let checkpointBusy = Code("checkpoint_busy")
+        /// The disk holding the archive is full (SQLITE_FULL); the transaction in flight was rolled back.
+        public static let noSpace = Code("no_space")
     }
 
     public let code: Code
@@ -29,8 +31,14 @@ public struct StoreError: ReportableError {
         code == .unknownRoom || code == .noArchive ? .input : .failure
     }
 
-    static func sqlite(step: String, message: String, busy: Bool = false) -> StoreError {
-        StoreError(code: busy ? .busy : .sqlite, description: "archive database error during \(step): \(message)")
+    /// `full`: SQLite answered SQLITE_FULL, which is told apart from other failures.
+    static func sqlite(step: String, message: String, busy: Bool = false, full: Bool = false) -> StoreError {
+        if full {
+            // SQLite's own "database or disk is full" does not say which: a full disk is the cause an
+            // operator can act on, and the message says it in the system's words.
+            return StoreError(code: .noSpace, description: "no space left on device for the archive database (during \(step))")
+        }
+        return StoreError(code: busy ? .busy : .sqlite, description: "archive database error during \(step): \(message)")
     }
 
     static func corrupt(_ what: String) -> StoreError {

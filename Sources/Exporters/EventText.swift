@@ -42,7 +42,7 @@ public enum EventText {
         if isStripped(item) { return "[message deleted]" }
         if isUndecryptable(item) { return "[unable to decrypt: \(item.decryption.rawValue)]" }
         if let sentence = stateSentence(item) { return sentence }
-        let content = item.content
+        let content = item.shownContent
         let body = ReplyFallback.body(of: content)
         switch content["msgtype"]?.stringValue {
         case "m.image": return "[image: \(body ?? "")]"
@@ -70,8 +70,11 @@ final class TextRenderer: ExportRenderer {
     func begin(rooms: [StoredRoom], writer: ExportWriter) throws {}
 
     /// `replyTo` is the reply's target as this export may quote it (`RoomContext.quotedEvent`).
-    static func line(_ item: TimelineItem, replyTo: EventSummary?) -> String {
+    /// `mediaPath` is the export path of the item's stored attachment (`--include-media`), named after
+    /// its text so that a reader of the text export finds the file.
+    static func line(_ item: TimelineItem, replyTo: EventSummary?, mediaPath: String? = nil) -> String {
         var text = EventText.body(item)
+        if let mediaPath, !EventText.isStripped(item), !EventText.isUndecryptable(item) { text += " (\(mediaPath))" }
         if item.edited && !EventText.isStripped(item) { text += " (edited)" }
         if item.redacted && !EventText.isStripped(item) { text += " (redacted, retained)" }
         if !item.reactions.isEmpty {
@@ -104,6 +107,12 @@ final class TextRenderer: ExportRenderer {
         var monthList: [(String, Int)] = []
         var inMonth = 0
         var localResult = result
+        var mediaPaths: [String: String] = [:]
+        if context.options.includeMedia {
+            for (key, ref) in try context.source.mediaRefs(roomID: context.roomID) where ref.status == .ok {
+                if let digest = ref.sha256 { mediaPaths[key] = context.mediaNames.path(of: digest) }
+            }
+        }
         func flush() throws {
             guard let current = file else { return }
             try writer.add(context.directory + "/" + month + ".txt", current)
@@ -120,7 +129,7 @@ final class TextRenderer: ExportRenderer {
                 inMonth = 0
             }
             let replyTo = try item.inReplyTo.flatMap { try context.quotedEvent($0) }
-            file?.append(Self.line(item, replyTo: replyTo))
+            file?.append(Self.line(item, replyTo: replyTo, mediaPath: mediaPaths[MediaRef.key(item.eventID, .file)]))
             inMonth += 1
             localResult.count(item)
             if localResult.events % 5000 == 0 { progress(localResult.events) }

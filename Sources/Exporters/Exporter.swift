@@ -28,6 +28,9 @@ public struct ExportOptions: Sendable {
     public var homeserver: String?
     /// Where the HTML templates are (`exports/html/`); found automatically when nil.
     public var templates: URL?
+    /// The permission bits of every file written (folders get the same, with search where reading is
+    /// allowed): an export of decrypted history is private (0600/0700) unless asked otherwise (`--mode`).
+    public var fileMode: UInt16 = ExportFileMode.privateDefault
 
     public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
                 until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],
@@ -152,6 +155,8 @@ struct RoomContext {
     let options: ExportOptions
     let source: any ExportSource
     let senders: SenderFilter
+    /// The export's names for stored media files (shared by every room: one file, one sniff).
+    let mediaNames: MediaNames
 
     var roomID: String { room.roomID }
     var displayName: String { room.displayName }
@@ -203,14 +208,16 @@ public final class Exporter {
         case .txt: renderer = TextRenderer()
         case .html: renderer = try HTMLRenderer(options: options, source: store)
         }
-        let writer = try ExportWriter(destination: destination, modificationTime: options.exportTime)
+        let writer = try ExportWriter(destination: destination, modificationTime: options.exportTime,
+                                      fileMode: options.fileMode)
+        let mediaNames = MediaNames(source: store)
         try renderer.begin(rooms: rooms, writer: writer)
         var results: [RoomExportResult] = []
         for room in rooms {
             observer?.roomStarted(roomID: room.roomID, name: room.metadata.name)
             let directory = "rooms/" + ExportPath.component(forID: room.roomID)
             let context = RoomContext(room: room, directory: directory, options: options, source: store,
-                                      senders: SenderFilter(options.senders))
+                                      senders: SenderFilter(options.senders), mediaNames: mediaNames)
             var result = RoomExportResult(roomID: room.roomID, name: room.metadata.name,
                                           canonicalAlias: room.metadata.canonicalAlias,
                                           roomType: room.metadata.roomType,
@@ -229,7 +236,11 @@ public final class Exporter {
         }
         let spaces = try spaceChildren(of: rooms)
         try renderer.finish(rooms: results, spaces: spaces, writer: writer)
-        let mediaFiles = options.includeMedia ? try addMedia(of: rooms, writer: writer) : 0
+        let mediaFiles = options.includeMedia ? try addMedia(of: rooms, names: mediaNames, writer: writer) : 0
+        // A site (HTML) or an export holding media may be published: the web-server rules go with it.
+        if options.format == .html || mediaFiles > 0 {
+            for rule in WebServerRules.files(includesMedia: mediaFiles > 0) { try writer.add(rule.path, text: rule.text) }
+        }
         let manifest = manifestValue(rooms: results, files: writer.files)
         try writer.add(Self.manifestName, text: JSONCoding.encode(manifest) + "\n")
         try writer.finish()
@@ -238,11 +249,13 @@ public final class Exporter {
     }
 
     /// `--include-media`: the stored files (from `sync --media`) of the exported events' attachments, as
-    /// `media/<sha256>`, each once, in digest order (reproducible). The export's own SHA-256 of each file
-    /// must equal its name: a damaged store file stops the export instead of being handed over.
-    /// `media/index.json` (`schemas/export-media.schema.json`) says which event's file or thumbnail each
-    /// file is, since file names are digests and events name mxc URIs (and, when encrypted, a key).
-    private func addMedia(of rooms: [StoredRoom], writer: ExportWriter) throws -> Int {
+    /// `media/<sha256>.<ext>` (the extension sniffed from the content, `MediaNames`), each once, in digest
+    /// order (reproducible). The export's own SHA-256 of each file must equal its name: a damaged store
+    /// file stops the export instead of being handed over. `media/index.json`
+    /// (`schemas/export-media.schema.json`) says which event's file or thumbnail each file is, since file
+    /// names are digests and events name mxc URIs (and, when encrypted, a key), and keeps what the event
+    /// claimed (name, mimetype) beside what the bytes are (`sniffed_type`).
+    private func addMedia(of rooms: [StoredRoom], names: MediaNames, writer: ExportWriter) throws -> Int {
         var digests: Set<String> = []
         var entries: [JSONValue] = []
         let senders = SenderFilter(options.senders)
@@ -253,8 +266,11 @@ public final class Exporter {
                 digests.insert(media.sha256)
                 entries.append([
                     "room_id": .string(room.roomID), "event_id": .string(media.eventID), "role": .string(media.role),
-                    "mxc": .string(media.mxc), "file": .string("media/" + media.sha256), "sha256": .string(media.sha256),
-                    "size": .int(media.size), "mimetype": media.mimetype.map(JSONValue.string) ?? .null,
+                    "mxc": .string(media.mxc), "file": .string(names.path(of: media.sha256)),
+                    "sha256": .string(media.sha256), "size": .int(media.size),
+                    "name": media.name.map(JSONValue.string) ?? .null,
+                    "mimetype": media.mimetype.map(JSONValue.string) ?? .null,
+                    "sniffed_type": .string(names.kind(of: media.sha256).mimeType),
                 ])
             }
         }
@@ -274,7 +290,7 @@ public final class Exporter {
             }
             let file = ExportFile()
             data.withUnsafeBytes { file.append($0) }
-            _ = try writer.add("media/\(digest)", file)
+            _ = try writer.add(names.path(of: digest), file)
         }
         return digests.count
     }

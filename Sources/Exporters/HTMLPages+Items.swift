@@ -51,7 +51,7 @@ extension HTMLPages {
             html += "<p class=\"notice undecryptable\">Unable to decrypt this message (\(esc(item.decryption.rawValue)))</p>\n"
         } else {
             if item.redacted { html += "<p class=\"notice redacted\">Deleted by its sender; the content is kept under legal hold.</p>\n" }
-            html += "<div class=\"body\">" + body(item.content, type: item.type, senderName: name, media: media) + "</div>\n"
+            html += "<div class=\"body\">" + body(item.shownContent, type: item.type, senderName: name, media: media) + "</div>\n"
             if item.edited { html += editHistory(item, versions: versions) }
         }
         if !item.reactions.isEmpty {
@@ -112,9 +112,11 @@ extension HTMLPages {
             let fileName = content["filename"]?.stringValue ?? body
             let size = content.value(at: "info", "size")?.int64Value.map { " (\(byteCount($0)))" } ?? ""
             var html = ""
-            // Files are named by their SHA-256 in media/, without a type: every link carries `download` (with
-            // the real name), so that a file is saved, never opened as a page of the archive's own origin.
-            if msgtype == "m.image", let shown = media.thumbnail ?? media.file {
+            // Files are named by their SHA-256 in media/ and the type their bytes show (`MediaSniffer`):
+            // every link carries `download` (with the real name), so that a file is saved, never opened as
+            // a page of the archive's own origin, and only a file that is an image is shown as one.
+            if msgtype == "m.image",
+               let shown = [media.thumbnail, media.file].compactMap({ $0 }).first(where: MediaSniffer.isImagePath) {
                 html += "<a class=\"image\" href=\"\(attr(media.file ?? shown))\" download=\"\(attr(fileName))\">"
                     + "<img src=\"\(attr(shown))\" alt=\"\(attr(fileName))\" loading=\"lazy\"></a>"
             }

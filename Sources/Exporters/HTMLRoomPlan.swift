@@ -29,8 +29,9 @@ struct HTMLRoomPlan {
     private(set) var threadSet: Set<String> = []
     /// Every root asked about, and whether it gets a page: each is looked up once.
     private var rootDecisions: [String: Bool] = [:]
-    /// With `--include-media`: the stored file (digest) of each attachment, by `MediaRef.key`.
-    var mediaDigests: [String: String] = [:]
+    /// With `--include-media`: the export path (`media/<sha256>.<ext>`) of each attachment's stored file,
+    /// by `MediaRef.key`.
+    var mediaPaths: [String: String] = [:]
     private var cursor = MonthCursor()
 
     init(room: StoredRoom, directory: String, senders: SenderFilter, since: Int64?, until: Int64?) {
@@ -52,7 +53,7 @@ struct HTMLRoomPlan {
         }
         if options.includeMedia {
             for (key, ref) in try context.source.mediaRefs(roomID: context.roomID) where ref.status == .ok {
-                if let digest = ref.sha256 { plan.mediaDigests[key] = digest }
+                if let digest = ref.sha256 { plan.mediaPaths[key] = context.mediaNames.path(of: digest) }
             }
         }
         return plan
@@ -109,8 +110,8 @@ struct HTMLRoomPlan {
     /// Where an item's stored attachment and thumbnail are, from a page of this room.
     func media(for eventID: String, onThreadPage: Bool) -> HTMLPages.MediaLinks {
         let root = ExportPath.rootPrefix(of: directory + "/page.html") + (onThreadPage ? "../" : "")
-        return HTMLPages.MediaLinks(file: mediaDigests[MediaRef.key(eventID, .file)].map { root + "media/" + $0 },
-                                    thumbnail: mediaDigests[MediaRef.key(eventID, .thumbnail)].map { root + "media/" + $0 })
+        return HTMLPages.MediaLinks(file: mediaPaths[MediaRef.key(eventID, .file)].map { root + $0 },
+                                    thumbnail: mediaPaths[MediaRef.key(eventID, .thumbnail)].map { root + $0 })
     }
 }
 

@@ -39,28 +39,32 @@ public enum ArchiveKind: String, Sendable, CaseIterable {
 }
 
 /// Writes an archive as a stream: each entry's header (its size must be known), then its data.
-/// Every entry gets the same owner (0:0, no names), mode 0644 and modification time, so the same
-/// files in the same order give the same bytes.
+/// Every entry gets the same owner (0:0, no names), mode (the export's, 0600 unless `--mode`) and
+/// modification time, so the same files in the same order give the same bytes, and an unpacked export
+/// is as private as the archive it came from.
 final class ArchiveStreamWriter {
     private var handle: OpaquePointer?
     private let entry: OpaquePointer
     private let mtime: Int64
+    private let fileMode: UInt16
     private let description: String
     private var closed = false
     /// The file we opened (nil for standard output); libarchive does not close a descriptor it was given.
     private var fd: Int32?
 
-    /// Writes to `path`, or to standard output when `path` is nil. The file is created anew, 0600, with
-    /// `O_EXCL | O_NOFOLLOW`: an export of decrypted history is private until its owner shares it, and a
-    /// symlink planted at the path (another user of a shared folder) is never followed to truncate the
-    /// file it points at.
-    init(path: String?, kind: ArchiveKind, modificationTime: Int64) throws {
+    /// Writes to `path`, or to standard output when `path` is nil. The file is created anew, `fileMode`
+    /// (0600 unless `--mode`; set exactly, whatever the umask), with `O_EXCL | O_NOFOLLOW`: an export of
+    /// decrypted history is private until its owner shares it, and a symlink planted at the path (another
+    /// user of a shared folder) is never followed to truncate the file it points at.
+    init(path: String?, kind: ArchiveKind, modificationTime: Int64,
+         fileMode: UInt16 = ExportFileMode.privateDefault) throws {
         guard let handle = archive_write_new(), let entry = archive_entry_new() else {
             throw ExportError.archive(step: "allocate", message: "out of memory")
         }
         self.handle = handle
         self.entry = entry
         self.mtime = modificationTime
+        self.fileMode = fileMode
         self.description = path ?? "standard output"
         switch kind {
         case .zip:
@@ -92,6 +96,8 @@ final class ArchiveStreamWriter {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw ExportError.io("create", path: path, errno: errno) }
             self.fd = fd
+            // Widened (never narrowed below 0600) only after it exists as our own new file.
+            guard fchmod(fd, mode_t(fileMode)) == 0 else { throw ExportError.io("set the mode of", path: path, errno: errno) }
             try check(archive_write_open_fd(handle, fd), "open \(path)")
         } else {
             try check(archive_write_open_fd(handle, 1), "open standard output")
@@ -113,7 +119,7 @@ final class ArchiveStreamWriter {
         archive_entry_set_pathname_utf8(entry, path)
         archive_entry_set_size(entry, size)
         archive_entry_set_filetype(entry, mxa_archive_ifreg())
-        archive_entry_set_perm(entry, 0o644)
+        archive_entry_set_perm(entry, mode_t(fileMode))
         archive_entry_set_mtime(entry, time_t(mtime), 0)
         archive_entry_set_uid(entry, 0)
         archive_entry_set_gid(entry, 0)
@@ -148,7 +154,14 @@ final class ArchiveStreamWriter {
     private func check(_ code: Int32, _ step: String) throws {
         guard code < ARCHIVE_OK else { return }
         if code == ARCHIVE_WARN { return }
-        let message = archive_error_string(handle).map { String(cString: $0) } ?? "code \(code)"
+        var message = archive_error_string(handle).map { String(cString: $0) } ?? "code \(code)"
+        // libarchive's own text for a failed write is only "Write error"; the errno it keeps says why
+        // (a full disk: "No space left on device").
+        let number = archive_errno(handle)
+        if number > 0 {
+            let reason = String(cString: strerror(number))
+            if !message.contains(reason) { message += ": " + reason }
+        }
         throw ExportError.archive(step: step, message: message)
     }
 }
@@ -164,6 +177,8 @@ final class ArchiveStreamReader {
         /// Folder entries (which tools such as GNU tar add) are neither files nor problems.
         let isDirectory: Bool
         let size: Int64
+        /// The permission bits the entry would be unpacked with.
+        let permissions: UInt16
     }
 
     init(path: String) throws {
@@ -197,7 +212,7 @@ final class ArchiveStreamReader {
         }
         let type = archive_entry_filetype(entry)
         return Entry(path: name, isRegularFile: type == mxa_archive_ifreg(), isDirectory: type == mxa_archive_ifdir(),
-                     size: archive_entry_size(entry))
+                     size: archive_entry_size(entry), permissions: UInt16(archive_entry_perm(entry) & 0o7777))
     }
 
     /// Reads the current entry's data in chunks; `body` sees each chunk.

@@ -191,6 +191,30 @@ public actor MatrixClient {
         credentials.userID = userID
     }
 
+    /// `POST /keys/query` for `userIDs`: each user's devices as the server relays them (user id → device id
+    /// → keys object, unchecked: `DeviceKeysVerification` checks the signatures). A user missing from the
+    /// reply (a failed remote server, an unknown user) was not answered for. Fields of the wrong shape are
+    /// dropped rather than thrown: a half-malformed reply still tells what it can.
+    public func queryDeviceKeys(userIDs: [String]) async throws -> [String: [String: JSONValue]] {
+        let body: JSONValue = ["device_keys": .object(Dictionary(userIDs.map { ($0, JSONValue.array([])) },
+                                                                 uniquingKeysWith: { first, _ in first }))]
+        let reply = try await call("query the device keys of \(userIDs.count) users", method: "POST",
+                                   path: "/_matrix/client/v3/keys/query", body: body)
+        return Self.deviceKeys(fromQueryReply: reply, asked: Set(userIDs))
+    }
+
+    /// The `device_keys` map of a `/keys/query` reply: only users that were asked about (a server must not
+    /// add others), and only entries of the documented shape.
+    public static func deviceKeys(fromQueryReply reply: JSONValue, asked: Set<String>) -> [String: [String: JSONValue]] {
+        guard let users = reply["device_keys"]?.objectValue else { return [:] }
+        var result: [String: [String: JSONValue]] = [:]
+        for (userID, devices) in users where asked.contains(userID) {
+            guard let devices = devices.objectValue else { continue }
+            result[userID] = devices.filter { $0.value.objectValue != nil }
+        }
+        return result
+    }
+
     /// An event with the pagination tokens around it (`limit=0`: no neighbours).
     public func context(roomID: String, eventID: String) async throws -> (event: JSONValue?, start: String?, end: String?) {
         let reply = try await call("read the context of \(eventID)",
@@ -224,6 +248,9 @@ public actor MatrixClient {
         if response.exceededLimit { throw MatrixError.replyTooLarge(step: step, status: response.status) }
         do {
             return try JSONCoding.decode(response.body)
+        } catch let failure as JSONParser.Failure where failure.exceedsValueLimit {
+            // Too many values to hold is "too large" as well: a smaller page is the way forward.
+            throw MatrixError.replyTooLarge(step: step, status: response.status)
         } catch {
             throw MatrixError(step: step, status: response.status, errcode: nil,
                               serverMessage: "the reply is not valid JSON")

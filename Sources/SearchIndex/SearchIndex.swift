@@ -161,6 +161,9 @@ final class ShardWorker: @unchecked Sendable {
         condition.unlock()
         finished.wait()
         writer = nil
+        // The thread's block holds this worker: dropping the thread breaks the cycle, which otherwise kept
+        // both alive after every writer closed (found by the FuzzSearchQuery fuzz target's leak check).
+        condition.withLock { thread = nil }
     }
 
     func documentCount() throws -> Int {

@@ -45,9 +45,13 @@ public final class SearchPage {
         totalEstimate = max(results.estimate, matches.count)
     }
 
-    /// The part of `text` around the hits, about `length` bytes.
+    /// The part of `text` around the hits, about `length` bytes. The hit markers are control characters
+    /// a sender can type too: in the text they become U+FFFD first, so every marker in a snippet is
+    /// Xapian's and a message cannot switch bold on (or leave it on) in a terminal.
     public func snippet(of text: String, length: Int = 200) throws -> Snippet {
-        Snippet(marked: try results.snippet(text, length: length))
+        let markers = Snippet.hitMarkers
+        let unmarked = String(String.UnicodeScalarView(text.unicodeScalars.map { markers.contains($0) ? "\u{FFFD}" : $0 }))
+        return Snippet(marked: try results.snippet(unmarked, length: length))
     }
 }
 

@@ -4,6 +4,12 @@ import ArgumentParser
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export rooms from the archive as JSON, a static HTML site, or text (offline).",
+        // Spelled out: past a length, the generated line shrinks to "[<options>]".
+        usage: """
+            mxarchive export [--store <dir>] --format <format> [--room <id-or-alias> ...] [--space <id> ...] \
+            [--since <date>] [--until <date>] [--sender <mxid> ...] [--include-media] [--retain-redacted] \
+            [--allow-indexing] [--templates <dir>] [--mode <octal>] --output <path>
+            """,
         discussion: """
             PATH ending .tar.gz/.tgz, .tar.zst, .tar.xz or .zip is written as that archive (streamed, no
             staging folder); - writes a tar to standard output; anything else is a new (or empty) folder.
@@ -15,6 +21,12 @@ struct Export: ParsableCommand {
               mxarchive export --format txt --sender @alice:example.org --output alice.zip
             With no --room or --space, every archived room is exported. HTML pages carry
             <meta name="robots" content="noindex"> unless --allow-indexing is given.
+            An export holds decrypted history: its files are created 0600 and its folders 0700 (also the
+            entries of an archive), whatever the umask. To publish a site that a web server reads as
+            another user, give --mode 0644 (folders then get 0755). Media files are named by their
+            SHA-256 and the type their bytes show (.png, .pdf, ...; anything else .bin), and the export
+            carries web-server rules (.htaccess, server-rules/nginx.conf, server-rules/Caddyfile) that
+            serve media/ as downloads with nosniff and a sandbox.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -37,7 +49,7 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("sender"), help: ArgumentHelp("Only events from this user; repeatable.", valueName: "mxid"))
     var senders: [String] = []
 
-    @Flag(help: "Include the stored media files (from sync --media) of the exported messages as media/<sha256>.")
+    @Flag(help: "Include the stored media files (from sync --media) of the exported messages as media/<sha256>.<type>.")
     var includeMedia = false
 
     @Flag(help: "Keep the content of redacted events where the archive retained it (legal hold).")
@@ -48,6 +60,9 @@ struct Export: ParsableCommand {
 
     @Option(help: ArgumentHelp("HTML: the template folder to use instead of exports/html.", valueName: "dir"))
     var templates: String?
+
+    @Option(help: ArgumentHelp("Permissions of the exported files (folders add search where readable): 0600 (default) or e.g. 0640, 0644.", valueName: "octal"))
+    var mode: String?
 
     @Option(help: ArgumentHelp("The output: a folder, an archive (.tar.gz .tgz .tar.zst .tar.xz .zip), or - for a tar on stdout.", valueName: "path"))
     var output: String
@@ -63,6 +78,9 @@ struct Export: ParsableCommand {
         }
         if templates != nil && format != "html" { throw ValidationError("--templates only applies to --format html") }
         if output.isEmpty { throw ValidationError("--output must not be empty") }
+        if let mode {
+            do { try ExportRequest.checkMode(mode) } catch { throw ValidationError("\(error)") }
+        }
         if output == "-" && Console.isTerminal(1) {
             throw ValidationError("refusing to write a tar to a terminal; redirect standard output or name a file")
         }
@@ -79,6 +97,7 @@ struct Export: ParsableCommand {
         request.retainRedacted = retainRedacted
         request.allowIndexing = allowIndexing
         request.templates = templates
+        request.mode = mode
         let archive = try global.open(.read)
         let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))
         // With a tar on standard output, the summary goes to standard error.

@@ -11,8 +11,9 @@ struct Keys: AsyncParsableCommand {
               mxarchive keys backup --passphrase-file passphrase.txt
               mxarchive keys import element-keys.txt --passphrase-file export-passphrase.txt
             After an import, every archived event waiting for keys is decrypted. The backup key is kept in
-            the store (0600) so that each later `sync` fetches new sessions from the backup by itself;
-            `mxarchive keys forget` removes it.
+            the store, in its own file backup-key (0600; never in archive.sqlite, so a copy of the database
+            does not open the backup), so that each later `sync` fetches new sessions from the backup by
+            itself; `mxarchive keys forget` removes it.
             """,
         subcommands: [KeysBackup.self, KeysImport.self, KeysForget.self])
 }

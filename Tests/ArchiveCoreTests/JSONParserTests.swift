@@ -34,4 +34,27 @@ import Testing
         #expect(try JSONCoding.decode("1700000000000") == .int(1_700_000_000_000))
         #expect(try JSONCoding.decode("123456789012345678901234567890") == .double(1.2345678901234568e29))
     }
+
+    /// Issue 12.6: a 64 MiB reply of tiny values once grew to almost 900 MB of `JSONValue`s. The parser now
+    /// stops at its value budget, early in the text, and says so in a way the client can act on.
+    @Test func aDocumentOfTinyValuesStopsAtTheValueBudget() throws {
+        var zeros = [UInt8]("[".utf8)
+        zeros.reserveCapacity(64 << 20)
+        while zeros.count < (64 << 20) - 2 { zeros.append(UInt8(ascii: "0")); zeros.append(UInt8(ascii: ",")) }
+        zeros.append(contentsOf: "0]".utf8)
+        let failure = try #require(throws: JSONParser.Failure.self) { try JSONParser.parse(zeros) }
+        #expect(failure.exceedsValueLimit)
+        #expect(failure.offset < 2 * JSONParser.maxValues + 16)
+
+        var keys = "{"
+        for index in 0..<6 { keys += "\"k\(index)\":0," }
+        keys += "\"last\":0}"
+        // 1 object + 7 keys + 7 values.
+        #expect(try JSONParser.parse(keys.utf8, maxValues: 15).objectValue?.count == 7)
+        let overKeys = try #require(throws: JSONParser.Failure.self) { try JSONParser.parse(keys.utf8, maxValues: 14) }
+        #expect(overKeys.exceedsValueLimit)
+        // Malformed text is not mistaken for "too many values".
+        let malformed = try #require(throws: JSONParser.Failure.self) { try JSONParser.parse("[1,]".utf8) }
+        #expect(!malformed.exceedsValueLimit)
+    }
 }

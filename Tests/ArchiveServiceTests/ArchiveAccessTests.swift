@@ -45,7 +45,7 @@ import Testing
         #expect(status.humanOutput(terminal: false).isEmpty)
         let verify = try archive.verify()
         #expect(verify.ok)
-        #expect(verify.jsonText == #"{"ok":true,"problems":[]}"#)
+        #expect(verify.jsonText == #"{"ok":true,"problems":[],"sender_key_mismatches":0}"#)
         #expect(verify.humanOutput(terminal: false) == [.result("archive OK: 0 rooms, integrity and cursors consistent")])
     }
 }

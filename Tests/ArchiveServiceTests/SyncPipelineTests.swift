@@ -93,6 +93,28 @@ import TestSupport
                 == ["8", "4", "8", "4", "8", "8"])
     }
 
+    /// Issue 12.6: a reply that fits the byte cap but holds more values than the parser keeps (tiny values
+    /// that would grow many times over in memory) is "too large" as well: the page is asked for again smaller.
+    @Test func aPageOfTooManyValuesIsFetchedAgainSmaller() async throws {
+        var room = EventFactory(roomID: "!tiny:hs.test")
+        let create = room.create()
+        let message = room.message("after the flood")
+        let flood = "{\"chunk\":[],\"start\":\"now\",\"end\":\"b1\",\"pad\":["
+            + String(repeating: "0,", count: JSONParser.maxValues) + "0]}"
+        let transport = ScriptedTransport([
+            Reply.state([create]),
+            .reply(200, flood),
+            Reply.page([message], start: "now", end: "b1"), Reply.context(end: "now"),
+            Reply.page([], start: "b1", end: nil),
+            Reply.page([], start: "now", end: nil),
+        ])
+        let results = try await sync(transport, [room.roomID], pageSize: 8)
+        #expect(results.map(\.error) == [nil])
+        #expect(try timeline(room.roomID) == [message.eventID])
+        #expect(transport.requests.filter { $0.url.contains("/messages") }.compactMap { $0.query("limit") }.prefix(2)
+                == ["8", "4"])
+    }
+
     /// Down to one event, which is read with a larger cap; one event too large even for that ends the room
     /// with the reason, not after a night of retries.
     @Test func oneHugeEventIsReadWithALargerCapOrEndsTheRoomClearly() async throws {

@@ -54,6 +54,7 @@ import TestSupport
             (error as? StoreError)?.code == .checkpointBusy && "\(error)".contains("keys forget")
         }
         try reader.db.execute("COMMIT")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("backup-key").path))
         #expect(try store.forgetBackupKey() == false)
         let wal = directory.appendingPathComponent("archive.sqlite-wal").path
         #expect(((try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? Int ?? 0) == 0)

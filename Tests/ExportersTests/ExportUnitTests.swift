@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ArchiveCore
+import TestSupport
 @testable import Exporters
 
 /// The hex form of swift-crypto's SHA-256 that the manifest records, in memory and as files stream.
@@ -308,5 +309,70 @@ import ArchiveCore
         if kind == nil {
             #expect(try String(contentsOfFile: out + "/threads/abc.html", encoding: .utf8) == "first")
         }
+    }
+}
+
+/// Issue 12.7: an export holds decrypted history, so it is private unless `--mode` widens it: every file
+/// 0600 and folder 0700 (archive entries too), whatever the umask; with a mode, exactly that mode.
+@Suite(.serialized) struct ExportModeTests {
+    func writeFolder(_ folder: String, mode: UInt16?) throws {
+        let writer = try mode.map { try ExportWriter(destination: .directory(folder), modificationTime: 0, fileMode: $0) }
+            ?? ExportWriter(destination: .directory(folder), modificationTime: 0)
+        try writer.add("rooms/abc/2024-01.txt", text: "secret history\n")
+        try writer.add("index.txt", text: "x\n")
+        try writer.finish()
+    }
+
+    func mode(_ path: String) throws -> Int? {
+        try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+    }
+
+    /// Runs `body` with a permissive umask, so that only the writer's own modes can make things private.
+    func withUmask(_ mask: mode_t, _ body: () throws -> Void) rethrows {
+        let old = umask(mask)
+        defer { umask(old) }
+        try body()
+    }
+
+    @Test func foldersAreCreatedPrivateByDefault() throws {
+        let base = uniqueTemporaryDirectory("mxa-mode")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let folder = base.appendingPathComponent("export").path
+        try withUmask(0o022) { try writeFolder(folder, mode: nil) }
+        #expect(try mode(folder) == 0o700)
+        #expect(try mode(folder + "/rooms") == 0o700)
+        #expect(try mode(folder + "/rooms/abc") == 0o700)
+        #expect(try mode(folder + "/rooms/abc/2024-01.txt") == 0o600)
+        #expect(try mode(folder + "/index.txt") == 0o600)
+    }
+
+    @Test func aModeIsAppliedExactly() throws {
+        let base = uniqueTemporaryDirectory("mxa-mode")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let folder = base.appendingPathComponent("site").path
+        // An umask that would take the group's and others' bits away: --mode says what the user wants.
+        try withUmask(0o027) { try writeFolder(folder, mode: 0o644) }
+        #expect(try mode(folder) == 0o755)
+        #expect(try mode(folder + "/rooms/abc") == 0o755)
+        #expect(try mode(folder + "/rooms/abc/2024-01.txt") == 0o644)
+    }
+
+    @Test(arguments: [nil, UInt16(0o640)])
+    func archivesAndTheirEntriesFollowTheMode(_ fileMode: UInt16?) throws {
+        let base = uniqueTemporaryDirectory("mxa-mode")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let path = base.appendingPathComponent("export.tar.gz").path
+        try withUmask(0o022) {
+            let writer = try ExportWriter(destination: .archive(path, .tarGzip), modificationTime: 0,
+                                          fileMode: fileMode ?? ExportFileMode.privateDefault)
+            try writer.add("rooms/abc/2024-01.txt", text: "secret history\n")
+            try writer.finish()
+        }
+        let expected = Int(fileMode ?? 0o600)
+        #expect(try mode(path) == expected)
+        let reader = try ArchiveStreamReader(path: path)
+        let entry = try #require(try reader.next())
+        #expect(Int(entry.permissions) == expected)
     }
 }

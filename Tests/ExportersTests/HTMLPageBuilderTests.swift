@@ -286,12 +286,23 @@ import Testing
     @Test func storedAttachmentsLinkIntoTheExportsMediaFolder() {
         var plan = Self.plan()
         let digest = String(repeating: "ab", count: 32)
-        plan.mediaDigests[MediaRef.key("$e1", .file)] = digest
+        plan.mediaPaths[MediaRef.key("$e1", .file)] = "media/\(digest).png"
         let image = Self.item(content: ["msgtype": "m.image", "body": "cat.png", "info": ["size": 2048]])
         #expect(Self.render(image, plan: plan).contains(
-            "<a class=\"image\" href=\"../../media/\(digest)\" download=\"cat.png\"><img src=\"../../media/\(digest)\" alt=\"cat.png\" loading=\"lazy\"></a>"
-            + "<a class=\"attachment\" href=\"../../media/\(digest)\" download=\"cat.png\">Image: <bdi>cat.png</bdi> (2 KB)</a>"))
-        #expect(Self.render(image, plan: plan, onThreadPage: true).contains("href=\"../../../media/\(digest)\""))
+            "<a class=\"image\" href=\"../../media/\(digest).png\" download=\"cat.png\"><img src=\"../../media/\(digest).png\" alt=\"cat.png\" loading=\"lazy\"></a>"
+            + "<a class=\"attachment\" href=\"../../media/\(digest).png\" download=\"cat.png\">Image: <bdi>cat.png</bdi> (2 KB)</a>"))
+        #expect(Self.render(image, plan: plan, onThreadPage: true).contains("href=\"../../../media/\(digest).png\""))
         #expect(Self.render(image).contains("<span class=\"attachment\">Image: <bdi>cat.png</bdi> (2 KB) — not included in this export</span>"))
+    }
+
+    /// Issue 12.2: an "image" whose bytes are no image (an HTML page sent as cat.png) is only a download
+    /// link, never put in an `<img>`.
+    @Test func anImageMessageWhoseFileIsNoImageIsOnlyADownload() {
+        var plan = Self.plan()
+        let digest = String(repeating: "cd", count: 32)
+        plan.mediaPaths[MediaRef.key("$e1", .file)] = "media/\(digest).bin"
+        let html = Self.render(Self.item(content: ["msgtype": "m.image", "body": "cat.png"]), plan: plan)
+        #expect(!html.contains("<img"))
+        #expect(html.contains("<a class=\"attachment\" href=\"../../media/\(digest).bin\" download=\"cat.png\">Image: <bdi>cat.png</bdi></a>"))
     }
 }

@@ -189,8 +189,9 @@ import TestSupport
             for (attribute, digest) in [("src", string(seed, "encrypted", "image", "thumbnail_sha256")),
                                         ("href", string(seed, "encrypted", "image", "sha256"))] {
                 let link = article.components(separatedBy: "\(attribute)=\"").dropFirst()
-                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest) }
-                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest)")
+                    .map { String($0.prefix { $0 != "\"" }) }.first { $0.hasSuffix("media/" + digest + ".png") }
+                // The seeded files are real PNGs (decrypted, then sniffed): named .png.
+                #expect(link != nil, "the image's \(attribute) does not point at media/\(digest).png")
                 if let link {
                     let bytes = try Data(contentsOf: pageDir.appendingPathComponent(link).standardizedFileURL)
                     #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == digest)
@@ -208,8 +209,11 @@ import TestSupport
         #expect(mapped == ["file": string(seed, "encrypted", "image", "sha256"),
                            "thumbnail": string(seed, "encrypted", "image", "thumbnail_sha256")])
 
-        let verify = try archive.run(["verify"])
-        #expect(verify.status == 0, "\(verify.stdout)")
+        // The seeded room holds one event in a session of another user's device (issue 9.8): the one problem.
+        let verify = try archive.run(["verify", "--json"])
+        #expect(verify.status == 1, "\(verify.stdout)")
+        #expect(verify.jsonLines.first?["problems"]?.arrayValue?.count == 1, "\(verify.stdout)")
+        #expect(verify.jsonLines.first?["sender_key_mismatches"] == 1, "\(verify.stdout)")
 
         // No key material in any output of this test (checked per run by the harness as well).
         for output in [backup, imported, badParity, unrelated, wrongPassphrase, wrongExport] {
@@ -228,6 +232,15 @@ import TestSupport
         let keys = try archive.run(["keys", "backup", "--passphrase-file",
                                     try secretFile(archive, "pass", string(seed, "modern", "passphrase"))])
         #expect(keys.status == 0, "\(keys.stderr)")
+        // Issue 12.7: the backup key is in its own 0600 file, and not in the database's bytes.
+        let keyFile = archive.store.appendingPathComponent("backup-key")
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? Int) == 0o600)
+        let storedKey = try #require(try JSONCoding.decode(Data(contentsOf: keyFile))["private_key"]?.stringValue)
+        #expect(storedKey.count > 40)
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: archive.store.appendingPathComponent("archive.sqlite" + suffix).path) ?? Data()
+            #expect(bytes.range(of: Data(storedKey.utf8)) == nil, "archive.sqlite\(suffix) holds the backup key")
+        }
         // Backward from now in small pages: edits and reactions arrive before what they change.
         try archive.sync(["--room", room, "--page-size", "97"])
         let missing = string(seed, "encrypted", "missing_session_id")
@@ -247,11 +260,80 @@ import TestSupport
         let forget = try archive.run(["keys", "forget"])
         #expect(forget.status == 0)
         #expect(forget.stdout.contains("removed"))
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
         try forgetSessions(archive)
         let after = try archive.run(["sync", "--room", room])
         #expect(after.status == 0)
         #expect(!after.stdout.contains("key backup"))
         #expect(try items(archive, room).values.filter { $0["decryption"] == "ok" }.isEmpty)
+    }
+
+    /// Issue 9.8: each sync checks through /keys/query that a decrypted event's session belongs to a device
+    /// of its sender. The seeder sent one event of bob's in a session of alice's device (mismatch) and one
+    /// from a device of bob's that never uploaded its keys (unknown); every other session is its sender's.
+    @Test func senderKeysOfDecryptedEventsMatchTheTruth() async throws {
+        let archive = try Archive.loggedIn(as: "alice")
+        let seed = archive.seed
+        let room = try seed.roomID("encrypted")
+        let truth = e2e(seed, "encrypted", "sender_key_status")?.objectValue ?? [:]
+        #expect(Set(truth.values) == ["verified", "mismatch", "unknown"], "\(truth.count) truth entries")
+        let missing = Set((e2e(seed, "encrypted", "sessions")?.arrayValue ?? [])
+            .filter { $0["session_id"]?.stringValue == string(seed, "encrypted", "missing_session_id") }
+            .flatMap { $0["events"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+        #expect(!missing.isEmpty)
+
+        let keys = try archive.run(["keys", "backup", "--passphrase-file",
+                                    try secretFile(archive, "pass", string(seed, "modern", "passphrase"))])
+        #expect(keys.status == 0, "\(keys.stderr)")
+        let sync = try archive.sync(["--room", room, "--from-start"])
+        #expect(sync.stderr.contains("1 decrypted events were encrypted in a session of another user's device"),
+                "\(sync.stderr)")
+        // The session the backup lacks arrives by key-export file: its events decrypt but wait for a sync.
+        let imported = try archive.run(["keys", "import", string(seed, "key_export", "path"), "--passphrase-file",
+                                        try secretFile(archive, "export", string(seed, "key_export", "passphrase"))])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        func expectTruth(unchecked: Set<String>, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let lines = try archive.eventLines(room)
+            #expect(try SchemaValidator.errors(lines, schema: "event.schema.json") == [], sourceLocation: sourceLocation)
+            var checked = 0
+            for item in lines.compactMap({ try? JSONCoding.decode($0) }) {
+                let id = item["event_id"]?.stringValue ?? ""
+                guard item["decryption"] == "ok" else {
+                    #expect(item["sender_key"] == .null, "\(id)", sourceLocation: sourceLocation)
+                    continue
+                }
+                checked += 1
+                let expected: JSONValue = unchecked.contains(id) ? "unchecked" : truth[id] ?? "no truth"
+                #expect(item["sender_key"] == expected, "\(id): \(item["sender_key"] ?? .null)", sourceLocation: sourceLocation)
+            }
+            #expect(checked >= 2000, sourceLocation: sourceLocation)
+        }
+        try expectTruth(unchecked: missing)
+        // The mismatch is shown, not hidden: its plaintext is there.
+        let mismatchID = truth.first { $0.value == "mismatch" }?.key ?? ""
+        let unknownID = truth.first { $0.value == "unknown" }?.key ?? ""
+        let byID = try items(archive, room)
+        #expect(byID[mismatchID]?.value(at: "content", "body") == "sender keys: sent by one user in another user's session")
+        #expect(byID[unknownID]?["decryption"] == "ok")
+
+        // The next sync checks the imported session's events and asks again about the unknown one.
+        try archive.sync(["--room", room])
+        try expectTruth(unchecked: [])
+        let status = try archive.run(["status", "--json"])
+        #expect(try SchemaValidator.errors(status.lines, schema: "status.schema.json") == [])
+        let decryption = status.jsonLines.first?.value(at: "rooms")?.arrayValue?
+            .first { $0["room_id"] == .string(room) }?["decryption"]
+        // Every decrypted event (edits and reactions too, which are no timeline items) has been checked.
+        let decrypted = decryption?["ok"]?.int64Value ?? 0
+        #expect(decrypted >= 2000)
+        #expect(decryption?["sender_keys"] == ["verified": .int(decrypted - 2), "mismatch": 1, "unknown": 1, "unchecked": 0],
+                "\(decryption ?? .null)")
+        let verify = try archive.run(["verify", "--json"])
+        #expect(verify.status == 1)
+        #expect(try SchemaValidator.errors(verify.lines, schema: "verify.schema.json") == [])
+        #expect(verify.jsonLines.first?["sender_key_mismatches"] == 1)
+        #expect(verify.jsonLines.first?["problems"]?.arrayValue?.contains {
+            $0.stringValue?.contains("sender key mismatch") == true } == true, "\(verify.stdout)")
     }
 
     func sessionCount(_ seed: Seed) -> Int { e2e(seed, "encrypted", "sessions")?.arrayValue?.count ?? 0 }

@@ -317,6 +317,48 @@ struct ExportedTree {
         #expect(kept.value(at: "content", "body") == .string(secret))
     }
 
+    /// Issue 12.7: an export of decrypted history is created private (files 0600, folders 0700, an archive
+    /// file 0600) whatever the umask; `--mode 0644` publishes it (folders 0755); a bad mode is a usage error.
+    @Test func exportsArePrivateUnlessAModeIsGiven() async throws {
+        let archive = try await ExportFixture.shared.archive()
+        let dir = try scratch("mode")
+        func mode(_ url: URL) throws -> Int? { try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int }
+        func modes(_ root: URL) throws -> (files: Set<Int>, folders: Set<Int>) {
+            var files: Set<Int> = [], folders: Set<Int> = [try mode(root) ?? -1]
+            for relative in FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? [] {
+                let url = root.appendingPathComponent(relative)
+                let isFolder = (try FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) == .typeDirectory
+                if isFolder { folders.insert(try mode(url) ?? -1) } else { files.insert(try mode(url) ?? -1) }
+            }
+            return (files, folders)
+        }
+        let privateSite = dir.appendingPathComponent("private")
+        try archive.export(["--format", "html", "--room", "#export:localhost", "--output", privateSite.path])
+        let seen = try modes(privateSite)
+        #expect(seen.files == [0o600] && seen.folders == [0o700], "\(seen)")
+
+        let published = dir.appendingPathComponent("published")
+        try archive.export(["--format", "html", "--room", "#export:localhost", "--mode", "0644", "--output", published.path])
+        let widened = try modes(published)
+        #expect(widened.files == [0o644] && widened.folders == [0o755], "\(widened)")
+        #expect(try archive.run(["verify-export", published.path]).status == 0)
+
+        let packed = dir.appendingPathComponent("export.zip")
+        try archive.export(["--format", "txt", "--room", "#export:localhost", "--output", packed.path])
+        #expect(try mode(packed) == 0o600)
+        let unpacked = dir.appendingPathComponent("unpacked")
+        try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+        #expect(try shell("cd \(quoted(unpacked.path)) && unzip -q \(quoted(packed.path))").status == 0)
+        #expect(try mode(unpacked.appendingPathComponent("manifest.json")) == 0o600)
+
+        for bad in ["0666", "644x", "0400"] {
+            let result = try archive.run(["export", "--format", "json", "--mode", bad, "--output", dir.appendingPathComponent("bad").path])
+            #expect(result.status == 2, "\(bad): \(result.stderr)")
+            #expect(result.stderr.contains("--mode '\(bad)'"), "\(bad): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path))
+    }
+
     /// Bad input is one line and exit 2; an existing folder with files is never written into.
     @Test func usageErrors() async throws {
         let archive = try await ExportFixture.shared.archive()

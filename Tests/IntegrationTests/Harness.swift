@@ -65,14 +65,15 @@ struct Archive {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/mxarchive")
     }
 
-    static func loggedIn(as user: String = "alice") throws -> Archive {
+    /// `parent`: the folder that holds the store's folder (default: the temporary folder).
+    static func loggedIn(as user: String = "alice", in parent: URL? = nil) throws -> Archive {
         let seed = try Seed.load()
-        return try loggedIn(seed: seed, userID: seed.userID(user), password: seed.password(user))
+        return try loggedIn(seed: seed, userID: seed.userID(user), password: seed.password(user), in: parent)
     }
 
     /// A fresh store logged in as any account (the tests' own, registered by `TestAccount`).
-    static func loggedIn(seed: Seed, userID: String, password: String) throws -> Archive {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-it-\(UUID().uuidString)")
+    static func loggedIn(seed: Seed, userID: String, password: String, in parent: URL? = nil) throws -> Archive {
+        let base = (parent ?? FileManager.default.temporaryDirectory).appendingPathComponent("mxa-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         let passwordFile = base.appendingPathComponent("password")
         try Data((password + "\n").utf8).write(to: passwordFile, options: .atomic)

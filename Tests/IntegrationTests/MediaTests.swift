@@ -163,15 +163,16 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         let human = try archive.run(["sync", "--room", roomID, "--media"])
         #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 0 failed"))
 
-        // `export --include-media` hands the stored files over as media/<sha256>, listed in the manifest.
+        // `export --include-media` hands the stored files over as media/<sha256>.<type>, listed in the
+        // manifest; random bytes have no known signature, so they are all .bin.
         let exported = archive.store.deletingLastPathComponent().appendingPathComponent("export-\(UUID().uuidString)")
         let export = try archive.run(["export", "--format", "json", "--room", roomID, "--include-media",
                                       "--output", exported.path])
         #expect(export.status == 0, "export failed: \(export.stderr)")
         // 5 attachments stored, 4 distinct files (two events share the image).
-        #expect(export.stdout.contains("media: 4 stored files included under media/<sha256>"))
+        #expect(export.stdout.contains("media: 4 stored files included under media/<sha256>.<type>"))
         for (bytes, digest) in [(image, sha256Hex(image)), (secret, encrypted.plaintextSHA256), (big, sha256Hex(big))] {
-            #expect(FileManager.default.contents(atPath: exported.appendingPathComponent("media/\(digest)").path) == bytes)
+            #expect(FileManager.default.contents(atPath: exported.appendingPathComponent("media/\(digest).bin").path) == bytes)
         }
         #expect(try archive.run(["verify-export", exported.path]).status == 0)
 
@@ -181,6 +182,113 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         let after = try archive.run(["status", "--json"]).jsonLines.first?["rooms"]?.arrayValue?
             .first { $0["room_id"] == .string(roomID) }
         #expect(after?["media"] == ["ok": 5, "invalid": 1])
+    }
+
+    /// Issue 12.2: attachments that would become pages. Each exported file is named by what its bytes
+    /// are (an allowlist of inert types), never by the sender's name or mimetype: an HTML page sent as
+    /// photo.png with image/png, an SVG with a script and an encrypted HTML file are all `.bin`; the
+    /// index keeps what the event claimed beside what the bytes are; pages and text lines link the
+    /// written names; the web-server rules ship in the export and are covered by the manifest.
+    @Test func exportedMediaAreNamedByTheirSniffedContentAndServedAsDownloads() async throws {
+        let archive = try Archive.loggedIn()
+        let alice = try await TestSender.login(seed: archive.seed, user: "alice")
+        let roomID = try await alice.createRoom(name: "hostile media \(UUID().uuidString)")
+
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + randomBytes(400)
+        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0]) + randomBytes(400)
+        let pdf = Data("%PDF-1.4\n".utf8) + randomBytes(200)
+        let page = Data("<!DOCTYPE html><html><body><script>fetch('/steal?c='+document.cookie)</script>\(UUID())".utf8)
+        let svg = Data("<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script>\(UUID())</svg>".utf8)
+        let hidden = Data("<html><script>alert('encrypted')</script>\(UUID())".utf8)
+        let encrypted = try EncryptedFixture.make(hidden)
+
+        let sends: [(Data, JSONValue)] = [
+            (png, ["msgtype": "m.image", "body": "real.png", "info": ["mimetype": "image/png"]]),
+            (jpeg, ["msgtype": "m.image", "body": "holiday", "info": ["mimetype": "image/jpeg"]]),
+            (pdf, ["msgtype": "m.file", "body": "report.pdf", "info": ["mimetype": "application/pdf"]]),
+            (page, ["msgtype": "m.image", "body": "photo.png", "info": ["mimetype": "image/png"]]),
+            (svg, ["msgtype": "m.image", "body": "logo.svg", "info": ["mimetype": "image/svg+xml"]]),
+        ]
+        for (bytes, content) in sends {
+            var object = content.objectValue ?? [:]
+            object["url"] = .string(try await alice.upload(bytes))
+            _ = try await alice.send(roomID: roomID, content: .object(object))
+        }
+        _ = try await alice.send(roomID: roomID, content: [
+            "msgtype": "m.file", "body": "invoice.pdf", "info": ["mimetype": "application/pdf"],
+            "file": encrypted.file(url: try await alice.upload(encrypted.ciphertext))])
+        try archive.sync(["--room", roomID, "--media"])
+
+        let expected: [String: (name: String, declared: String, ext: String, sniffed: String)] = [
+            sha256Hex(png): ("real.png", "image/png", "png", "image/png"),
+            sha256Hex(jpeg): ("holiday", "image/jpeg", "jpg", "image/jpeg"),
+            sha256Hex(pdf): ("report.pdf", "application/pdf", "pdf", "application/pdf"),
+            sha256Hex(page): ("photo.png", "image/png", "bin", "application/octet-stream"),
+            sha256Hex(svg): ("logo.svg", "image/svg+xml", "bin", "application/octet-stream"),
+            encrypted.plaintextSHA256: ("invoice.pdf", "application/pdf", "bin", "application/octet-stream"),
+        ]
+        let site = archive.store.deletingLastPathComponent().appendingPathComponent("site-\(UUID().uuidString)")
+        let export = try archive.run(["export", "--format", "html", "--room", roomID, "--include-media", "--output", site.path])
+        #expect(export.status == 0, "export failed: \(export.stderr)")
+
+        // The files: each under its digest and sniffed extension, nothing without one.
+        let media = try FileManager.default.contentsOfDirectory(atPath: site.appendingPathComponent("media").path)
+        #expect(Set(media) == Set(expected.map { "\($0.key).\($0.value.ext)" } + ["index.json", ".htaccess"]))
+        #expect(FileManager.default.contents(atPath: site.appendingPathComponent("media/\(sha256Hex(page)).bin").path) == page)
+
+        // The index: the sender's name and type beside the sniffed one; valid by its schema.
+        let indexText = try String(contentsOf: site.appendingPathComponent("media/index.json"), encoding: .utf8)
+        #expect(try SchemaValidator.errors([indexText.trimmingCharacters(in: .newlines)], schema: "export-media.schema.json").isEmpty)
+        let entries = try JSONCoding.decode(indexText)["files"]?.arrayValue ?? []
+        #expect(entries.count == expected.count)
+        for entry in entries {
+            let digest = entry["sha256"]?.stringValue ?? ""
+            let want = try #require(expected[digest], "unexpected entry \(digest)")
+            #expect(entry["file"] == .string("media/\(digest).\(want.ext)"))
+            #expect(entry["name"] == .string(want.name))
+            #expect(entry["mimetype"] == .string(want.declared))
+            #expect(entry["sniffed_type"] == .string(want.sniffed))
+        }
+
+        // The pages link the written names, and never a bare digest.
+        var html = ""
+        for relative in FileManager.default.enumerator(atPath: site.path)?.allObjects as? [String] ?? [] where relative.hasSuffix(".html") {
+            html += try String(contentsOf: site.appendingPathComponent(relative), encoding: .utf8)
+        }
+        #expect(html.contains("media/\(sha256Hex(page)).bin\""))
+        #expect(html.contains("media/\(sha256Hex(png)).png\""))
+        #expect(!html.contains("media/\(sha256Hex(page))\""))
+
+        // The web-server rules: in the export, in its manifest, and checked by verify-export.
+        func text(_ path: String) throws -> String { try String(contentsOf: site.appendingPathComponent(path), encoding: .utf8) }
+        #expect(try text(".htaccess").contains("X-Content-Type-Options \"nosniff\""))
+        let mediaRules = try text("media/.htaccess")
+        #expect(mediaRules.contains("Content-Disposition \"attachment\"") && mediaRules.contains("Content-Security-Policy \"sandbox\""))
+        let nginx = try text("server-rules/nginx.conf")
+        #expect(nginx.contains("add_header X-Content-Type-Options \"nosniff\" always;")
+                && nginx.contains("add_header Content-Disposition \"attachment\" always;")
+                && nginx.contains("add_header Content-Security-Policy \"sandbox\" always;"))
+        let caddy = try text("server-rules/Caddyfile")
+        #expect(caddy.contains("X-Content-Type-Options \"nosniff\"") && caddy.contains("Content-Security-Policy \"sandbox\""))
+        let manifest = try JSONCoding.decode(Data(contentsOf: site.appendingPathComponent("manifest.json")))
+        let listed = Set(manifest["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? [])
+        #expect(listed.isSuperset(of: [".htaccess", "media/.htaccess", "server-rules/nginx.conf", "server-rules/Caddyfile"]))
+        #expect(try archive.run(["verify-export", site.path]).status == 0)
+        try Data("# nothing\n".utf8).write(to: site.appendingPathComponent("media/.htaccess"))
+        let altered = try archive.run(["verify-export", site.path])
+        #expect(altered.status == 1 && altered.stdout.contains("altered: media/.htaccess"), "\(altered.stdout)")
+
+        // The text export names the same files after each attachment.
+        let txt = archive.store.deletingLastPathComponent().appendingPathComponent("txt-\(UUID().uuidString)")
+        try #require(try archive.run(["export", "--format", "txt", "--room", roomID, "--include-media", "--output", txt.path]).status == 0)
+        var lines = ""
+        for relative in FileManager.default.enumerator(atPath: txt.path)?.allObjects as? [String] ?? []
+        where relative.hasSuffix(".txt") && !relative.hasSuffix("room.txt") {
+            lines += try String(contentsOf: txt.appendingPathComponent(relative), encoding: .utf8)
+        }
+        #expect(lines.contains("[image: photo.png] (media/\(sha256Hex(page)).bin)"))
+        #expect(lines.contains("[file: report.pdf] (media/\(sha256Hex(pdf)).pdf)"))
+        #expect(FileManager.default.fileExists(atPath: txt.appendingPathComponent("server-rules/nginx.conf").path))
     }
 
     @Test func sizeOptionsAreChecked() throws {

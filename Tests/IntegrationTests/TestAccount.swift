@@ -22,17 +22,29 @@ struct TestAccount {
         let localpart = "\(prefix)\(UUID().uuidString.prefix(8).lowercased())"
         let password = UUID().uuidString
         let endpoint = seed.homeserver + "/_synapse/admin/v1/register"
-        let nonce = try await TestSender.request("GET", endpoint, body: nil, token: nil)["nonce"]?.stringValue ?? ""
-        // HMAC-SHA1 over nonce NUL user NUL password NUL notadmin, keyed by the shared secret.
-        let message = Data([nonce, localpart, password, "notadmin"].joined(separator: "\u{0}").utf8)
         let key = SymmetricKey(data: Data(String(decoding: secret, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines).utf8))
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)
-            .map { String(format: "%02x", $0) }.joined()
-        let reply = try await TestSender.post(endpoint, body: [
-            "nonce": .string(nonce), "username": .string(localpart), "password": .string(password),
-            "admin": false, "mac": .string(mac),
-        ], token: nil)
+        var attempt = 0
+        var reply: JSONValue
+        while true {
+            // Synapse forgets a nonce after 60 s; on a loaded machine (parallel tests, builds) the POST can
+            // come later than that, so a forgotten nonce is fetched anew instead of failing the test.
+            attempt += 1
+            let nonce = try await TestSender.request("GET", endpoint, body: nil, token: nil)["nonce"]?.stringValue ?? ""
+            // HMAC-SHA1 over nonce NUL user NUL password NUL notadmin, keyed by the shared secret.
+            let message = Data([nonce, localpart, password, "notadmin"].joined(separator: "\u{0}").utf8)
+            let mac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)
+                .map { String(format: "%02x", $0) }.joined()
+            do {
+                reply = try await TestSender.post(endpoint, body: [
+                    "nonce": .string(nonce), "username": .string(localpart), "password": .string(password),
+                    "admin": false, "mac": .string(mac),
+                ], token: nil)
+                break
+            } catch where attempt < 3 && "\(error)".contains("nonce") {
+                continue
+            }
+        }
         let userID = reply["user_id"]?.stringValue ?? ""
         return TestAccount(userID: userID, password: password,
                            sender: TestSender(homeserver: seed.homeserver, token: reply["access_token"]?.stringValue ?? ""))

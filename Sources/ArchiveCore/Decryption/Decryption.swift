@@ -97,9 +97,20 @@ public struct MegolmSessionKey: Sendable, Hashable {
 extension JSONValue {
     /// The content an encrypted event shows once decrypted: the plaintext's content, with the clear
     /// `m.relates_to` of the encrypted envelope (where clients put relations so servers can aggregate them).
+    /// A relation only inside the plaintext is dropped: the spec says to ignore it, and keeping it would
+    /// let a payload-only `m.replace` pass for an edit the server never saw as one. Stored payloads keep
+    /// their own relation (evidence); every reader passes them through here.
     public static func decryptedContent(_ plaintext: JSONValue, envelope: JSONValue) -> JSONValue {
         guard var object = plaintext.objectValue else { return plaintext }
-        if let relatesTo = envelope["m.relates_to"] { object["m.relates_to"] = relatesTo }
+        object["m.relates_to"] = envelope["m.relates_to"]
         return .object(object)
+    }
+
+    /// What people are shown of an encrypted event that was not decrypted: no content but its clear
+    /// relation (what it replies to, which thread). Its cleartext can carry a `body` that the sender or a
+    /// server planted beside the ciphertext, which no client would show.
+    public static func undecryptedContent(envelope: JSONValue) -> JSONValue {
+        guard let relatesTo = envelope["m.relates_to"] else { return .object([:]) }
+        return ["m.relates_to": relatesTo]
     }
 }

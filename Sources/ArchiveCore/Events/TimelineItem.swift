@@ -34,12 +34,16 @@ public struct TimelineItem: Sendable, Hashable {
     /// A state event's `unsigned.prev_content`: what it replaced (membership sentences read it). Not part
     /// of `jsonValue`.
     public var previousContent: JSONValue?
+    /// For a decrypted event: whether its session belongs to a device of `sender`; nil when not decrypted
+    /// or not checked yet. Shown, never used to hide the message.
+    public var senderKey: SenderKeyStatus?
 
     public init(eventID: String, roomID: String, sender: String, senderDisplayName: String?, type: String,
                 stateKey: String?, originServerTS: Int64, content: JSONValue, edited: Bool, replacedBy: String?,
                 edits: [String], reactions: [String: Int], inReplyTo: String?, threadRoot: String?,
                 thread: ThreadSummary?, redacted: Bool, redactedBy: String?, decryption: DecryptionStatus,
-                senderNameIsAmbiguous: Bool = false, previousContent: JSONValue? = nil) {
+                senderNameIsAmbiguous: Bool = false, previousContent: JSONValue? = nil,
+                senderKey: SenderKeyStatus? = nil) {
         self.eventID = eventID
         self.roomID = roomID
         self.sender = sender
@@ -60,11 +64,19 @@ public struct TimelineItem: Sendable, Hashable {
         self.decryption = decryption
         self.senderNameIsAmbiguous = senderNameIsAmbiguous
         self.previousContent = previousContent
+        self.senderKey = senderKey
     }
 
     /// The sender as people see them in this room (`MemberName.label`).
     public var senderName: String {
         MemberName.label(userID: sender, displayName: senderDisplayName, ambiguous: senderNameIsAmbiguous)
+    }
+
+    /// The content that views for people read (`events` text, TXT and HTML exports): `content`, except for
+    /// an encrypted event that was not decrypted, which shows only its clear relation. `content` itself
+    /// stays as archived for `events --jsonl` (it is data).
+    public var shownContent: JSONValue {
+        type == "m.room.encrypted" ? .undecryptedContent(envelope: content) : content
     }
 
     /// The JSON object written by `events --jsonl`. Keys are stable: scripts depend on them.
@@ -86,6 +98,7 @@ public struct TimelineItem: Sendable, Hashable {
             "redacted": .bool(redacted),
             "redacted_by": redactedBy.map(JSONValue.string) ?? .null,
             "decryption": .string(decryption.rawValue),
+            "sender_key": decryption != .ok ? .null : .string(senderKey?.rawValue ?? "unchecked"),
         ]
         if let stateKey { object["state_key"] = .string(stateKey) }
         if let thread {

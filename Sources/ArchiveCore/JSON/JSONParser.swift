@@ -8,32 +8,66 @@ public struct JSONParser {
         public var category: ErrorCategory { .failure }
         public let offset: Int
         public let reason: String
+        /// True when the text may be valid JSON but holds more values than `maxValues`: the caller may ask
+        /// for less (a smaller page) instead of treating it as garbage.
+        public let exceedsValueLimit: Bool
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+
+        init(offset: Int, reason: String, exceedsValueLimit: Bool = false) {
+            self.offset = offset
+            self.reason = reason
+            self.exceedsValueLimit = exceedsValueLimit
+        }
     }
 
     /// Nesting deeper than this is refused: events come from other servers, and deep nesting is a cheap
     /// way to exhaust the stack.
     public static let maxDepth = 256
 
-    public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer in
-            var parser = Cursor(bytes: buffer)
-            parser.skipWhitespace()
-            let value = try parser.value(depth: 0)
-            parser.skipWhitespace()
-            guard parser.index == buffer.count else { throw parser.failure("unexpected data after the value") }
+    /// At most this many values (scalars, arrays, objects, and object keys) in one document. A value in
+    /// memory costs 16 bytes and more, against as little as 2 bytes of text (`0,`): without a budget a
+    /// 64 MiB reply of tiny values grows to almost 900 MB. Four million is ten times what a 1,000-event
+    /// page needs and more than the full state of a room of 100,000 members (about 25 per member event),
+    /// and holds a document's tree under 300 MB.
+    public static let maxValues = 4_000_000
+
+    public static func parse(_ bytes: some Collection<UInt8>, maxValues: Int = JSONParser.maxValues) throws -> JSONValue {
+        // Contiguous input (Data, [UInt8], a String's UTF-8) is read in place instead of copied first.
+        if let value = try bytes.withContiguousStorageIfAvailable({ try parse(buffer: $0, maxValues: maxValues) }) {
             return value
         }
+        return try Array(bytes).withUnsafeBufferPointer { try parse(buffer: $0, maxValues: maxValues) }
+    }
+
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>, maxValues: Int) throws -> JSONValue {
+        var parser = Cursor(bytes: buffer, valueBudget: maxValues)
+        parser.skipWhitespace()
+        let value = try parser.value(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.failure("unexpected data after the value") }
+        return value
     }
 
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        let valueBudget: Int
+        var values = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>, valueBudget: Int) {
+            self.bytes = bytes
+            self.valueBudget = valueBudget
+        }
 
         func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+
+        /// Counts one value, or one object key (a key costs a dictionary slot as a value does).
+        mutating func spendValue() throws {
+            values += 1
+            guard values <= valueBudget else {
+                throw Failure(offset: index, reason: "more than \(valueBudget) values", exceedsValueLimit: true)
+            }
+        }
 
         mutating func skipWhitespace() {
             while index < bytes.count {
@@ -46,6 +80,7 @@ public struct JSONParser {
 
         mutating func value(depth: Int) throws -> JSONValue {
             guard index < bytes.count else { throw failure("unexpected end") }
+            try spendValue()
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
             case UInt8(ascii: "["): return try array(depth: depth + 1)
@@ -79,6 +114,7 @@ public struct JSONParser {
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
+                try spendValue()
                 let key = try string()
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }

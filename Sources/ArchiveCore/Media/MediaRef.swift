@@ -49,9 +49,12 @@ public struct ExportableMedia: Sendable, Hashable {
     public let mxc: String
     public let mimetype: String?
     public let size: Int64
+    /// The file name the event gives (`filename`, else `body`): the sender's words, for the index only,
+    /// never a path.
+    public let name: String?
 
     public init(sha256: String, eventID: String, sender: String, role: String, mxc: String, mimetype: String?,
-                size: Int64) {
+                size: Int64, name: String? = nil) {
         self.sha256 = sha256
         self.eventID = eventID
         self.sender = sender
@@ -59,5 +62,6 @@ public struct ExportableMedia: Sendable, Hashable {
         self.mxc = mxc
         self.mimetype = mimetype
         self.size = size
+        self.name = name
     }
 }

@@ -2,31 +2,48 @@
 /// content, so the same rules serve both (an edit of an encrypted message keeps `m.relates_to` in the clear
 /// and `m.new_content` inside).
 public struct EditSubject: Sendable, Hashable {
+    /// How the event was sent. The spec requires the edit of an encrypted event to be encrypted too, and
+    /// an encrypted event's `m.new_content` to be read only from its decrypted payload.
+    public enum Encryption: Sendable, Hashable {
+        /// Sent in the clear.
+        case none
+        /// Sent as `m.room.encrypted`; `type` and `content` are what it decrypted to.
+        case decrypted
+        /// Sent as `m.room.encrypted` and not decrypted (yet): `content` is the cleartext envelope, which
+        /// anyone can fill with an `m.new_content` of their choice.
+        case undecrypted
+    }
+
     public let eventID: String
     public let roomID: String
     public let sender: String
     public let type: String
     public let hasStateKey: Bool
     public let originServerTS: Int64
+    /// What the rules read: the decrypted content with the clear relation, else the event's own content.
     public let content: JSONValue
     public let isRedacted: Bool
+    public let encryption: Encryption
+    /// The relation the decrypted payload carries itself (nil when it has none, or for a clear event).
+    /// Never the event's relation, but a genuine client sends the same one inside and outside.
+    public let payloadRelation: JSONValue?
 
-    public init(eventID: String, roomID: String, sender: String, type: String, hasStateKey: Bool,
-                originServerTS: Int64, content: JSONValue, isRedacted: Bool) {
-        self.eventID = eventID
-        self.roomID = roomID
-        self.sender = sender
-        self.type = type
-        self.hasStateKey = hasStateKey
-        self.originServerTS = originServerTS
-        self.content = content
+    /// An event as sent, with what it decrypted to if it is an encrypted one that did: the one way both
+    /// the store and the tests make a subject, so that they cannot read an event differently. A decrypted
+    /// event takes the decrypted type and content but keeps the relation of its clear envelope: the
+    /// payload's own `m.relates_to` is ignored (spec, End-to-end encryption), so it can neither make an
+    /// event an edit nor point an edit at another target; it is kept aside to be compared.
+    public init(_ event: RawEvent, decrypted: (type: String, content: JSONValue)? = nil, isRedacted: Bool) {
+        eventID = event.eventID
+        roomID = event.roomID
+        sender = event.sender
+        type = decrypted?.type ?? event.type
+        hasStateKey = event.stateKey != nil
+        originServerTS = event.originServerTS
+        content = decrypted.map { .decryptedContent($0.content, envelope: event.content) } ?? event.content
         self.isRedacted = isRedacted
-    }
-
-    public init(_ event: RawEvent, isRedacted: Bool) {
-        self.init(eventID: event.eventID, roomID: event.roomID, sender: event.sender, type: event.type,
-                  hasStateKey: event.stateKey != nil, originServerTS: event.originServerTS,
-                  content: event.content, isRedacted: isRedacted)
+        encryption = event.type != "m.room.encrypted" ? .none : decrypted == nil ? .undecrypted : .decrypted
+        payloadRelation = decrypted?.content["m.relates_to"]
     }
 
     var replaceTarget: String? {
@@ -48,6 +65,16 @@ public enum EditRejection: String, Sendable, Hashable {
     case originalIsAnEdit = "original_is_an_edit"
     case missingNewContent = "missing_new_content"
     case redacted = "redacted"
+    /// A cleartext edit of an encrypted event (spec, Event replacements: the replacement of an encrypted
+    /// event must be encrypted too).
+    case unencryptedEditOfEncrypted = "unencrypted_edit_of_encrypted"
+    /// The edit is encrypted and not decrypted: its only `m.new_content` would be the cleartext one.
+    case editNotDecrypted = "edit_not_decrypted"
+    /// The original is encrypted and not decrypted: its type, which the edit must match, is unknown.
+    case originalNotDecrypted = "original_not_decrypted"
+    /// The decrypted payload names another target or relation than the clear `m.relates_to`: a server
+    /// rewrote the clear relation of a genuine edit to move it onto another message (clients send both).
+    case payloadRelationMismatch = "payload_relation_mismatch"
 }
 
 /// The outcome of resolving all the edits of one message.
@@ -66,6 +93,11 @@ public enum EditResolver {
         if edit.isRedacted { return .redacted }
         if edit.roomID != original.roomID { return .otherRoom }
         if edit.sender != original.sender { return .otherSender }
+        if original.encryption != .none && edit.encryption == .none { return .unencryptedEditOfEncrypted }
+        if original.encryption == .undecrypted { return .originalNotDecrypted }
+        if edit.encryption == .undecrypted { return .editNotDecrypted }
+        if let inside = edit.payloadRelation, inside["rel_type"] != edit.content.value(at: "m.relates_to", "rel_type")
+            || inside["event_id"] != edit.content.value(at: "m.relates_to", "event_id") { return .payloadRelationMismatch }
         if edit.type != original.type { return .otherType }
         if edit.hasStateKey || original.hasStateKey { return .stateEvent }
         if original.replaceTarget != nil { return .originalIsAnEdit }

@@ -16,6 +16,8 @@ public struct ExportRequest: Sendable {
     public var retainRedacted = false
     public var allowIndexing = false
     public var templates: String?
+    /// `--mode`: the permission bits of the export's files (folders follow); private when nil.
+    public var mode: String?
     public var output: String
     public var toolVersion: String
 
@@ -24,6 +26,10 @@ public struct ExportRequest: Sendable {
         self.output = output
         self.toolVersion = toolVersion
     }
+
+    /// `--mode` checked: a clear usage error for anything but a file mode the owner can read and write
+    /// and nobody else can change.
+    public static func checkMode(_ text: String) throws { _ = try ExportFileMode.parse(text) }
 
     /// With a tar on standard output, the summary goes to standard error.
     public var writesToStandardOutput: Bool { output == "-" }
@@ -59,7 +65,7 @@ public struct ExportReport: HumanReport {
         }
         for missing in summary.missingRooms { lines.append("\(missing): in the space but not in the archive (sync it first)") }
         if includeMedia {
-            lines.append("media: \(summary.mediaFiles) stored files included under media/<sha256>"
+            lines.append("media: \(summary.mediaFiles) stored files included under media/<sha256>.<type>"
                          + (summary.mediaFiles == 0 ? " (download them with `mxarchive sync --media`)" : ""))
         }
         if !summary.skippedFiles.isEmpty {
@@ -74,7 +80,7 @@ public struct ExportReport: HumanReport {
 extension Archive {
     public func export(_ request: ExportRequest, progress: ExportProgressDisplay? = nil,
                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportReport {
-        let options = ExportOptions(
+        var options = ExportOptions(
             format: ExportOptions.Format(rawValue: request.format.rawValue)!,
             roomIDs: try request.rooms.map(resolve), spaceIDs: try request.spaces.map(resolve),
             since: request.dates.sinceMillis, until: request.dates.untilMillis,
@@ -85,6 +91,7 @@ extension Archive {
             toolVersion: request.toolVersion,
             homeserver: try? CredentialStore(storeDirectory: directory).load().homeserver,
             templates: request.templates.map { URL(fileURLWithPath: $0) })
+        if let mode = request.mode { options.fileMode = try ExportFileMode.parse(mode) }
         let summary = try Exporter(store: store, options: options, observer: progress)
             .run(to: ExportDestination.forOutput(request.output))
         progress?.finish()

@@ -9,6 +9,7 @@ public struct StatusReport: CommandReport {
         /// Redactions stored but not applied: their senders may not redact their targets.
         let rejectedRedactions: Int
         let decryption: RoomDecryptionSummary
+        let senderKeys: SenderKeyCounts
         let media: [MediaStatus: Int]
 
         var backward: String {
@@ -45,7 +46,8 @@ public struct StatusReport: CommandReport {
                 "has_forward_cursor": .bool(room.stored.cursors.forward != nil),
                 "archive_starts_at": room.stored.archiveStartsAt.map(JSONValue.int) ?? .null,
                 "last_sync_at": room.stored.lastSyncAt.map(JSONValue.int) ?? .null,
-                "decryption": Self.decryptionJSON(room.decryption.counts, waiting: room.waiting),
+                "decryption": Self.decryptionJSON(room.decryption.counts, waiting: room.waiting,
+                                                  senderKeys: room.senderKeys),
                 "media": .object(Dictionary(uniqueKeysWithValues: room.media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
             ]
         })]
@@ -69,6 +71,11 @@ public struct StatusReport: CommandReport {
                 .compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
             lines.append("    encrypted: \(encrypted) events, \(counts[.ok] ?? 0) decrypted"
                          + (problems.isEmpty ? "" : "; " + problems.joined(separator: ", ")))
+            let keys = room.senderKeys
+            if keys.verified + keys.mismatch + keys.unknown + keys.unchecked > 0 {
+                lines.append("    sender keys: \(keys.verified) verified, \(keys.mismatch) mismatch, "
+                             + "\(keys.unknown) unknown, \(keys.unchecked) unchecked")
+            }
             let waiting = room.waiting
             for (session, count) in waiting.prefix(5) {
                 // A session id is what the sender's encrypted event says: as untrusted as a name.
@@ -88,11 +95,16 @@ public struct StatusReport: CommandReport {
     }
 
     /// `decryption` of `status --json`: a count for every status but `none`, and the waiting sessions.
-    static func decryptionJSON(_ counts: [DecryptionStatus: Int], waiting: [(key: String, value: Int)]) -> JSONValue {
+    static func decryptionJSON(_ counts: [DecryptionStatus: Int], waiting: [(key: String, value: Int)],
+                               senderKeys: SenderKeyCounts) -> JSONValue {
         var object: [String: JSONValue] = [:]
         for status in DecryptionStatus.allCases where status != .none {
             object[status.rawValue] = .int(Int64(counts[status] ?? 0))
         }
+        object["sender_keys"] = [
+            "verified": .int(Int64(senderKeys.verified)), "mismatch": .int(Int64(senderKeys.mismatch)),
+            "unknown": .int(Int64(senderKeys.unknown)), "unchecked": .int(Int64(senderKeys.unchecked)),
+        ]
         object["waiting_sessions"] = .array(waiting.map { ["session_id": .string($0.key), "events": .int(Int64($0.value))] })
         return .object(object)
     }
@@ -104,6 +116,7 @@ extension Archive {
             StatusReport.Room(stored: room, malformed: try store.malformedCount(roomID: room.roomID),
                               rejectedRedactions: try store.rejectedRedactionCount(roomID: room.roomID),
                               decryption: try store.decryptionSummary(roomID: room.roomID),
+                              senderKeys: try store.senderKeyCounts(roomID: room.roomID),
                               media: try store.mediaCounts(roomID: room.roomID))
         })
     }

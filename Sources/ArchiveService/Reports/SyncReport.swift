@@ -189,6 +189,17 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
         }
     }
 
+    public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) {
+        if let error = outcome.error {
+            Console.error("sender keys: could not read the senders' devices (\(error)); "
+                          + "\(outcome.checked) decrypted events stay unknown until the next sync")
+        }
+        if let mismatches = outcome.statuses[.mismatch], mismatches > 0 {
+            Console.error("warning: \(mismatches) decrypted events were encrypted in a session of another user's "
+                          + "device (sender_key: mismatch in `events --jsonl`; counted by `verify`)")
+        }
+    }
+
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {
         Console.error("warning: not following the upgrade of \(linkedFrom) to \(roomID): the two rooms do not name "
                       + "each other (m.room.create predecessor and m.room.tombstone replacement_room)")

@@ -35,9 +35,12 @@ enum TimelineText {
         let time = Timestamp(milliseconds: item.originServerTS).display
         let who = DisplayText.sender(item.sender, displayName: item.senderDisplayName)
         var text: String
+        // An event that was not decrypted shows no cleartext body (anyone can plant one beside the ciphertext):
+        // it is `[m.room.encrypted]`.
+        let content = item.shownContent
         if item.redacted && item.content.objectValue?.isEmpty != false {
             text = "[redacted]"
-        } else if let body = ReplyFallback.body(of: item.content) {
+        } else if let body = ReplyFallback.body(of: content) {
             text = body
         } else if let description = EventText.stateSentence(item) {
             text = description
