@@ -83,6 +83,7 @@ extension ArchiveStore {
             // The page's lowest timeline position, counting events stored before: where its member state held.
             var lowestPosition: Int64?
             let storedPosition = try db.statement("SELECT position FROM events WHERE event_id = ? AND room_id = ?")
+            let forgetMemberHistory = try db.statement("DELETE FROM member_history WHERE room_id = ? AND event_id = ?")
             for event in page.events {
                 let position: Int64
                 switch page.placement {
@@ -117,6 +118,10 @@ extension ArchiveStore {
                 case .before: nextBefore -= 1
                 }
                 newEvents.append(event)
+                if event.type == "m.room.member" {
+                    // Its page-state copy held from where it was seen; the timeline's exact position wins.
+                    try forgetMemberHistory.run(.text(page.roomID), .text(event.eventID))
+                }
                 var touched = [event.eventID]
                 if let payload, let decrypt {
                     touched += try applyDecryption(decrypt(payload), to: payload, position: position)
@@ -164,7 +169,8 @@ extension ArchiveStore {
             if !page.memberState.isEmpty {
                 try insertState(page.memberState, roomID: page.roomID, replace: false)
                 if let lowestPosition {
-                    try recordMemberHistory(page.memberState, roomID: page.roomID, inEffectAt: lowestPosition)
+                    try recordMemberHistory(page.memberState, roomID: page.roomID, roomVersion: page.roomVersion,
+                                            inEffectAt: lowestPosition, retainRedacted: page.retainRedacted)
                 }
             }
             let recordMalformed = try db.statement(

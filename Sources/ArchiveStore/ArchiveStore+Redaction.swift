@@ -10,6 +10,10 @@ extension ArchiveStore {
         let row = try db.statement(
             "SELECT raw_json, redacted_by, rel_type, rel_target, sender FROM events WHERE event_id = ? AND room_id = ?")
             .firstRow(.text(target), .text(roomID)) { ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4)) }
+        // A member event known only from page state has its copy in member_history, which would bring the
+        // removed name back. Judged here too, not only when the event itself arrives in a timeline.
+        try redactMemberHistory(target, redactionID: redactionID, because: redactionJSON, roomID: roomID,
+                                roomVersion: roomVersion, retain: retain)
         guard let (rawJSON, redactedBy, relType, relTarget, targetSender) = row, let rawJSON else { return [] }
         // Judged even when another redaction got there first, so every stored redaction is counted once.
         let allowed = try mayRedact(redactionID, target: RedactionRights.Party(eventID: target, sender: targetSender ?? ""),
@@ -81,5 +85,20 @@ extension ArchiveStore {
             UPDATE events SET redacted_by = ?, raw_json = ?, decrypted_json = NULL, decryption = 'none', session_id = NULL
             WHERE event_id = ?
             """).run(.text(redactionID), .text(newJSON), .text(eventID))
+    }
+
+    /// Strips the member_history copy of a redacted member event to what the room version keeps (its
+    /// membership, not its display name or avatar), as `strip` does to the timeline's copy, when the
+    /// redaction's sender may redact it. Under legal hold (`--retain-redacted`) the copy stays whole.
+    func redactMemberHistory(_ target: String, redactionID: String, because: JSONValue?, roomID: String,
+                             roomVersion: RoomVersion, retain: Bool) throws {
+        guard !retain, let text = try db.statement("SELECT json FROM member_history WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(target), .text(roomID), row: { $0.text(0) }) ?? nil else { return }
+        let event = try JSONCoding.decode(text)
+        let party = RedactionRights.Party(eventID: target, sender: event["sender"]?.stringValue ?? "")
+        guard try mayRedact(redactionID, target: party, roomID: roomID, roomVersion: roomVersion) else { return }
+        let stripped = Redactor.redact(event, roomVersion: roomVersion, because: because)
+        try db.statement("UPDATE member_history SET json = ? WHERE event_id = ? AND room_id = ?")
+            .run(.text(JSONCoding.encode(stripped)), .text(target), .text(roomID))
     }
 }

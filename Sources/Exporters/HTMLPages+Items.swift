@@ -31,7 +31,11 @@ extension HTMLPages {
         if item.stateKey != nil, let sentence = EventText.stateSentence(item) {
             return "<div class=\"msg state\" id=\"\(id)\">\(sender) \(isolated(sentence)) \(permalink)</div>\n"
         }
-        var html = "<article class=\"msg\" id=\"\(id)\">\n<header>\(sender)"
+        // The header shows the user id beside every sender already: the display name alone there, or an
+        // ambiguous sender's id would stand twice. (A state line has no id beside it: it keeps the label.)
+        let headerName = item.senderDisplayName.flatMap { MemberName.comparisonKey($0).isEmpty ? nil : $0 } ?? item.sender
+        let headerSender = "<span class=\"sender\" title=\"\(attr(item.sender))\">\(isolated(headerName))</span>"
+        var html = "<article class=\"msg\" id=\"\(id)\">\n<header>\(headerSender)"
         html += "<span class=\"mxid\">\(esc(item.sender))</span>\(permalink)</header>\n"
         if item.inReplyTo != nil {
             // Another room's event is never quoted, whoever handed it over.

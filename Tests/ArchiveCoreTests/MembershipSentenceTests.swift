@@ -58,4 +58,11 @@ import Testing
         #expect(MemberName.label(userID: Self.alice, displayName: nil, ambiguous: true) == Self.alice)
         #expect(MemberName.label(userID: Self.alice, displayName: "", ambiguous: false) == Self.alice)
     }
+
+    @Test func anInviteAfterAKnockAcceptsTheRequest() {
+        #expect(say(["membership": "invite"], previous: ["membership": "knock"], sender: Self.mod)
+                == "accepted the request to join of @alice:a.org")
+        #expect(say(["membership": "invite"], previous: ["membership": "leave"], sender: Self.mod)
+                == "invited @alice:a.org")
+    }
 }

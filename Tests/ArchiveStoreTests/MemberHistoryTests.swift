@@ -18,18 +18,18 @@ import TestSupport
     }
 
     mutating func member(_ user: String, _ membership: String = "join", name: String?, previous: JSONValue? = nil,
-                         sender: String? = nil) -> RawEvent {
+                         sender: String? = nil, ts: Int64? = nil) -> RawEvent {
         var content: [String: JSONValue] = ["membership": .string(membership)]
         if let name { content["displayname"] = .string(name) }
         let extra: [String: JSONValue] = previous.map { ["unsigned": ["prev_content": $0]] } ?? [:]
-        return factory.event(type: "m.room.member", sender: sender ?? user, stateKey: user, content: .object(content),
-                             extra: extra)
+        return factory.event(type: "m.room.member", sender: sender ?? user, ts: ts, stateKey: user,
+                             content: .object(content), extra: extra)
     }
 
-    func ingest(_ events: [RawEvent], placement: Placement, members: [RawEvent] = []) throws {
+    func ingest(_ events: [RawEvent], placement: Placement, members: [RawEvent] = [], retain: Bool = false) throws {
         _ = try store.ingest(PageIngest(roomID: factory.roomID, roomVersion: version, events: events,
                                         placement: placement, cursors: RoomCursors(backward: .at("b"), forward: "f"),
-                                        memberState: members))
+                                        memberState: members, retainRedacted: retain))
     }
 
     /// Each message's body with the name shown for its sender.
@@ -115,5 +115,96 @@ import TestSupport
         try ingest(joins.reversed(), placement: .before)
         #expect(try names() == ["one speaks": "Twin (@one:a.org)", "filler": "Twin (@one:a.org)",
                                 "two speaks": "Twin (@two:a.org)"])
+    }
+
+    /// A server may send any `origin_server_ts`: a rename stamped Int64.min is told under the name it
+    /// replaced like any other, instead of trapping every reading of the room's timeline.
+    @Test mutating func extremeTimestampsDoNotTrap() throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Early")
+        let early = member(Self.alice, name: "Middle", previous: ["membership": "join", "displayname": "Early"],
+                           ts: Int64.min)
+        try ingest([join, early, factory.message("after", sender: Self.alice)], placement: .after)
+        var shownAs: [String: String] = [:]
+        try store.timeline(roomID: factory.roomID) { shownAs[$0.eventID] = $0.senderName }
+        #expect(shownAs[early.eventID] == "Early")
+        #expect(try names() == ["after": "Middle"])
+    }
+
+    /// A member event without `unsigned.prev_content` replaced no membership (the spec reads it as
+    /// `leave`): Bob, who joins later as "Alice", was not in the room while Alice spoke before, although
+    /// the room's current state has them both under that name.
+    @Test mutating func aLaterJoinerIsNoMemberBeforeTheirJoin() throws {
+        let bob = "@bob:b.org"
+        let aliceJoin = member(Self.alice, name: "Alice")
+        let bobJoin = member(bob, name: "Alice")
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [aliceJoin, bobJoin])
+        try ingest([aliceJoin, factory.message("alice alone", sender: Self.alice), bobJoin,
+                    factory.message("bob", sender: bob), factory.message("alice with bob", sender: Self.alice)],
+                   placement: .after)
+        #expect(try names() == ["alice alone": "Alice", "bob": "Alice (@bob:b.org)",
+                                "alice with bob": "Alice (@alice:a.org)"])
+    }
+
+    /// A redacted member event known only from page state loses its name there too, whichever comes first
+    /// (a forward sync meets the redaction after the page state, a backward walk before it); under legal
+    /// hold the name stays, as the timeline's copy would.
+    @Test(arguments: [(false, false), (true, false), (false, true)])
+    mutating func aRedactedMemberEventOfPageStateLosesItsName(redactionFirst: Bool, retain: Bool) throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Secret")
+        let hello = factory.message("hello", sender: Self.alice)
+        let redaction = factory.redaction(of: join.eventID, sender: Self.alice)
+        let again = factory.message("again", sender: Self.alice)
+        if redactionFirst {
+            try ingest([again, redaction], placement: .before, retain: retain)
+            try ingest([hello], placement: .before, members: [join], retain: retain)
+        } else {
+            try ingest([hello], placement: .after, members: [join], retain: retain)
+            try ingest([redaction, again], placement: .after, retain: retain)
+        }
+        let shown = retain ? "Secret" : Self.alice
+        #expect(try names() == ["hello": shown, "again": shown])
+    }
+
+    /// The clock rule cannot take a namesake away. Bob joins as "Alice" and sends a message dated far in
+    /// the future; Alice's rename, seen later as page state, is dated before that. Judging Alice by Bob's
+    /// clock alone would call her renamed already and show Bob as plain "Alice".
+    @Test mutating func aFutureDatedMessageDoesNotRenameOtherMembers() throws {
+        let bob = "@bob:b.org"
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let aliceJoin = member(Self.alice, name: "Alice")
+        let bobJoin = member(bob, name: "Alice")
+        let future = factory.message("from the future", sender: bob, ts: 4_000_000_000_000)
+        let hiddenRename = member(Self.alice, name: "Alicia", previous: ["membership": "join", "displayname": "Alice"])
+        let aliceSpeaks = factory.message("alice speaks", sender: Self.alice)
+        try ingest([aliceJoin, bobJoin, future], placement: .after)
+        try ingest([aliceSpeaks], placement: .after, members: [hiddenRename, bobJoin])
+        #expect(try names() == ["from the future": "Alice (@bob:b.org)", "alice speaks": "Alicia"])
+    }
+
+    /// Page state that later arrives in a timeline holds from its exact place there, not from where the
+    /// page state was seen (here before it: the old copy would rename the message before the rename).
+    @Test mutating func aMemberEventInTheTimelineOverridesItsPageStateCopy() throws {
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        let join = member(Self.alice, name: "Early")
+        let rename = member(Self.alice, name: "Late", previous: ["membership": "join", "displayname": "Early"])
+        try ingest([join], placement: .after)
+        try ingest([factory.message("before", sender: Self.alice)], placement: .after, members: [rename])
+        try ingest([rename, factory.message("after", sender: Self.alice)], placement: .after)
+        #expect(try names() == ["before": "Early", "after": "Late"])
+    }
+
+    /// A copy of a name that differs only in case, width or invisible characters is the same name; a name
+    /// that looks like a user id, or is only invisible characters, never stands alone.
+    @Test mutating func lookalikeNamesAreDisambiguated() throws {
+        let (bob, carol, dave) = ("@bob:b.org", "@carol:b.org", "@dave:b.org")
+        try store.updateRoom(RoomMetadata(roomID: factory.roomID, roomVersion: version), state: [])
+        try ingest([member(Self.alice, name: "Alice"), member(bob, name: "\u{FEFF}ａｌｉ\u{200B}ce "),
+                    member(carol, name: "@alice:a.org"), member(dave, name: "\u{200B}\u{00AD}"),
+                    factory.message("alice", sender: Self.alice), factory.message("bob", sender: bob),
+                    factory.message("carol", sender: carol), factory.message("dave", sender: dave)], placement: .after)
+        #expect(try names() == ["alice": "Alice (@alice:a.org)", "bob": "\u{FEFF}ａｌｉ\u{200B}ce  (@bob:b.org)",
+                                "carol": "@alice:a.org (@carol:b.org)", "dave": dave])
     }
 }

@@ -29,6 +29,8 @@ public enum MembershipSentence {
             return "kicked\(subject)" + reason
         case (_, "leave"):
             return (own ? "left" : "removed\(subject)") + reason
+        // An invite answering a knock lets the knocker in (the spec's knocking flow): it is the reply.
+        case ("knock", "invite"): return "accepted the request to join of\(subject)" + reason
         case (_, "invite"): return "invited\(subject)" + reason
         case (_, "ban"): return "banned\(subject)" + reason
         case (_, "knock"): return "asked to join" + reason
