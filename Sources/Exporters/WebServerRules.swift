@@ -7,21 +7,19 @@ enum WebServerRules {
     /// Apache (mod_headers): applies to the folder it is in and everything below it.
     static let htaccess = """
         # mxarchive export: served by Apache with mod_headers and AllowOverride FileInfo.
-        # No response may be type-guessed by a browser.
-        <IfModule mod_headers.c>
-            Header always set X-Content-Type-Options "nosniff"
-        </IfModule>
+        # No response may be type-guessed by a browser. Deliberately not inside <IfModule>: without
+        # mod_headers Apache answers 500 instead of serving the site without these headers.
+        Header always set X-Content-Type-Options "nosniff"
 
         """
 
     /// Apache, in `media/`: every file there is a download in a sandbox.
     static let mediaHtaccess = """
         # mxarchive export, media/: files sent by room members. Downloaded, never shown as a page.
-        <IfModule mod_headers.c>
-            Header always set X-Content-Type-Options "nosniff"
-            Header always set Content-Disposition "attachment"
-            Header always set Content-Security-Policy "sandbox"
-        </IfModule>
+        # Not inside <IfModule>: without mod_headers these files must fail (500), not be served as pages.
+        Header always set X-Content-Type-Options "nosniff"
+        Header always set Content-Disposition "attachment"
+        Header always set Content-Security-Policy "sandbox"
         <FilesMatch "\\.bin$">
             ForceType application/octet-stream
         </FilesMatch>
@@ -40,6 +38,8 @@ enum WebServerRules {
         add_header X-Content-Type-Options "nosniff" always;
 
         # Types still come from the extension (mime.types: .png image/png, .bin application/octet-stream).
+        # nginx uses the FIRST regex location that matches: include this file before any other regex
+        # location (such as one for caching images by extension), or that one serves media/ without these.
         location ~ /media/[^/]+$ {
             default_type application/octet-stream;
             add_header X-Content-Type-Options "nosniff" always;
