@@ -24,11 +24,7 @@ extension ArchiveStore {
     /// sender key. Reads only the partial index `events_sender_key_to_check`, so a sync of an archive
     /// whose events are all settled costs nothing here.
     public func senderKeyCandidates() throws -> [SenderKeyCandidate] {
-        try db.statement("""
-            SELECT e.event_id, e.sender, s.sender_key
-            FROM events e LEFT JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
-            WHERE e.decryption = 'ok' AND \(SenderKeySQL.toCheck)
-            """).rows { row in
+        try db.statement(SenderKeySQL.candidates).rows { row in
             SenderKeyCandidate(eventID: row.text(0) ?? "", sender: row.text(1) ?? "", sessionSenderKey: row.text(2))
         }
     }
@@ -36,14 +32,7 @@ extension ArchiveStore {
     /// The senders of every event in the sessions of the candidates: the owner of a session is usually among
     /// them, and only a key seen on another user's device makes a `mismatch` (rather than `unknown`).
     public func sendersSharingSessionsWithCandidates() throws -> Set<String> {
-        // The distinct sessions first: joining each candidate to every event of its session was N² per session.
-        Set(try db.statement("""
-            WITH sessions AS (
-                SELECT DISTINCT room_id, session_id FROM events e
-                WHERE e.decryption = 'ok' AND \(SenderKeySQL.toCheck))
-            SELECT DISTINCT o.sender FROM sessions s
-            JOIN events o ON o.room_id = s.room_id AND o.session_id = s.session_id
-            """).rows { $0.text(0) ?? "" })
+        Set(try db.statement(SenderKeySQL.sendersSharingSessions).rows { $0.text(0) ?? "" })
     }
 
     /// Stores the outcome of one check, in one transaction. Where a status changed, the edits of the
@@ -96,4 +85,15 @@ extension ArchiveStore {
 /// condition (migration 12), so the query is answered from it.
 enum SenderKeySQL {
     static let toCheck = "(sender_key_status IS NULL OR sender_key_status IN ('unknown', 'mismatch'))"
+    static let candidates = """
+        SELECT e.event_id, e.sender, s.sender_key
+        FROM events e LEFT JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
+        WHERE e.decryption = 'ok' AND \(toCheck)
+        """
+    /// The distinct sessions first: joining each candidate to every event of its session was N² per session.
+    static let sendersSharingSessions = """
+        WITH sessions AS (SELECT DISTINCT room_id, session_id FROM events WHERE decryption = 'ok' AND \(toCheck))
+        SELECT DISTINCT o.sender FROM sessions s
+        JOIN events o ON o.room_id = s.room_id AND o.session_id = s.session_id
+        """
 }

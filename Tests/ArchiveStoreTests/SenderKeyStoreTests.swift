@@ -73,4 +73,13 @@ import TestSupport
         try store.recordSenderKeyStatuses(["$edit": .verified])
         #expect(try body("$orig") == "pay Mallory")
     }
+
+    @Test func theCheckReadsOnlyItsPartialIndex() throws {
+        // Both queries must come from `events_sender_key_to_check`, mismatch rows included (migration 12):
+        // a sync of an archive whose events are all verified then costs nothing here.
+        for sql in [SenderKeySQL.candidates, SenderKeySQL.sendersSharingSessions] {
+            let plan = try store.queryPlan(sql, arguments: [])
+            #expect(plan.contains { $0.contains("USING INDEX events_sender_key_to_check") }, "\(plan)")
+        }
+    }
 }
