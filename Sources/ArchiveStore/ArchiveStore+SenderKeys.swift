@@ -29,8 +29,8 @@ extension ArchiveStore {
         }
     }
 
-    /// The senders of every event in the sessions of the candidates: the owner of a session is usually among
-    /// them, and only a key seen on another user's device makes a `mismatch` (rather than `unknown`).
+    /// The senders of every event in a session whose key is a candidate's: the owner of a device is usually
+    /// among them, and only a key seen on another user's device makes a `mismatch` (rather than `unknown`).
     public func sendersSharingSessionsWithCandidates() throws -> Set<String> {
         Set(try db.statement(SenderKeySQL.sendersSharingSessions).rows { $0.text(0) ?? "" })
     }
@@ -90,10 +90,18 @@ enum SenderKeySQL {
         FROM events e LEFT JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
         WHERE e.decryption = 'ok' AND \(toCheck)
         """
-    /// The distinct sessions first: joining each candidate to every event of its session was N² per session.
+    /// The candidates' session keys first (DISTINCT), then every session with one of those keys, then the
+    /// distinct senders of their events: joining each candidate to every event of its session was N².
+    /// Sessions sharing a key come from one device, so its owner is among their senders even when all of
+    /// the owner's own events are already verified and no longer candidates (a re-checked mismatch needs
+    /// the other user asked again, or it would fall to unknown).
     static let sendersSharingSessions = """
-        WITH sessions AS (SELECT DISTINCT room_id, session_id FROM events WHERE decryption = 'ok' AND \(toCheck))
-        SELECT DISTINCT o.sender FROM sessions s
-        JOIN events o ON o.room_id = s.room_id AND o.session_id = s.session_id
+        WITH keys AS (
+            SELECT DISTINCT s.sender_key FROM events e
+            JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
+            WHERE e.decryption = 'ok' AND \(toCheck) AND s.sender_key IS NOT NULL)
+        SELECT DISTINCT o.sender FROM keys k
+        JOIN megolm_sessions m ON m.sender_key = k.sender_key
+        JOIN events o ON o.room_id = m.room_id AND o.session_id = m.session_id
         """
 }

@@ -55,10 +55,19 @@ import TestSupport
         #expect(try store.senderKeyCandidates().map(\.eventID) == ["$a"])
     }
 
-    @Test mutating func theOtherSendersOfACandidatesSessionAreAskedAbout() throws {
-        try ingest([encrypted("orig", id: "$a", session: "S"), encrypted("other", id: "$b", sender: "@bob:example.org", session: "S"),
+    func session(_ id: String, key: String) -> MegolmSessionKey {
+        MegolmSessionKey(roomID: factory.roomID, sessionID: id, sessionKey: "k", senderKey: key, firstMessageIndex: 0)
+    }
+
+    @Test mutating func theSendersOfEverySessionWithACandidatesKeyAreAskedAbout() throws {
+        _ = try store.importMegolmSessions([session("S", key: "alice-dev"), session("A", key: "alice-dev"),
+                                            session("T", key: "carol-dev")], source: "file")
+        // Bob's message in a session of alice's device (key alice-dev); alice's own messages there are
+        // verified already, so she is no candidate, yet she must be asked again or the mismatch turns unknown.
+        try ingest([encrypted("other", id: "$b", sender: "@bob:example.org", session: "S"),
+                    encrypted("orig", id: "$a", session: "A"),
                     encrypted("other", id: "$c", sender: "@carol:example.org", session: "T")])
-        try store.recordSenderKeyStatuses(["$c": .verified])
+        try store.recordSenderKeyStatuses(["$b": .mismatch, "$a": .verified, "$c": .verified])
         #expect(try store.sendersSharingSessionsWithCandidates() == ["@alice:example.org", "@bob:example.org"])
     }
 
