@@ -12,7 +12,7 @@ public struct SenderKeyCheckOutcome: Sendable, Hashable {
 }
 
 /// Checks, once per sync, that each newly decrypted event's session belongs to a device of its sender
-/// (issue 9.8): one `/keys/query` for every sender with an unchecked (or `unknown`) event, plus the other
+/// (issue 9.8): one `/keys/query` for every sender with an unchecked (or `unknown` or `mismatch`) event, plus the other
 /// senders of the same sessions, so that a session borrowed from another user's device is seen as theirs.
 /// A failed or malformed reply leaves the events `unknown`, checked again next time; it never stops a sync.
 struct SenderKeyCheck {
@@ -34,8 +34,7 @@ struct SenderKeyCheck {
         }
         var statuses: [String: SenderKeyStatus] = [:]
         for candidate in candidates {
-            let status = known.status(sender: candidate.sender, sessionSenderKey: candidate.sessionSenderKey,
-                                      clearSenderKey: candidate.clearSenderKey)
+            let status = known.status(sender: candidate.sender, sessionSenderKey: candidate.sessionSenderKey)
             statuses[candidate.eventID] = status
             outcome.statuses[status, default: 0] += 1
         }

@@ -152,7 +152,7 @@ public struct SyncPipeline {
             }
         }
         // After every room, so that one /keys/query covers the senders of all the events decrypted in this
-        // run (and by imports since the last one); `unknown` ones are asked about again.
+        // run (and by imports since the last one); `unknown` and `mismatch` ones are asked about again.
         let check = try await SenderKeyCheck(client: client, store: store).run()
         if check.checked > 0 { observer?.senderKeysChecked(check) }
         return results

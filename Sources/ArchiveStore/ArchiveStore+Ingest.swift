@@ -244,18 +244,25 @@ extension ArchiveStore {
         let wasResolved = try db.statement(IngestSQL.wasResolved)
             .firstRow(.text(eventID), .text(roomID)) { $0.int(0) != 0 } ?? false
         guard hasEdits || wasResolved else { return }
-        guard let (original, isTimelineItem, hadResolution) = try db.statement(
-            "SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL FROM events WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(eventID), .text(roomID), row: { (try subject($0), $0.int(9) != 0, $0.int(10) != 0) }),
+        guard let (original, isTimelineItem, hadResolution, isVerified) = try db.statement("""
+            SELECT \(subjectColumns), is_timeline_item, valid_edits IS NOT NULL, sender_key_status IS 'verified'
+            FROM events WHERE event_id = ? AND room_id = ?
+            """).firstRow(.text(eventID), .text(roomID), row: {
+                (try subject($0), $0.int(9) != 0, $0.int(10) != 0, $0.int(11) != 0)
+            }),
             isTimelineItem else { return }
         // Only rows that can be valid are read (same sender; encrypted too when the original is): anyone in
         // the room can send thousands of edits of someone else's message, and decoding each costs.
+        // A `verified` original keeps its words against an edit whose session is another user's
+        // (`mismatch`): `events --jsonl` shows the winner's content beside the original's sender-key status,
+        // so such an edit would pass forged words off as verified. Re-resolved when statuses change.
         let edits = try db.statement("""
             SELECT \(subjectColumns) FROM events
             WHERE rel_target = ? AND rel_type = 'm.replace' AND +room_id = ? AND +sender = ?
               AND (? = 0 OR +type = 'm.room.encrypted')
+              AND (? = 0 OR +sender_key_status IS NOT 'mismatch')
             """).rows(.text(eventID), .text(roomID), .text(original.sender),
-                      .int(original.encryption == .none ? 0 : 1), row: subject)
+                      .int(original.encryption == .none ? 0 : 1), .int(isVerified ? 1 : 0), row: subject)
         guard !edits.isEmpty || hadResolution else { return }
         let resolved = EditResolver.resolve(original: original, edits: edits)
         try db.statement("UPDATE events SET current_content = ?, replaced_by = ?, valid_edits = ? WHERE event_id = ?")

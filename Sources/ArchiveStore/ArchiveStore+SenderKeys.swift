@@ -1,13 +1,12 @@
 import ArchiveCore
 
-/// A decrypted event whose sender key is still to be checked (never checked, or `unknown` last time).
+/// A decrypted event whose sender key is still to be checked (never checked, or `unknown` or `mismatch`
+/// last time: a mismatch rests on another user's claim, which that user can withdraw).
 public struct SenderKeyCandidate: Sendable, Hashable {
     public let eventID: String
     public let sender: String
     /// The curve25519 key the session's key came with (key backup or export), if it said.
     public let sessionSenderKey: String?
-    /// The event's clear `content.sender_key` (deprecated since v1.3), if present.
-    public let clearSenderKey: String?
 }
 
 /// Per room: decrypted events by sender-key status; `unchecked` counts those no sync has checked yet.
@@ -21,36 +20,43 @@ public struct SenderKeyCounts: Sendable, Hashable {
 }
 
 extension ArchiveStore {
-    /// Every decrypted event not known to be `verified` or `mismatch`, with what its session says about its
+    /// Every decrypted event not known to be `verified`, with what its session says about its
     /// sender key. Reads only the partial index `events_sender_key_to_check`, so a sync of an archive
     /// whose events are all settled costs nothing here.
     public func senderKeyCandidates() throws -> [SenderKeyCandidate] {
-        try db.statement("""
-            SELECT e.event_id, e.sender, s.sender_key, json_extract(e.raw_json, '$.content.sender_key')
-            FROM events e LEFT JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
-            WHERE e.decryption = 'ok' AND (e.sender_key_status IS NULL OR e.sender_key_status = 'unknown')
-            """).rows { row in
-            SenderKeyCandidate(eventID: row.text(0) ?? "", sender: row.text(1) ?? "", sessionSenderKey: row.text(2),
-                               clearSenderKey: row.text(3))
+        try db.statement(SenderKeySQL.candidates).rows { row in
+            SenderKeyCandidate(eventID: row.text(0) ?? "", sender: row.text(1) ?? "", sessionSenderKey: row.text(2))
         }
     }
 
-    /// The senders of every event in the sessions of the candidates: the owner of a session is usually among
-    /// them, and only a key seen on another user's device makes a `mismatch` (rather than `unknown`).
+    /// The senders of every event in a session whose key is a candidate's: the owner of a device is usually
+    /// among them, and only a key seen on another user's device makes a `mismatch` (rather than `unknown`).
     public func sendersSharingSessionsWithCandidates() throws -> Set<String> {
-        Set(try db.statement("""
-            SELECT DISTINCT o.sender FROM events e
-            JOIN events o ON o.session_id = e.session_id AND o.room_id = e.room_id
-            WHERE e.decryption = 'ok' AND (e.sender_key_status IS NULL OR e.sender_key_status = 'unknown')
-            """).rows { $0.text(0) ?? "" })
+        Set(try db.statement(SenderKeySQL.sendersSharingSessions).rows { $0.text(0) ?? "" })
     }
 
-    /// Stores the outcome of one check, in one transaction.
+    /// Stores the outcome of one check, in one transaction. Where a status changed, the edits of the
+    /// event (or the original it edits) are resolved again: whether an edit may replace a `verified`
+    /// original's content depends on both statuses (see `resolveEdits`).
     public func recordSenderKeyStatuses(_ statuses: [String: SenderKeyStatus]) throws {
         guard !statuses.isEmpty else { return }
         try db.transaction {
+            let read = try db.statement("""
+                SELECT room_id, sender_key_status, rel_target, rel_type FROM events WHERE event_id = ? AND decryption = 'ok'
+                """)
             let update = try db.statement("UPDATE events SET sender_key_status = ? WHERE event_id = ? AND decryption = 'ok'")
-            for (eventID, status) in statuses { try update.run(.text(status.rawValue), .text(eventID)) }
+            var affected: [EventKey] = []
+            for (eventID, status) in statuses.sorted(by: { $0.key < $1.key }) {
+                guard let (roomID, old, target, relType) = try read.firstRow(.text(eventID), row: {
+                    ($0.text(0) ?? "", $0.text(1), $0.text(2), $0.text(3))
+                }) else { continue }
+                try update.run(.text(status.rawValue), .text(eventID))
+                guard old != status.rawValue else { continue }
+                affected.append(EventKey(roomID: roomID, eventID: eventID))
+                if relType == "m.replace", let target { affected.append(EventKey(roomID: roomID, eventID: target)) }
+            }
+            var seen = Set<EventKey>()
+            for key in affected where seen.insert(key).inserted { try resolveEdits(of: key) }
         }
     }
 
@@ -73,4 +79,29 @@ extension ArchiveStore {
         }
         return counts
     }
+}
+
+/// The rows a sender-key check (re-)reads; the partial index `events_sender_key_to_check` has the same
+/// condition (migration 12), so the query is answered from it.
+enum SenderKeySQL {
+    static let toCheck = "(sender_key_status IS NULL OR sender_key_status IN ('unknown', 'mismatch'))"
+    static let candidates = """
+        SELECT e.event_id, e.sender, s.sender_key
+        FROM events e LEFT JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
+        WHERE e.decryption = 'ok' AND \(toCheck)
+        """
+    /// The candidates' session keys first (DISTINCT), then every session with one of those keys, then the
+    /// distinct senders of their events: joining each candidate to every event of its session was N².
+    /// Sessions sharing a key come from one device, so its owner is among their senders even when all of
+    /// the owner's own events are already verified and no longer candidates (a re-checked mismatch needs
+    /// the other user asked again, or it would fall to unknown).
+    static let sendersSharingSessions = """
+        WITH keys AS (
+            SELECT DISTINCT s.sender_key FROM events e
+            JOIN megolm_sessions s ON s.room_id = e.room_id AND s.session_id = e.session_id
+            WHERE e.decryption = 'ok' AND \(toCheck) AND s.sender_key IS NOT NULL)
+        SELECT DISTINCT o.sender FROM keys k
+        JOIN megolm_sessions m ON m.sender_key = k.sender_key
+        JOIN events o ON o.room_id = m.room_id AND o.session_id = m.session_id
+        """
 }

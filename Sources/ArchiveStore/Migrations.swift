@@ -222,5 +222,12 @@ enum Migrations {
         CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
             WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status = 'unknown');
         """,
+        // 12: `mismatch` is re-checked on later syncs too (it rests on another user's claim to the key, which
+        // they can withdraw, and on rules tightened in review): the partial index covers it as well.
+        """
+        DROP INDEX events_sender_key_to_check;
+        CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
+            WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status IN ('unknown', 'mismatch'));
+        """,
     ]
 }

@@ -207,11 +207,17 @@ public actor MatrixClient {
     }
 
     /// The `device_keys` map of a `/keys/query` reply: only users that were asked about (a server must not
-    /// add others), and only entries of the documented shape.
+    /// add others), and only entries of the documented shape. A user whose server is listed in `failures`
+    /// is left out: what came back for them (if anything) is not an answer, and must not count as "has no
+    /// such device".
     public static func deviceKeys(fromQueryReply reply: JSONValue, asked: Set<String>) -> [String: [String: JSONValue]] {
         guard let users = reply["device_keys"]?.objectValue else { return [:] }
+        let failedServers = Set(reply["failures"]?.objectValue?.keys.map { $0 } ?? [])
         var result: [String: [String: JSONValue]] = [:]
         for (userID, devices) in users where asked.contains(userID) {
+            if let colon = userID.firstIndex(of: ":"), failedServers.contains(String(userID[userID.index(after: colon)...])) {
+                continue
+            }
             guard let devices = devices.objectValue else { continue }
             result[userID] = devices.filter { $0.value.objectValue != nil }
         }

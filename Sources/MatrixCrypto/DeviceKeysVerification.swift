@@ -12,7 +12,7 @@ public enum DeviceKeysVerification {
     /// `deviceKeys`: user id → device id → the device's keys object, as the reply holds them. Users listed
     /// with no (valid) device are kept with an empty set: the server answered for them.
     public static func knownKeys(_ deviceKeys: [String: [String: JSONValue]]) -> KnownDeviceKeys {
-        var known = KnownDeviceKeys()
+        var known: [String: Set<String>] = [:]
         for (userID, devices) in deviceKeys {
             var keys = Set<String>()
             for (deviceID, object) in devices {
@@ -20,9 +20,9 @@ public enum DeviceKeysVerification {
                     keys.insert(key)
                 }
             }
-            known.curve25519ByUser[userID] = keys
+            known[userID] = keys
         }
-        return known
+        return KnownDeviceKeys(curve25519ByUser: known)
     }
 
     /// The device's curve25519 key when its keys object is well formed, names this user and device, and

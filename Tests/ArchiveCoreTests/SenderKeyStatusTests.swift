@@ -10,28 +10,39 @@ import Testing
     ])
 
     @Test func theSendersOwnDeviceIsVerified() {
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "alice-phone", clearSenderKey: nil) == .verified)
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "alice-phone", clearSenderKey: "alice-phone") == .verified)
-        // A session whose key came without a sender key: the event's clear claim is what there is.
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: nil, clearSenderKey: "alice-laptop") == .verified)
+        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "alice-phone") == .verified)
     }
 
-    @Test func anotherUsersDeviceIsAMismatch() {
-        #expect(known.status(sender: "@bob:hs", sessionSenderKey: "alice-laptop", clearSenderKey: nil) == .mismatch)
-        #expect(known.status(sender: "@carol:hs", sessionSenderKey: "bob-laptop", clearSenderKey: "bob-laptop") == .mismatch)
+    @Test func anotherUsersDeviceIsAMismatchWhenTheyAloneClaimIt() {
+        #expect(known.status(sender: "@bob:hs", sessionSenderKey: "alice-laptop") == .mismatch)
+        #expect(known.status(sender: "@carol:hs", sessionSenderKey: "bob-laptop") == .mismatch)
     }
 
-    @Test func aClearSenderKeyThatIsNotTheSessionsIsAMismatch() {
-        // Even when the session is the sender's own: the event claims another device.
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "alice-laptop", clearSenderKey: "alice-phone") == .mismatch)
+    @Test func aKeySeveralUsersClaimIsUnknown() {
+        // A self-signature does not prove the device holds the curve25519 key: Mallory can list Alice's key
+        // on a device of her own. With two claimants, neither is believed.
+        let contested = KnownDeviceKeys(curve25519ByUser: [
+            "@alice:hs": [], "@bob:hs": ["alice-old"], "@mallory:hs": ["alice-old"],
+        ])
+        #expect(contested.status(sender: "@alice:hs", sessionSenderKey: "alice-old") == .unknown)
+        // The sender's own device still wins over any other claim.
+        let copied = KnownDeviceKeys(curve25519ByUser: ["@alice:hs": ["alice-phone"], "@mallory:hs": ["alice-phone"]])
+        #expect(copied.status(sender: "@alice:hs", sessionSenderKey: "alice-phone") == .verified)
+    }
+
+    @Test func aSenderTheServerDidNotAnswerForIsNeverAMismatch() {
+        // Only Bob was answered for (Alice's server failed): Bob's claim on the key is not evidence against her.
+        let partial = KnownDeviceKeys(curve25519ByUser: ["@bob:hs": ["alice-phone"]])
+        #expect(partial.status(sender: "@alice:hs", sessionSenderKey: "alice-phone") == .unknown)
     }
 
     @Test func aKeyNoDeviceHasIsUnknown() {
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "deleted-device", clearSenderKey: nil) == .unknown)
-        #expect(known.status(sender: "@carol:hs", sessionSenderKey: "never-uploaded", clearSenderKey: nil) == .unknown)
+        #expect(known.status(sender: "@alice:hs", sessionSenderKey: "deleted-device") == .unknown)
+        #expect(known.status(sender: "@carol:hs", sessionSenderKey: "never-uploaded") == .unknown)
         // The sender was not answered for (a failed or malformed reply: nothing known at all).
-        #expect(KnownDeviceKeys().status(sender: "@alice:hs", sessionSenderKey: "alice-laptop", clearSenderKey: nil) == .unknown)
-        #expect(known.status(sender: "@alice:hs", sessionSenderKey: nil, clearSenderKey: nil) == .unknown)
+        #expect(KnownDeviceKeys().status(sender: "@alice:hs", sessionSenderKey: "alice-laptop") == .unknown)
+        // A session that came without its sender key: the event's clear `sender_key` is never taken instead.
+        #expect(known.status(sender: "@alice:hs", sessionSenderKey: nil) == .unknown)
     }
 
     @Test func canonicalJSONSortsByCodePointAndEscapesAsTheSpecSays() {

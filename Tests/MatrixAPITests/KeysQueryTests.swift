@@ -39,6 +39,10 @@ import Testing
             "@intruder:hs.test": ["X": ["device_id": "X"]],
         ]]
         #expect(MatrixClient.deviceKeys(fromQueryReply: mixed, asked: asked) == ["@a:hs.test": ["GOOD": ["device_id": "GOOD"]]])
+        // A user of a server listed in `failures` was not answered for, whatever `device_keys` holds for them.
+        let failed: JSONValue = ["device_keys": ["@a:hs.test": [:], "@b:other.test": [:]],
+                                 "failures": ["other.test": ["errcode": "M_UNKNOWN"]]]
+        #expect(MatrixClient.deviceKeys(fromQueryReply: failed, asked: ["@a:hs.test", "@b:other.test"]) == ["@a:hs.test": [:]])
     }
 
     @Test func aReplyThatIsNotJSONIsAnErrorTheCallerCanCatch() async {
