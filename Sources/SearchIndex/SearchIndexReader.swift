@@ -21,9 +21,24 @@ public struct Snippet: Sendable, Hashable {
         String(decoding: marked.utf8.filter { $0 != 0x02 && $0 != 0x03 }, as: UTF8.self)
     }
 
+    /// The snippet with each hit between `start` and `end`, always balanced: Xapian can mark a phrase's
+    /// words so that a start follows a start (or a cut snippet ends inside a hit), and a terminal would keep
+    /// bold on past the snippet. Repeated starts and stray ends are dropped; an open hit is closed at the end.
     public func highlighted(start: String, end: String) -> String {
-        marked.replacingOccurrences(of: XapianResults.highlightStart, with: start)
-            .replacingOccurrences(of: XapianResults.highlightEnd, with: end)
+        var output = ""
+        var open = false
+        for character in marked {
+            switch String(character) {
+            case XapianResults.highlightStart:
+                if !open { output += start; open = true }
+            case XapianResults.highlightEnd:
+                if open { output += end; open = false }
+            default:
+                output.append(character)
+            }
+        }
+        if open { output += end }
+        return output
     }
 
     public var hasHits: Bool { marked.utf8.contains(0x02) }

@@ -31,4 +31,19 @@ import Testing
         #expect(starts == 1 && ends == 1, "\(snippet.marked.debugDescription)")
         #expect(snippet.plain.contains("\u{FFFD}world"))
     }
+
+    /// Found by FuzzSearchQuery in a fresh clone's CI run: the phrase query `"hello world"hello world` made
+    /// Xapian mark hits so that the snippet's markers did not pair up; what a terminal is sent must.
+    @Test func highlightedSnippetsAreAlwaysBalanced() {
+        for marked in ["\u{2}a\u{2}b\u{3}", "a\u{3}b", "\u{2}a", "\u{2}a\u{3}\u{3}b\u{2}c\u{3}"] {
+            let shown = Snippet(marked: marked).highlighted(start: "<", end: ">")
+            var depth = 0
+            for character in shown {
+                if character == "<" { depth += 1; #expect(depth == 1, "\(shown)") }
+                if character == ">" { depth -= 1; #expect(depth == 0, "\(shown)") }
+            }
+            #expect(depth == 0, "\(shown)")
+        }
+        #expect(Snippet(marked: "x \u{2}hello\u{3} y").highlighted(start: "<", end: ">") == "x <hello> y")
+    }
 }

@@ -4,7 +4,7 @@ import SearchIndex
 
 /// libFuzzer target for the search query language (issue 12.11): any text a user types is parsed or
 /// refused with `SearchQueryError`; a parsed query compiles to a Xapian query and runs against a real
-/// (small) index without a trap or an uncaught C++ exception, and its snippets hold balanced markers.
+/// (small) index without a trap or an uncaught C++ exception, and the highlighted snippets a terminal is sent are balanced.
 // libFuzzer calls the entry point from one thread only, so the one reader needs no lock.
 nonisolated(unsafe) private let reader: SearchIndexReader = {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxarchive-fuzz-index-\(getpid())")
@@ -39,9 +39,13 @@ public func fuzzSearchQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     else { return 0 }
     for match in page.matches {
         guard let snippet = try? page.snippet(of: "hello world " + text, length: 80) else { continue }
-        let starts = snippet.marked.utf8.filter { $0 == 0x02 }.count
-        let ends = snippet.marked.utf8.filter { $0 == 0x03 }.count
-        guard starts == ends else { fatalError("unbalanced hit markers for \(match.eventID)") }
+        // What a terminal is sent: every hit opened is closed, in order.
+        var open = false
+        for scalar in snippet.highlighted(start: "\u{2}", end: "\u{3}").unicodeScalars {
+            if scalar == "\u{2}" { guard !open else { fatalError("a hit opened twice for \(match.eventID)") }; open = true }
+            if scalar == "\u{3}" { guard open else { fatalError("a hit closed unopened for \(match.eventID)") }; open = false }
+        }
+        guard !open else { fatalError("a hit left open for \(match.eventID)") }
     }
     return 0
 }
