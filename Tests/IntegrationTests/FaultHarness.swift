@@ -39,6 +39,13 @@ struct SeededGenerator: RandomNumberGenerator {
 /// Kill moments for one command: `count` times spread over `duration` (the length of a clean run), one in
 /// each of `count` equal slices at a random point of its slice, so that they land in every phase of the
 /// run (start-up, network, store writes, index, rename) rather than clustering.
+/// What a kill attempt met: a process still running (`landed`), or one that had finished on its own after
+/// `ranFor` seconds (a run faster than the clean run that set the kill moments).
+struct KillOutcome {
+    let landed: Bool
+    let ranFor: Double?
+}
+
 struct KillMoments {
     private var generator: SeededGenerator
     let label: String
@@ -67,18 +74,28 @@ struct KillMoments {
 }
 
 extension Archive {
-    /// Starts `mxarchive --store STORE arguments…`, sends SIGKILL after `delay` seconds and waits for it. True
-    /// when the signal ended the process (it had not finished by then).
-    func runKilled(_ arguments: [String], after delay: Double, environment extra: [String: String] = [:]) async throws -> Bool {
+    /// Starts `mxarchive --store STORE arguments…`, sends SIGKILL after `delay` seconds and waits for it. The
+    /// outcome says whether the signal ended the process, or else how long the process ran on its own.
+    func runKilled(_ arguments: [String], after delay: Double, environment extra: [String: String] = [:]) async throws -> KillOutcome {
+        let started = Date()
         let process = try start(arguments, environment: extra)
         // Drain both pipes so a chatty process never blocks on a full pipe before its kill.
         for pipe in [process.standardOutput as! Pipe, process.standardError as! Pipe] {
             DispatchQueue.global().async { _ = pipe.fileHandleForReading.readDataToEndOfFile() }
         }
-        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+        // Sleep in short steps, so that a process that ends early is seen ending and timed.
+        let deadline = started.addingTimeInterval(delay)
+        while process.isRunning, Date() < deadline {
+            try await Task.sleep(nanoseconds: UInt64(min(0.01, max(0, deadline.timeIntervalSinceNow)) * 1_000_000_000))
+        }
+        guard process.isRunning else {
+            process.waitUntilExit()
+            return KillOutcome(landed: false, ranFor: Date().timeIntervalSince(started))
+        }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+        let landed = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+        return KillOutcome(landed: landed, ranFor: landed ? nil : Date().timeIntervalSince(started))
     }
 
     /// Runs to completion and returns the result with its wall-clock duration.
