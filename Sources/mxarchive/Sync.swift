@@ -54,7 +54,7 @@ struct Sync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Events per /messages request (1–1000).", valueName: "n"))
     var pageSize = 1000
 
-    @Option(help: ArgumentHelp("Rooms fetched at once (1–16; default 4).", valueName: "n"))
+    @Option(help: ArgumentHelp("Rooms fetched at once (1–16).", valueName: "n"))
     var jobs = SyncRequest.defaultJobs
 
     @Flag(help: "Leave the search index alone; the next sync or `mxarchive reindex` catches it up.")

@@ -3,6 +3,7 @@ import ArchiveService
 import ArchiveStore
 import Foundation
 import MatrixAPI
+import MatrixAPITestSupport
 import Synchronization
 import Testing
 import TestSupport

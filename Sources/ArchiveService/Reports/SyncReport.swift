@@ -176,7 +176,7 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     private func draw(force: Bool, suffix: String = "") {
         guard live else { return }
         let now = Date()
-        let text: String? = lock.withLock {
+        let text = lock.withLock { () -> String? in
             guard force || now.timeIntervalSince(drawnAt) >= 0.1 else { return nil }
             drawnAt = now
             return line.text(now: now) + suffix
