@@ -248,6 +248,7 @@ public struct IndexingSyncObserver: SyncObserver {
     }
 
     public func roomStarted(roomID: String, name: String?) { base?.roomStarted(roomID: roomID, name: name) }
+    public func roomsScheduled(_ count: Int) { base?.roomsScheduled(count) }
 
     public func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int) {
         indexer.poke()

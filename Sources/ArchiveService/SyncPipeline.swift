@@ -23,10 +23,13 @@ public struct SyncOptions: Sendable {
     public var pageSize: Int
     /// `--media`: after a room's events, download its attachments. Nil: events only.
     public var media: MediaOptions?
+    /// `--jobs`: rooms synced at once (`RoomScheduler`); 1 syncs them one after another, in order.
+    public var jobs: Int
 
     public init(roomIDs: [String], start: Start = .latest, followUpgrades: Bool = false,
-                retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil) {
+                retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil, jobs: Int = 1) {
         self.roomIDs = roomIDs
+        self.jobs = jobs
         self.start = start
         self.followUpgrades = followUpgrades
         self.retainRedacted = retainRedacted
@@ -57,6 +60,8 @@ public protocol SyncObserver: Sendable {
     func roomStarted(roomID: String, name: String?)
     func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int)
     func roomFinished(_ result: RoomSyncResult)
+    /// `count` more rooms are about to be synced (the rooms named, then each generation of upgrade links).
+    func roomsScheduled(_ count: Int)
     /// New sessions came from the stored key backup at the start of the sync (or it failed: `error`).
     func keyBackupChecked(_ report: KeyImportReport?, error: String?)
     /// The media pass of a room has settled `done` of its `total` attachments.
@@ -68,6 +73,7 @@ public protocol SyncObserver: Sendable {
 }
 
 extension SyncObserver {
+    public func roomsScheduled(_ count: Int) {}
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {}
     public func mediaProgress(roomID: String, done: Int, total: Int) {}
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {}
@@ -122,33 +128,29 @@ public struct SyncPipeline {
             observer?.keyBackupChecked(nil, error: "\(error)")
         }
         var results: [RoomSyncResult] = []
-        // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them).
-        var queue: [(roomID: String, linkedFrom: UpgradeLink?)] = options.roomIDs.map { ($0, nil) }
+        // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them),
+        // a generation at a time so that the order (and which link reaches a room first) is the same
+        // whatever order the rooms of a generation finish in.
+        var generation: [(roomID: String, linkedFrom: UpgradeLink?)] = options.roomIDs.map { ($0, nil) }
         var seen: Set<String> = []
-        while !queue.isEmpty {
-            let (roomID, linkedFrom) = queue.removeFirst()
-            guard seen.insert(roomID).inserted else { continue }
-            do {
-                guard let (result, metadata) = try await sync(roomID: roomID, linkedFrom: linkedFrom, options: options) else {
-                    continue
-                }
+        let scheduler = RoomScheduler(jobs: options.jobs)
+        let pipeline = WriterConfined(value: self)
+        while !generation.isEmpty {
+            let batch = generation.filter { seen.insert($0.roomID).inserted }
+            observer?.roomsScheduled(batch.count)
+            let outcomes = try await scheduler.run(batch.map { RoomToSync(roomID: $0.roomID, linkedFrom: $0.linkedFrom) }) {
+                try await pipeline.value.syncReportingFailure($0, options: options)
+            }
+            generation = []
+            for case let (result, metadata)? in outcomes {
                 results.append(result)
-                observer?.roomFinished(result)
-                if options.followUpgrades {
-                    if let predecessor = metadata.predecessor, !seen.contains(predecessor) {
-                        queue.append((predecessor, UpgradeLink(from: roomID, kind: .predecessor)))
-                    }
-                    if let successor = metadata.successor, !seen.contains(successor) {
-                        queue.append((successor, UpgradeLink(from: roomID, kind: .successor)))
-                    }
+                guard options.followUpgrades, let metadata else { continue }
+                if let predecessor = metadata.predecessor, !seen.contains(predecessor) {
+                    generation.append((predecessor, UpgradeLink(from: result.roomID, kind: .predecessor)))
                 }
-            } catch let error as MatrixError where !error.endsRun {
-                let known = try? store.room(roomID)
-                let result = RoomSyncResult(roomID: roomID, name: known?.metadata.name, newEvents: 0,
-                                            totalEvents: known?.eventCount ?? 0, pages: 0, malformed: 0,
-                                            error: error.description)
-                results.append(result)
-                observer?.roomFinished(result)
+                if let successor = metadata.successor, !seen.contains(successor) {
+                    generation.append((successor, UpgradeLink(from: result.roomID, kind: .successor)))
+                }
             }
         }
         // After every room, so that one /keys/query covers the senders of all the events decrypted in this
@@ -156,6 +158,25 @@ public struct SyncPipeline {
         let check = try await SenderKeyCheck(client: client, store: store).run()
         if check.checked > 0 { observer?.senderKeysChecked(check) }
         return results
+    }
+
+    /// Syncs one room and reports it finished; a failure of the room alone becomes its result (metadata nil),
+    /// errors that end the run are thrown. Nil: an upgrade link the room does not confirm.
+    private func syncReportingFailure(_ room: RoomToSync, options: SyncOptions) async throws
+        -> (RoomSyncResult, RoomMetadata?)? {
+        do {
+            guard let (result, metadata) = try await sync(roomID: room.roomID, linkedFrom: room.linkedFrom,
+                                                          options: options) else { return nil }
+            observer?.roomFinished(result)
+            return (result, metadata)
+        } catch let error as MatrixError where !error.endsRun {
+            let known = try? store.room(room.roomID)
+            let result = RoomSyncResult(roomID: room.roomID, name: known?.metadata.name, newEvents: 0,
+                                        totalEvents: known?.eventCount ?? 0, pages: 0, malformed: 0,
+                                        error: error.description)
+            observer?.roomFinished(result)
+            return (result, nil)
+        }
     }
 
     /// Syncs one room; nil when the room was reached through an upgrade link that it does not confirm
@@ -276,6 +297,12 @@ public struct SyncPipeline {
         observer?.pageStored(roomID: metadata.roomID, pages: result.pages, newEvents: result.newEvents,
                              totalEvents: result.totalEvents)
     }
+}
+
+/// A room for the scheduler: its id, and the upgrade link it was reached through (nil: named by the user).
+struct RoomToSync: Sendable {
+    let roomID: String
+    let linkedFrom: UpgradeLink?
 }
 
 /// The `/messages` page size of one room's walk: halved while a reply is too large to read, down to one

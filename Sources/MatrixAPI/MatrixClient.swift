@@ -32,6 +32,8 @@ public actor MatrixClient {
     private let clock: any ArchiveClock
     /// How long one API request may take before it counts as a dropped connection (and is retried).
     private let requestTimeoutSeconds: Int64
+    /// The token refresh under way, if any (see `refreshOnce`).
+    private var refreshing: Task<Void, any Error>?
 
     public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
                 retryPolicy: RetryPolicy = RetryPolicy(),
@@ -292,7 +294,8 @@ public actor MatrixClient {
         while true {
             attempt += 1
             var headers = [("Accept", accept)]
-            if authenticated { headers.append(("Authorization", "Bearer \(credentials.accessToken)")) }
+            let sentToken = credentials.accessToken
+            if authenticated { headers.append(("Authorization", "Bearer \(sentToken)")) }
             if body != nil { headers.append(("Content-Type", "application/json")) }
             headers += extraHeaders
             let request = HTTPRequestSpec(method: method, url: baseURL + path + Self.queryString(query),
@@ -310,7 +313,10 @@ public actor MatrixClient {
                 if response.status == 401, error.errcode == "M_UNKNOWN_TOKEN",
                    authenticated, !refreshed, credentials.refreshToken != nil {
                     refreshed = true
-                    try await refresh()
+                    // Rooms synced at once (`--jobs`) meet an expired token together, and a refresh token
+                    // is single-use: only a request that holds the current token refreshes (once, shared by
+                    // all that ask meanwhile); the others repeat with the token it got.
+                    if credentials.accessToken == sentToken { try await refreshOnce() }
                     attempt -= 1
                     continue
                 }
@@ -353,6 +359,16 @@ public actor MatrixClient {
         return MatrixError(step: step, status: 429, errcode: "M_LIMIT_EXCEEDED",
                            serverMessage: "the server asks to wait \(seconds) before the next request, longer than "
                                + "a run waits; try again later")
+    }
+
+    /// One refresh at a time: callers arriving while one is under way wait for it instead of spending the
+    /// refresh token a second time.
+    private func refreshOnce() async throws {
+        if let refreshing { return try await refreshing.value }
+        let task = Task { try await self.refresh() }
+        refreshing = task
+        defer { refreshing = nil }
+        try await task.value
     }
 
     /// `POST /refresh`: exchanges the refresh token for a new pair, persisted before use.

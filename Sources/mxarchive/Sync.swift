@@ -7,7 +7,7 @@ struct Sync: AsyncParsableCommand {
         // Spelled out: past a length ArgumentParser shortens the generated line to "<options>".
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
-            [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--no-index] \
+            [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--jobs <n>] [--no-index] \
             [--media [--max-media-size <size>]] [--json]
             """,
         discussion: """
@@ -18,6 +18,10 @@ struct Sync: AsyncParsableCommand {
 
             With no room named, every room already in the archive is synced (the nightly cron line):
               mxarchive sync
+
+            With --jobs N (default 4, at most 16), up to N rooms are fetched at once; one writer stores
+            each room's pages in its own order, so the archive is the same as with --jobs 1, which syncs
+            the rooms one after another.
 
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
@@ -50,6 +54,9 @@ struct Sync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Events per /messages request (1–1000).", valueName: "n"))
     var pageSize = 1000
 
+    @Option(help: ArgumentHelp("Rooms fetched at once (1–16).", valueName: "n"))
+    var jobs = SyncRequest.defaultJobs
+
     @Flag(help: "Leave the search index alone; the next sync or `mxarchive reindex` catches it up.")
     var noIndex = false
 
@@ -73,6 +80,7 @@ struct Sync: AsyncParsableCommand {
         request.followUpgrades = followUpgrades
         request.retainRedacted = retainRedacted
         request.pageSize = pageSize
+        request.jobs = jobs
         request.index = !noIndex
         request.media = media
         request.maxMediaSize = maxMediaSize

@@ -15,6 +15,11 @@ public struct SyncRequest: Sendable {
     public var index = true
     public var media = false
     public var maxMediaSize: String?
+    /// `--jobs`: rooms fetched at once. Four keep a homeserver busy without crowding it: a first sync of
+    /// many small rooms waits on round trips, not on the server's work.
+    public var jobs = SyncRequest.defaultJobs
+    public static let defaultJobs = 4
+    public static let maxJobs = 16
 
     public init() {}
 
@@ -23,6 +28,7 @@ public struct SyncRequest: Sendable {
         if fromStart && since != nil { return "--from-start and --since cannot be combined" }
         if let problem = DateRange.problem(option: "--since", value: since) { return problem }
         guard (1...1000).contains(pageSize) else { return "--page-size must be between 1 and 1000" }
+        guard (1...Self.maxJobs).contains(jobs) else { return "--jobs must be between 1 and \(Self.maxJobs)" }
         if let maxMediaSize {
             guard media else { return "--max-media-size needs --media" }
             guard let bytes = ByteSize.parse(maxMediaSize), bytes > 0, bytes <= 2 << 30 else {
@@ -98,7 +104,7 @@ extension Archive {
             .select(rooms: request.rooms, spaces: request.spaces, allJoined: request.allJoined)
         let options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
                                   retainRedacted: request.retainRedacted, pageSize: request.pageSize,
-                                  media: request.mediaOptions)
+                                  media: request.mediaOptions, jobs: request.jobs)
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = request.index ? try BackgroundIndexer(storeDirectory: directory) : nil
         indexer?.start()
@@ -129,8 +135,12 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     private let live: Bool
     private let summaries: Bool
     private let lock = NSLock()
-    private var roomStart = Date()
-    private var currentName = ""
+    private var line = SyncProgressLine(started: Date())
+    /// Room labels by id, for the live line.
+    private var labels: [String: String] = [:]
+    /// When the live line was last drawn: pages of several rooms at once would redraw it faster than it
+    /// can be read.
+    private var drawnAt = Date.distantPast
     /// What the stored backup key fetched at the start (for `--json`).
     private(set) var keyBackup: JSONValue?
 
@@ -142,22 +152,43 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
         self.summaries = summaries
     }
 
+    public func roomsScheduled(_ count: Int) {
+        lock.withLock { line.scheduled(count) }
+        draw(force: true)
+    }
+
     public func roomStarted(roomID: String, name: String?) {
         lock.withLock {
-            roomStart = Date()
-            currentName = DisplayText.singleLine(name.map { "\($0) (\(roomID))" } ?? roomID)
+            let label = DisplayText.singleLine(name.map { "\($0) (\(roomID))" } ?? roomID)
+            labels[roomID] = label
+            line.roomStarted(roomID, label: label)
         }
-        if live { Console.progress("\(currentName): reading…") }
+        draw(force: false)
     }
 
     public func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int) {
         guard live else { return }
-        let elapsed = max(Date().timeIntervalSince(lock.withLock { roomStart }), 0.001)
-        Console.progress("\(currentName): \(pages) pages, \(newEvents) new events (\(totalEvents) archived), "
-                         + "\(Int(Double(newEvents) / elapsed)) events/s")
+        lock.withLock { line.pageStored(roomID, label: labels[roomID] ?? roomID, newEvents: newEvents) }
+        draw(force: false)
+    }
+
+    /// Redraws the live line, at most ten times a second unless `force`.
+    private func draw(force: Bool, suffix: String = "") {
+        guard live else { return }
+        let now = Date()
+        let text = lock.withLock { () -> String? in
+            guard force || now.timeIntervalSince(drawnAt) >= 0.1 else { return nil }
+            drawnAt = now
+            return line.text(now: now) + suffix
+        }
+        if let text { Console.progress(text) }
     }
 
     public func roomFinished(_ result: RoomSyncResult) {
+        lock.withLock {
+            line.roomFinished(result.roomID)
+            labels[result.roomID] = nil
+        }
         if live { Console.progress("") }
         let label = DisplayText.singleLine(result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID)
         if let error = result.error {
@@ -176,6 +207,7 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
             }
             Console.flush()
         }
+        draw(force: true)
     }
 
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
@@ -201,13 +233,13 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     }
 
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {
+        lock.withLock { line.roomFinished(roomID) }
         Console.error("warning: not following the upgrade of \(linkedFrom) to \(roomID): the two rooms do not name "
                       + "each other (m.room.create predecessor and m.room.tombstone replacement_room)")
     }
 
     public func mediaProgress(roomID: String, done: Int, total: Int) {
-        guard live else { return }
-        Console.progress("\(lock.withLock { currentName }): media \(done) of \(total)")
+        draw(force: done == total, suffix: ", media \(done) of \(total)")
     }
 
     func finish() { if live { Console.progress("") } }

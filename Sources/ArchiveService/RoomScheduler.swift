@@ -1,0 +1,41 @@
+/// Runs a sync's rooms up to `jobs` at a time (`sync --jobs N`), on one `StoreWriterExecutor`.
+///
+/// Each room's walk stays sequential (fetch a page, store it, ask for the next), so at most one fetched
+/// page per room waits to be stored, and at most `jobs` pages in all: memory grows with `jobs`, never with
+/// the number of rooms. Results come back in the order the rooms were given, whatever order they finished
+/// in. An error thrown by a room (one that ends the run: the body reports a room's own failures as its
+/// result) cancels the rooms still running, waits for them (a page being stored is stored whole) and is
+/// rethrown; rooms not yet started are not started.
+struct RoomScheduler {
+    let jobs: Int
+    private let writer = StoreWriterExecutor()
+
+    init(jobs: Int) {
+        self.jobs = max(1, jobs)
+    }
+
+    func run<Room: Sendable, Outcome: Sendable>(
+        _ rooms: [Room], _ body: @escaping @Sendable (Room) async throws -> Outcome
+    ) async throws -> [Outcome] {
+        guard !rooms.isEmpty else { return [] }
+        var outcomes = [Outcome?](repeating: nil, count: rooms.count)
+        try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < rooms.count else { return }
+                let index = next
+                let room = rooms[index]
+                next += 1
+                group.addTask(executorPreference: writer) { (index, try await body(room)) }
+            }
+            for _ in 0..<min(jobs, rooms.count) { startNext() }
+            // The first error leaves the loop; the group then cancels and awaits the rooms still running.
+            while let (index, outcome) = try await group.next() {
+                outcomes[index] = outcome
+                try Task.checkCancellation()
+                startNext()
+            }
+        }
+        return outcomes.compactMap { $0 }
+    }
+}
