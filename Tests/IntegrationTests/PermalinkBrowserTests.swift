@@ -56,7 +56,7 @@ final class LoopbackFileServer {
     /// of one of its months.
     static func exportWithPageThree() async throws -> (site: URL, roomDir: String, page: String, eventID: String) {
         let archive = try await ExportFixture.shared.archive()
-        let site = try scratch("permalink").appendingPathComponent("site")
+        let site = try scratch("permalink").appendingPathComponent("site", isDirectory: true)
         try archive.export(["--format", "html", "--room", "#big:localhost", "--page-messages", "500", "--output", site.path])
         let tree = try ExportedTree(site)
         #expect(tree.manifest["options"]?["page_messages"] == 500)
