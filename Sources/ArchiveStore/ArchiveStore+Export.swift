@@ -69,15 +69,16 @@ extension ArchiveStore {
 
 extension ArchiveStore {
     /// A cheap pass over the same items `timeline` yields (same filter, same order), giving only each
-    /// item's sender, timestamp and thread root (as `TimelineItem.threadRoot` has it: read from the
+    /// item's id, sender, timestamp and thread root (as `TimelineItem.threadRoot` has it: read from the
     /// content, so a redacted reply has none): exporters plan pages with it before rendering.
     public func timelineMarks(roomID: String, since: Int64? = nil, until: Int64? = nil,
-                              _ body: (_ sender: String, _ originServerTS: Int64, _ threadRoot: String?) throws -> Void) throws {
+                              _ body: (_ eventID: String, _ sender: String, _ originServerTS: Int64,
+                                       _ threadRoot: String?) throws -> Void) throws {
         let statement = try db.statement("""
             SELECT sender, origin_server_ts,
                    CASE WHEN rel_type = 'm.thread'
                         AND json_extract(raw_json, '$.content."m.relates_to".rel_type') = 'm.thread'
-                   THEN rel_type END, rel_target
+                   THEN rel_type END, rel_target, event_id
             FROM events
             WHERE room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?
             ORDER BY position
@@ -85,7 +86,7 @@ extension ArchiveStore {
         statement.bind([.text(roomID), .int(since ?? Int64.min), .int(until ?? Int64.max)])
         while try statement.step() {
             let threadRoot = statement.text(2) == Relation.Kind.thread.rawValue ? statement.text(3) : nil
-            try body(statement.text(0) ?? "", statement.int(1), threadRoot)
+            try body(statement.text(4) ?? "", statement.text(0) ?? "", statement.int(1), threadRoot)
         }
     }
 }

@@ -14,10 +14,11 @@ public protocol ExportSource {
     /// that thread's replies.
     func timeline(roomID: String, since: Int64?, until: Int64?, threadRoot: String?,
                   _ body: (TimelineItem) throws -> Void) throws
-    /// The same items as `timeline` (same filter and order) but only each one's sender, timestamp and
-    /// thread root: enough to plan pages before rendering.
+    /// The same items as `timeline` (same filter and order) but only each one's id, sender, timestamp
+    /// and thread root: enough to plan pages (and where each event is) before rendering.
     func timelineMarks(roomID: String, since: Int64?, until: Int64?,
-                       _ body: (_ sender: String, _ originServerTS: Int64, _ threadRoot: String?) throws -> Void) throws
+                       _ body: (_ eventID: String, _ sender: String, _ originServerTS: Int64,
+                                _ threadRoot: String?) throws -> Void) throws
     /// An archived event of `roomID`, short; nil when that room has no such event (event ids are unique
     /// only within a room, and a relation holds only inside one).
     func eventSummary(roomID: String, eventID: String) throws -> EventSummary?

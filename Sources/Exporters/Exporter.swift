@@ -31,6 +31,12 @@ public struct ExportOptions: Sendable {
     /// The permission bits of every file written (folders get the same, with search where reading is
     /// allowed): an export of decrypted history is private (0600/0700) unless asked otherwise (`--mode`).
     public var fileMode: UInt16 = ExportFileMode.privateDefault
+    /// HTML: at most this many messages on a month or thread page (`--page-messages`), so that a busy
+    /// month opens as fast as a quiet one.
+    public var pageMessages: Int = ExportOptions.defaultPageMessages
+    public static let defaultPageMessages = 1000
+    /// `--page-messages` accepts 1 ... this.
+    public static let maxPageMessages = 100_000
 
     public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
                 until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],
@@ -55,7 +61,7 @@ public struct ExportOptions: Sendable {
 
     /// The options as the manifest records them.
     var manifestValue: JSONValue {
-        [
+        var value: [String: JSONValue] = [
             "format": .string(format.rawValue),
             "rooms": .array(roomIDs.map(JSONValue.string)),
             "spaces": .array(spaceIDs.map(JSONValue.string)),
@@ -66,6 +72,9 @@ public struct ExportOptions: Sendable {
             "retain_redacted": .bool(retainRedacted),
             "allow_indexing": .bool(allowIndexing),
         ]
+        // Only the HTML export has pages.
+        if format == .html { value["page_messages"] = .int(Int64(pageMessages)) }
+        return .object(value)
     }
 }
 

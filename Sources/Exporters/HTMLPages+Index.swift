@@ -20,9 +20,15 @@ extension HTMLPages {
         if plan.months.isEmpty {
             body += "<p>No messages in this export.</p>\n"
         } else {
-            body += "<table class=\"months\"><thead><tr><th>Month</th><th>Events</th></tr></thead><tbody>\n"
+            // The month index: each month with its count and, when it is paged, a link to every page.
+            body += "<table class=\"months\"><thead><tr><th>Month</th><th>Events</th><th>Pages</th></tr></thead><tbody>\n"
             for month in plan.months {
-                body += "<tr><td><a href=\"\(month.key).html\">\(month.key)</a></td><td>\(month.count)</td></tr>\n"
+                var pages = "1"
+                if month.pages > 1 {
+                    pages = (1...month.pages).map { "<a href=\"\(PageNames.month(month.key, page: $0))\">\($0)</a>" }
+                        .joined(separator: " ")
+                }
+                body += "<tr><td><a href=\"\(month.key).html\">\(month.key)</a></td><td>\(month.count)</td><td>\(pages)</td></tr>\n"
             }
             body += "</tbody></table>\n"
         }

@@ -61,7 +61,7 @@ extension HTMLPages {
             }
             html += "</ul>\n"
         }
-        if let thread = item.thread, plan.threadSet.contains(item.eventID) {
+        if let thread = item.thread, plan.hasThreadPage(item.eventID) {
             let href = (onThreadPage ? "../" : "") + HTMLRoomPlan.threadPath(item.eventID)
             let label = thread.replyCount == 1 ? "1 reply" : "\(thread.replyCount) replies"
             html += "<p class=\"thread-link\"><a href=\"\(attr(href))\">\(label) in thread</a></p>\n"

@@ -1,9 +1,10 @@
 import ArchiveCore
 
 /// A static HTML archive: `index.html` lists the rooms (nested under their spaces); each room has
-/// `rooms/<hash of the room id>/index.html`, one page per month (`<YYYY-MM>.html`, day headings,
-/// `id="<event id>"` on every message) and one page per thread whose root is in the export
-/// (`threads/<hash of the root id>.html`). This class only orchestrates: it reads the room's plan once,
+/// `rooms/<hash of the room id>/index.html`, the pages of each month (`<YYYY-MM>.html`, then
+/// `<YYYY-MM>-p2.html`… of at most `--page-messages` items; day headings, `id="<event id>"` on every
+/// message), the pages of each thread whose root is in the export (`threads/<hash of the root id>.html`,
+/// paged the same way) and a permalink page (`event.html#<event id>`) with its lookup (`events/<n>.js`). This class only orchestrates: it reads the room's plan once,
 /// streams the timeline, makes the lookups each item needs, and writes what the page builders
 /// (`HTMLPages`) return into the template's frame (`HTMLChrome`, `HTMLTemplates`).
 final class HTMLRenderer: ExportRenderer {
@@ -50,25 +51,32 @@ final class HTMLRenderer: ExportRenderer {
         let plan = try HTMLRoomPlan.load(context)
         let search = plan.isSearchable ? ExportFile() : nil
         search?.append(HTMLPages.searchHeader(plan))
-        try renderMonths(context, plan, search: search, result: &result, writer: writer, progress: progress)
-        try renderThreads(context, plan, search: search, result: &result, writer: writer)
+        let permalinks = PermalinkIndex(expectedEvents: plan.itemCount)
+        try renderMonths(context, plan, search: search, permalinks: permalinks, result: &result, writer: writer,
+                         progress: progress)
+        try renderThreads(context, plan, search: search, permalinks: permalinks, result: &result, writer: writer)
         if let search {
             search.append(HTMLPages.searchFooter)
             try writer.add(context.directory + "/search.js", search)
             searchScripts.append(context.directory + "/search.js")
         }
+        _ = try permalinks.write(directory: context.directory, writer: writer)
+        let permalinkPage = HTMLPages.permalinkPage(plan, shardCount: permalinks.shardCount)
+        try write(permalinkPage.page, body: permalinkPage.body, writer: writer)
         let index = HTMLPages.roomIndex(plan, result: result)
         try write(index.page, body: index.body, writer: writer)
     }
 
-    /// The month pages, written as the timeline streams by; thread replies are only counted here.
+    /// The month pages, written as the timeline streams by (a new file at each month and every
+    /// `pageLimit` items, by the same `MonthPager` as the plan); thread replies are only counted here.
     private func renderMonths(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
-                              result: inout RoomExportResult, writer: ExportWriter,
+                              permalinks: PermalinkIndex, result: inout RoomExportResult, writer: ExportWriter,
                               progress: (_ eventsSoFar: Int) -> Void) throws {
-        var cursor = MonthCursor()
+        var pager = MonthPager(limit: plan.pageLimit)
         var monthIndex = -1
         var file: ExportFile?
         var page: HTMLPage?
+        var pagePath = ""
         var days = DayHeadings(anchored: true)
         var localResult = result
         func flush() throws {
@@ -81,18 +89,22 @@ final class HTMLRenderer: ExportRenderer {
                 localResult.count(item)
                 return
             }
-            let (key, isNew) = cursor.month(for: item.originServerTS)
-            if isNew || file == nil {
+            let place = pager.place(item.originServerTS)
+            if place.isNewPage || file == nil {
                 try flush()
-                monthIndex = min(monthIndex + 1, plan.months.count - 1)
-                let newPage = HTMLPages.monthPage(plan, index: monthIndex, key: key, firstTS: item.originServerTS)
+                if place.isNewMonth { monthIndex = min(monthIndex + 1, plan.months.count - 1) }
+                let newPage = HTMLPages.monthPage(plan, index: monthIndex, key: place.key, number: place.number,
+                                                  firstTS: item.originServerTS)
                 page = newPage
+                pagePath = PageNames.month(place.key, page: place.number)
                 file = open(newPage)
+                // Each page has its own headings: a page that starts mid-day says which day it is.
                 days = DayHeadings(anchored: true)
             }
             file?.append(days.heading(before: item.originServerTS))
             file?.append(itemHTML(item, context, plan, onThreadPage: false, result: &localResult))
-            if let entry = HTMLPages.searchEntry(item, page: key + ".html") { search?.append(entry) }
+            permalinks.add(eventID: item.eventID, page: pagePath)
+            if let entry = HTMLPages.searchEntry(item, page: pagePath) { search?.append(entry) }
             localResult.count(item)
             if localResult.events % 2000 == 0 { progress(localResult.events) }
         }
@@ -100,20 +112,39 @@ final class HTMLRenderer: ExportRenderer {
         result = localResult
     }
 
-    /// One page per thread of the plan: its root quoted, then its replies.
+    /// The pages of each thread of the plan: its root quoted on the first, then its replies, at most
+    /// `pageLimit` a page.
     private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
-                               result: inout RoomExportResult, writer: ExportWriter) throws {
+                               permalinks: PermalinkIndex, result: inout RoomExportResult, writer: ExportWriter) throws {
         for root in plan.threadRoots {
-            let (page, intro) = HTMLPages.threadPage(plan, root: root, rootSummary: try context.quotedEvent(root))
-            let file = open(page)
-            file.append(intro)
+            let rootSummary = try context.quotedEvent(root)
+            var file: ExportFile?
+            var page: HTMLPage?
+            var number = 0
+            var onPage = 0
             var days = DayHeadings(anchored: false)
-            try context.forEachItem(threadRoot: root) { item in
-                file.append(days.heading(before: item.originServerTS))
-                file.append(itemHTML(item, context, plan, onThreadPage: true, result: &result))
-                if let entry = HTMLPages.searchEntry(item, page: HTMLRoomPlan.threadPath(root)) { search?.append(entry) }
+            func startPage() throws {
+                if let file, let page { try close(file, page, writer: writer) }
+                number += 1
+                onPage = 0
+                let (newPage, intro) = HTMLPages.threadPage(plan, root: root, rootSummary: rootSummary, number: number)
+                let newFile = open(newPage)
+                newFile.append(intro)
+                file = newFile
+                page = newPage
+                days = DayHeadings(anchored: false)
             }
-            try close(file, page, writer: writer)
+            try startPage()
+            try context.forEachItem(threadRoot: root) { item in
+                if onPage >= plan.pageLimit { try startPage() }
+                onPage += 1
+                let path = PageNames.thread(root, page: number)
+                file?.append(days.heading(before: item.originServerTS))
+                file?.append(itemHTML(item, context, plan, onThreadPage: true, result: &result))
+                permalinks.add(eventID: item.eventID, page: path)
+                if let entry = HTMLPages.searchEntry(item, page: path) { search?.append(entry) }
+            }
+            if let file, let page { try close(file, page, writer: writer) }
         }
     }
 

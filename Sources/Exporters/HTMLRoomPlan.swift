@@ -8,11 +8,22 @@ struct HTMLRoomPlan {
     struct Month: Equatable {
         let key: String
         var count: Int
+        /// Pages of at most the plan's `pageLimit` items.
+        var pages: Int = 1
+    }
+
+    /// One page of the room: a month's or a thread's `number`th (from 1).
+    struct Page: Hashable {
+        enum Owner: Hashable { case month(Int), thread(Int) }
+        let owner: Owner
+        let number: Int
     }
 
     /// Rooms with more messages than this get no client-side search data (the file would be too large
     /// for a browser to load comfortably).
     static let searchLimit = 200_000
+    /// `--page-messages` unless given.
+    static let defaultPageLimit = ExportOptions.defaultPageMessages
 
     let room: StoredRoom
     /// `rooms/<id>`
@@ -21,35 +32,55 @@ struct HTMLRoomPlan {
     let senders: SenderFilter
     let since: Int64?
     let until: Int64?
+    /// At most this many items on a month or thread page.
+    let pageLimit: Int
     private(set) var months: [Month] = []
-    /// Thread roots in the order their first reply appears; each gets `threads/<hash of root>.html`. Only
-    /// roots this export holds (`RoomContext.quotedEvent`): a reply can name any id as its root, and a page
-    /// for a root that is not there would link from nowhere and be named by whoever sent the reply.
+    /// Thread roots in the order their first reply appears; each gets `threads/<hash of root>.html` (and
+    /// `-p2.html`… past `pageLimit` replies). Only roots this export holds (`RoomContext.quotedEvent`): a
+    /// reply can name any id as its root, and a page for a root that is not there would link from nowhere
+    /// and be named by whoever sent the reply.
     private(set) var threadRoots: [String] = []
-    private(set) var threadSet: Set<String> = []
+    /// Each root with a page: its place in `threadRoots`.
+    private var threadIndex: [String: Int] = [:]
+    /// Replies per thread, by `threadRoots` index.
+    private(set) var threadCounts: [Int] = []
     /// Every root asked about, and whether it gets a page: each is looked up once.
     private var rootDecisions: [String: Bool] = [:]
+    /// Every page, in the order its first item appears; `locations` points into it.
+    private(set) var pages: [Page] = []
+    /// Where each planned event is: its `EventKey` → index in `pages`. Twelve bytes an event, the one
+    /// per-event table the plan keeps (a link can name any event of the room, so every page must be known
+    /// before the first is written).
+    private var locations: [UInt64: UInt32] = [:]
+    /// The newest page of each thread and of the current month: where the next item goes.
+    private var threadLastPage: [Int] = []
+    private var monthLastPage = -1
     /// With `--include-media`: the export path (`media/<sha256>.<ext>`) of each attachment's stored file,
     /// by `MediaRef.key`.
     var mediaPaths: [String: String] = [:]
-    private var cursor = MonthCursor()
+    private var pager: MonthPager
 
-    init(room: StoredRoom, directory: String, senders: SenderFilter, since: Int64?, until: Int64?) {
+    init(room: StoredRoom, directory: String, senders: SenderFilter, since: Int64?, until: Int64?,
+         pageLimit: Int = HTMLRoomPlan.defaultPageLimit) {
         self.room = room
         self.directory = directory
         self.senders = senders
         self.since = since
         self.until = until
+        self.pageLimit = max(1, pageLimit)
+        pager = MonthPager(limit: self.pageLimit)
     }
 
     /// Reads the room's plan from the archive: one pass over its timeline marks, and its media refs.
     static func load(_ context: RoomContext) throws -> HTMLRoomPlan {
         let options = context.options
         var plan = HTMLRoomPlan(room: context.room, directory: context.directory, senders: context.senders,
-                                since: options.since, until: options.until)
+                                since: options.since, until: options.until, pageLimit: options.pageMessages)
         try context.source.timelineMarks(roomID: context.roomID, since: options.since, until: options.until) {
-            sender, ts, root in
-            try plan.add(sender: sender, originServerTS: ts, threadRoot: root) { try context.quotedEvent($0) != nil }
+            eventID, sender, ts, root in
+            try plan.add(eventID: eventID, sender: sender, originServerTS: ts, threadRoot: root) {
+                try context.quotedEvent($0) != nil
+            }
         }
         if options.includeMedia {
             for (key, ref) in try context.source.mediaRefs(roomID: context.roomID) where ref.status == .ok {
@@ -59,10 +90,10 @@ struct HTMLRoomPlan {
         return plan
     }
 
-    /// Places one item of the timeline (in timeline order): a thread reply whose root `isExported` makes
-    /// its thread's page; any other item (a reply naming a root that is not in this export included)
-    /// counts towards its month (by `MonthCursor`, as the month pages are written).
-    mutating func add(sender: String, originServerTS: Int64, threadRoot: String?,
+    /// Places one item of the timeline (in timeline order): a thread reply whose root `isExported` goes
+    /// on its thread's pages; any other item (a reply naming a root that is not in this export included)
+    /// on its month's pages (by `MonthPager`, as the renderer writes them).
+    mutating func add(eventID: String, sender: String, originServerTS: Int64, threadRoot: String?,
                       isExported: (_ root: String) throws -> Bool) rethrows {
         guard senders.includes(sender) else { return }
         if let threadRoot {
@@ -73,38 +104,79 @@ struct HTMLRoomPlan {
                 hasPage = try isExported(threadRoot)
                 rootDecisions[threadRoot] = hasPage
                 if hasPage {
-                    threadSet.insert(threadRoot)
+                    threadIndex[threadRoot] = threadRoots.count
                     threadRoots.append(threadRoot)
+                    threadCounts.append(0)
+                    threadLastPage.append(-1)
                 }
             }
-            if hasPage { return }
+            if hasPage, let thread = threadIndex[threadRoot] {
+                if threadCounts[thread] % pageLimit == 0 {
+                    pages.append(Page(owner: .thread(thread), number: threadCounts[thread] / pageLimit + 1))
+                    threadLastPage[thread] = pages.count - 1
+                }
+                threadCounts[thread] += 1
+                locations[EventKey.of(eventID)] = UInt32(threadLastPage[thread])
+                return
+            }
         }
-        let (key, isNew) = cursor.month(for: originServerTS)
-        if isNew || months.isEmpty { months.append(Month(key: key, count: 0)) }
+        let place = pager.place(originServerTS)
+        if place.isNewMonth { months.append(Month(key: place.key, count: 0)) }
         months[months.count - 1].count += 1
+        months[months.count - 1].pages = place.number
+        if place.isNewPage {
+            pages.append(Page(owner: .month(months.count - 1), number: place.number))
+            monthLastPage = pages.count - 1
+        }
+        locations[EventKey.of(eventID)] = UInt32(monthLastPage)
     }
 
     var roomID: String { room.roomID }
     var displayName: String { room.displayName }
     /// Items on month pages (thread replies are on their thread's page).
     var monthItemCount: Int { months.reduce(0) { $0 + $1.count } }
-    var isSearchable: Bool { monthItemCount + threadSet.count > 0 && monthItemCount <= Self.searchLimit }
+    /// Every planned item: month items and thread replies.
+    var itemCount: Int { monthItemCount + threadCounts.reduce(0, +) }
+    var isSearchable: Bool { monthItemCount + threadRoots.count > 0 && monthItemCount <= Self.searchLimit }
+
+    func hasThreadPage(_ root: String) -> Bool { threadIndex[root] != nil }
 
     /// True when the item is on its thread's page rather than a month page.
-    func isOnThreadPage(_ item: TimelineItem) -> Bool { item.threadRoot.map(threadSet.contains) ?? false }
+    func isOnThreadPage(_ item: TimelineItem) -> Bool { item.threadRoot.map(hasThreadPage) ?? false }
 
-    /// A thread's page, relative to the room's folder (named by the root's hash: see `ExportPath`).
-    static func threadPath(_ root: String) -> String { "threads/" + ExportPath.component(forID: root) + ".html" }
+    /// Pages of a thread (1 when the plan did not see it).
+    func threadPages(_ root: String) -> Int {
+        threadIndex[root].map { PageNames.pageCount(threadCounts[$0], limit: pageLimit) } ?? 1
+    }
 
-    /// The href (relative to the room's folder) of an event's anchor, or nil when the event is not in this
-    /// export.
+    /// A thread's first page, relative to the room's folder (named by the root's hash: see `ExportPath`).
+    static func threadPath(_ root: String) -> String { PageNames.thread(root, page: 1) }
+
+    /// A page's file, relative to the room's folder.
+    func path(of page: Page) -> String {
+        switch page.owner {
+        case .month(let index): PageNames.month(months[index].key, page: page.number)
+        case .thread(let index): PageNames.thread(threadRoots[index], page: page.number)
+        }
+    }
+
+    /// The page an event of the plan is on.
+    func page(of eventID: String) -> Page? { locations[EventKey.of(eventID)].map { pages[Int($0)] } }
+
+    /// The permalink page: finds any event's page by its id from the room's sharded lookup.
+    static let permalinkPage = "event.html"
+
+    /// THE place that says where an event lives: the href (relative to the room's folder) of its anchor
+    /// on its month or thread page, or nil when the event is not in this export. An event the export
+    /// includes but the plan did not see (the archive changed between the plan and the pages) links to
+    /// the permalink page, which finds it if it was written.
     func href(of summary: EventSummary) -> String? {
         guard summary.roomID == roomID, summary.isTimelineItem, senders.includes(summary.sender) else { return nil }
         if let since, summary.originServerTS < since { return nil }
         if let until, summary.originServerTS >= until { return nil }
         let anchor = "#" + summary.eventID
-        if let root = summary.threadRoot, threadSet.contains(root) { return Self.threadPath(root) + anchor }
-        return UTCTime(millis: summary.originServerTS).monthKey + ".html" + anchor
+        guard let page = page(of: summary.eventID) else { return Self.permalinkPage + anchor }
+        return path(of: page) + anchor
     }
 
     /// Where an item's stored attachment and thumbnail are, from a page of this room.

@@ -8,7 +8,7 @@ struct Export: ParsableCommand {
         usage: """
             mxarchive export [--store <dir>] --format <format> [--room <id-or-alias> ...] [--space <id> ...] \
             [--since <date>] [--until <date>] [--sender <mxid> ...] [--include-media] [--retain-redacted] \
-            [--allow-indexing] [--templates <dir>] [--mode <octal>] --output <path>
+            [--allow-indexing] [--templates <dir>] [--page-messages <n>] [--mode <octal>] --output <path>
             """,
         discussion: """
             PATH ending .tar.gz/.tgz, .tar.zst, .tar.xz or .zip is written as that archive (streamed, no
@@ -20,7 +20,9 @@ struct Export: ParsableCommand {
               mxarchive export --format html --space '!space:example.org' --output site/
               mxarchive export --format txt --sender @alice:example.org --output alice.zip
             With no --room or --space, every archived room is exported. HTML pages carry
-            <meta name="robots" content="noindex"> unless --allow-indexing is given.
+            <meta name="robots" content="noindex"> unless --allow-indexing is given. A month (or thread)
+            of more than --page-messages messages is split into pages (2024-01.html, 2024-01-p2.html, ...);
+            rooms/<id>/event.html#<event id> finds any message's page.
             An export holds decrypted history: its files are created 0600 and its folders 0700 (also the
             entries of an archive), whatever the umask. To publish a site that a web server reads as
             another user, give --mode 0644 (folders then get 0755). Media files are named by their
@@ -61,6 +63,10 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("HTML: the template folder to use instead of exports/html.", valueName: "dir"))
     var templates: String?
 
+    @Option(name: .customLong("page-messages"),
+            help: ArgumentHelp("HTML: at most this many messages on a month or thread page (1-\(ExportRequest.pageMessagesRange.upperBound); default \(ExportRequest.defaultPageMessages)).", valueName: "n"))
+    var pageMessages: Int?
+
     @Option(help: ArgumentHelp("Permissions of the exported files (folders add search where readable): 0600 (default) or e.g. 0640, 0644.", valueName: "octal"))
     var mode: String?
 
@@ -77,6 +83,12 @@ struct Export: ParsableCommand {
             throw ValidationError("--sender '\(sender)' is not a user id (@name:server)")
         }
         if templates != nil && format != "html" { throw ValidationError("--templates only applies to --format html") }
+        if let pageMessages {
+            if format != "html" { throw ValidationError("--page-messages only applies to --format html") }
+            guard ExportRequest.pageMessagesRange.contains(pageMessages) else {
+                throw ValidationError("--page-messages must be between 1 and \(ExportRequest.pageMessagesRange.upperBound), got \(pageMessages)")
+            }
+        }
         if output.isEmpty { throw ValidationError("--output must not be empty") }
         if let mode {
             do { try ExportRequest.checkMode(mode) } catch { throw ValidationError("\(error)") }
@@ -97,6 +109,7 @@ struct Export: ParsableCommand {
         request.retainRedacted = retainRedacted
         request.allowIndexing = allowIndexing
         request.templates = templates
+        request.pageMessages = pageMessages
         request.mode = mode
         let archive = try global.open(.read)
         let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))

@@ -15,13 +15,16 @@ import Testing
     }
 
     /// A plan from timeline marks; `roots` are the thread roots the export holds (every root named, when nil).
+    /// The marks' event ids are `ids` in order, then `$m<n>`.
     static func plan(senders: [String] = [], since: Int64? = nil,
-                     marks: [(String, Int64, String?)] = [("@alice:hs", jan2, nil)],
-                     roots: Set<String>? = nil) -> HTMLRoomPlan {
+                     marks: [(String, Int64, String?)] = [("@alice:hs", jan2, nil)], ids: [String] = [],
+                     roots: Set<String>? = nil, pageLimit: Int = HTMLRoomPlan.defaultPageLimit) -> HTMLRoomPlan {
         var plan = HTMLRoomPlan(room: room(), directory: "rooms/room_3Ahs", senders: SenderFilter(senders),
-                                since: since, until: nil)
-        for (sender, ts, root) in marks {
-            plan.add(sender: sender, originServerTS: ts, threadRoot: root) { roots?.contains($0) ?? true }
+                                since: since, until: nil, pageLimit: pageLimit)
+        for (n, (sender, ts, root)) in marks.enumerated() {
+            plan.add(eventID: n < ids.count ? ids[n] : "$m\(n)", sender: sender, originServerTS: ts, threadRoot: root) {
+                roots?.contains($0) ?? true
+            }
         }
         return plan
     }
@@ -61,7 +64,7 @@ import Testing
             ("@mallory:hs", Self.mar, nil), ("@mallory:hs", Self.mar, "$root3"),
         ])
         #expect(plan.months == [.init(key: "2024-01", count: 2), .init(key: "2024-02", count: 2)])
-        #expect(plan.threadRoots == ["$root2", "$root1"])
+        #expect(plan.threadRoots == ["$root2", "$root1"] && plan.threadCounts == [2, 1])
         #expect(plan.monthItemCount == 4)
         #expect(plan.isSearchable)
         #expect(!Self.plan(marks: []).isSearchable)
@@ -69,11 +72,15 @@ import Testing
 
     @Test func linksPointAtTheMonthOrThreadPageOfEventsInTheExport() {
         let plan = Self.plan(senders: ["@bob:hs"], since: Self.jan2,
-                             marks: [("@bob:hs", Self.jan2, nil), ("@bob:hs", Self.feb, "$root")])
+                             marks: [("@bob:hs", Self.jan2, nil), ("@bob:hs", Self.feb, "$root"), ("@bob:hs", Self.feb, nil),
+                                     ("@bob:hs", Self.feb, "$other")],
+                             ids: ["$a", "$r", "$q", "$o"], roots: ["$root"])
         #expect(plan.href(of: Self.summary("$q", ts: Self.feb)) == "2024-02.html#$q")
-        #expect(plan.href(of: Self.summary("$r", threadRoot: "$root")) == "threads/ddcb2dfa42d81931eef1c63ed9157b42.html#$r")
-        // A thread without a page of its own (its replies are not in the export): the month page.
-        #expect(plan.href(of: Self.summary("$r", threadRoot: "$other")) == "2024-01.html#$r")
+        #expect(plan.href(of: Self.summary("$r", ts: Self.feb, threadRoot: "$root")) == "threads/ddcb2dfa42d81931eef1c63ed9157b42.html#$r")
+        // A thread without a page of its own (its root is not in the export): the month page.
+        #expect(plan.href(of: Self.summary("$o", ts: Self.feb, threadRoot: "$other")) == "2024-02.html#$o")
+        // In the export's selection but not seen by the plan: the permalink page finds it, if it was written.
+        #expect(plan.href(of: Self.summary("$late", ts: Self.feb)) == "event.html#$late")
         #expect(plan.href(of: Self.summary("$x", room: "!elsewhere:hs")) == nil)
         #expect(plan.href(of: Self.summary("$x", sender: "@carol:hs")) == nil)
         #expect(plan.href(of: Self.summary("$x", ts: Self.jan2 - 1)) == nil)
@@ -132,7 +139,7 @@ import Testing
     }
 
     @Test func threadPageQuotesItsRootOrSaysItIsMissing() {
-        let plan = Self.plan(marks: [("@alice:hs", Self.jan2, nil), ("@bob:hs", Self.jan3, "$root")])
+        let plan = Self.plan(marks: [("@alice:hs", Self.jan2, nil), ("@bob:hs", Self.jan3, "$root")], ids: ["$root"])
         let (page, intro) = HTMLPages.threadPage(plan, root: "$root", rootSummary: Self.summary("$root"))
         #expect(page.path == "rooms/room_3Ahs/threads/ddcb2dfa42d81931eef1c63ed9157b42.html")
         #expect(page.subheading == "Thread started by <bdi>Bob &lt;b&gt;</bdi>")
@@ -150,7 +157,7 @@ import Testing
         var plan = HTMLRoomPlan(room: Self.room(alias: "#team:hs", topic: "<i>plans</i>"), directory: "rooms/r",
                                 senders: SenderFilter([]), since: nil, until: nil)
         for (ts, root) in [(Self.jan2, nil), (Self.jan3, nil), (Self.feb, "$root"), (Self.feb, nil)] as [(Int64, String?)] {
-            plan.add(sender: "@alice:hs", originServerTS: ts, threadRoot: root) { _ in true }
+            plan.add(eventID: "$e\(ts)", sender: "@alice:hs", originServerTS: ts, threadRoot: root) { _ in true }
         }
         var result = RoomExportResult(roomID: "!room:hs", name: "Team", canonicalAlias: "#team:hs", roomType: nil,
                                       path: "rooms/r/index.html")
@@ -159,8 +166,8 @@ import Testing
         let (page, body) = HTMLPages.roomIndex(plan, result: result)
         #expect(page.path == "rooms/r/index.html" && page.pager.isEmpty)
         #expect(body.contains("<dt>Address</dt><dd>#team:hs</dd><dt>Topic</dt><dd>&lt;i&gt;plans&lt;/i&gt;</dd>"))
-        #expect(body.contains("<tr><td><a href=\"2024-01.html\">2024-01</a></td><td>2</td></tr>\n"
-                              + "<tr><td><a href=\"2024-02.html\">2024-02</a></td><td>1</td></tr>"))
+        #expect(body.contains("<tr><td><a href=\"2024-01.html\">2024-01</a></td><td>2</td><td>1</td></tr>\n"
+                              + "<tr><td><a href=\"2024-02.html\">2024-02</a></td><td>1</td><td>1</td></tr>"))
         #expect(body.contains("<p>1 threads; each is linked from the message that started it.</p>"))
         let empty = HTMLPages.roomIndex(Self.plan(marks: []), result: result).body
         #expect(empty.contains("<p>No messages in this export.</p>") && !empty.contains("<h2>Threads</h2>"))
@@ -215,9 +222,10 @@ import Testing
 
     @Test func repliesQuoteTheirTargetWithALinkWhenItIsExported() {
         let reply = Self.item(inReplyTo: "$q")
-        #expect(Self.render(reply, replyTarget: Self.summary("$q"))
+        let plan = Self.plan(marks: [("@bob:hs", Self.jan2, nil), ("@alice:hs", Self.jan2, nil)], ids: ["$q", "$e1"])
+        #expect(Self.render(reply, plan: plan, replyTarget: Self.summary("$q"))
             .contains("<blockquote class=\"reply\"><a href=\"2024-01.html#$q\">In reply to <b><bdi>Bob &lt;b&gt;</bdi></b></a>: <bdi>the question</bdi></blockquote>"))
-        #expect(Self.render(reply, replyTarget: Self.summary("$q"), onThreadPage: true).contains("<a href=\"../2024-01.html#$q\">"))
+        #expect(Self.render(reply, plan: plan, replyTarget: Self.summary("$q"), onThreadPage: true).contains("<a href=\"../2024-01.html#$q\">"))
         // Another room's event is never quoted, even when handed over.
         let elsewhere = Self.render(reply, replyTarget: Self.summary("$q", room: "!other:hs"))
         #expect(elsewhere.contains("In reply to a message that is not in this export"))
@@ -242,9 +250,9 @@ import Testing
     @Test func onlyRootsInTheExportGetAPage() {
         var asked: [String] = []
         var plan = HTMLRoomPlan(room: Self.room(), directory: "rooms/r", senders: SenderFilter([]), since: nil, until: nil)
-        for (ts, root) in [(Self.jan2, nil), (Self.jan3, "$real"), (Self.jan3, "$nowhere"), (Self.feb, "$nowhere"),
-                           (Self.feb, "$real")] as [(Int64, String?)] {
-            plan.add(sender: "@alice:hs", originServerTS: ts, threadRoot: root) { root in
+        for (n, (ts, root)) in ([(Self.jan2, nil), (Self.jan3, "$real"), (Self.jan3, "$nowhere"), (Self.feb, "$nowhere"),
+                                 (Self.feb, "$real")] as [(Int64, String?)]).enumerated() {
+            plan.add(eventID: "$r\(n)", sender: "@alice:hs", originServerTS: ts, threadRoot: root) { root in
                 asked.append(root)
                 return root == "$real"
             }
@@ -255,6 +263,7 @@ import Testing
         #expect(plan.isOnThreadPage(Self.item("$r1", threadRoot: "$real")))
         #expect(!plan.isOnThreadPage(Self.item("$r2", threadRoot: "$nowhere")))
         #expect(plan.href(of: Self.summary("$r2", threadRoot: "$nowhere")) == "2024-01.html#$r2")
+        #expect(plan.href(of: Self.summary("$r4", ts: Self.feb, threadRoot: "$real")) == "threads/\(ExportPath.component(forID: "$real")).html#$r4")
         // The reply names a root that is not there: no page, and no thread link anywhere.
         let root = Self.item("$nowhere", thread: TimelineItem.ThreadSummary(replyCount: 2, latestEventID: "$r2"))
         #expect(!Self.render(root, plan: plan).contains("thread-link"))

@@ -16,6 +16,8 @@ public struct ExportRequest: Sendable {
     public var retainRedacted = false
     public var allowIndexing = false
     public var templates: String?
+    /// `--page-messages`: HTML pages hold at most this many messages (the exporter's default when nil).
+    public var pageMessages: Int?
     /// `--mode`: the permission bits of the export's files (folders follow); private when nil.
     public var mode: String?
     public var output: String
@@ -30,6 +32,10 @@ public struct ExportRequest: Sendable {
     /// `--mode` checked: a clear usage error for anything but a file mode the owner can read and write
     /// and nobody else can change.
     public static func checkMode(_ text: String) throws { _ = try ExportFileMode.parse(text) }
+
+    /// What `--page-messages` accepts, and what it is without it.
+    public static let pageMessagesRange = 1...ExportOptions.maxPageMessages
+    public static let defaultPageMessages = ExportOptions.defaultPageMessages
 
     /// With a tar on standard output, the summary goes to standard error.
     public var writesToStandardOutput: Bool { output == "-" }
@@ -92,6 +98,12 @@ extension Archive {
             homeserver: try? CredentialStore(storeDirectory: directory).load().homeserver,
             templates: request.templates.map { URL(fileURLWithPath: $0) })
         if let mode = request.mode { options.fileMode = try ExportFileMode.parse(mode) }
+        if let pageMessages = request.pageMessages {
+            guard ExportRequest.pageMessagesRange.contains(pageMessages) else {
+                throw ArchiveError.usage("--page-messages must be between 1 and \(ExportOptions.maxPageMessages), got \(pageMessages)")
+            }
+            options.pageMessages = pageMessages
+        }
         let summary = try Exporter(store: store, options: options, observer: progress)
             .run(to: ExportDestination.forOutput(request.output))
         progress?.finish()

@@ -1,0 +1,59 @@
+import ArchiveCore
+import ArchiveStore
+@testable import Exporters
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 11.3: a busy thread is paged like a month (`--page-messages`), and links to its replies go to
+/// the right page. Through a real store.
+@Suite struct ExportThreadPagingTests {
+    let store: ArchiveStore
+    var room = EventFactory(roomID: "!busythread:example.org", idPrefix: "b")
+    let version = RoomVersion("10")
+
+    init() throws {
+        store = try ArchiveStore(directory: uniqueTemporaryDirectory("mxa-thread-paging"))
+        try store.updateRoom(RoomMetadata(roomID: room.roomID, roomVersion: version, name: "Busy thread"), state: [])
+    }
+
+    @Test mutating func aThreadOfFiveRepliesAtTwoAPageIsThreePages() throws {
+        var events = [room.message("the root", id: "$root")]
+        for n in 1...5 {
+            events.append(room.event(id: "$reply\(n)", content: [
+                "msgtype": "m.text", "body": .string("thread reply \(n)"),
+                "m.relates_to": ["rel_type": "m.thread", "event_id": "$root"]]))
+        }
+        // On the month pages (not in the thread): replies quoting the thread's last reply.
+        events.append(room.event(id: "$quote", content: [
+            "msgtype": "m.text", "body": "about reply 5", "m.relates_to": ["m.in_reply_to": ["event_id": "$reply5"]]]))
+        events.append(room.message("last", id: "$last"))
+        _ = try store.ingest(PageIngest(roomID: room.roomID, roomVersion: version, events: events, placement: .after,
+                                        cursors: RoomCursors(backward: .complete, forward: "f"), retainRedacted: false))
+        let folder = uniqueTemporaryDirectory("mxa-thread-paging-out").appendingPathComponent("export")
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        var options = ExportOptions(format: .html, roomIDs: [room.roomID], exportTime: 0, toolVersion: "test")
+        options.pageMessages = 2
+        _ = try Exporter(store: store, options: options).run(to: .directory(folder.path))
+        #expect(try ExportVerifier.verify(path: folder.path).ok)
+        let dir = folder.appendingPathComponent("rooms/" + ExportPath.component(forID: room.roomID))
+        func read(_ path: String) -> String? {
+            FileManager.default.contents(atPath: dir.appendingPathComponent(path).path).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let hash = ExportPath.component(forID: "$root")
+        let threadPages = ["threads/\(hash).html", "threads/\(hash)-p2.html", "threads/\(hash)-p3.html"]
+        #expect(read("threads/\(hash)-p4.html") == nil)
+        let replies = threadPages.map { page in (1...5).filter { read(page)?.contains("id=\"$reply\($0)\"") == true } }
+        #expect(replies == [[1, 2], [3, 4], [5]])
+        // The root is quoted on the first page only; the pages link to each other.
+        #expect(read(threadPages[0])?.contains("class=\"thread-root\"") == true)
+        #expect(read(threadPages[1])?.contains("class=\"thread-root\"") == false)
+        #expect(read(threadPages[1])?.contains("rel=\"prev\" href=\"\(hash).html\"") == true)
+        #expect(read(threadPages[1])?.contains("rel=\"next\" href=\"\(hash)-p3.html\"") == true)
+        // Months are paged at two too: root, quote, last → two pages; the quote links to reply 5's page.
+        let monthFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".html") && $0.first?.isNumber == true }
+        #expect(monthFiles.count == 2, "\(monthFiles)")
+        let quotePage = try #require(monthFiles.compactMap(read).first { $0.contains("id=\"$quote\"") })
+        #expect(quotePage.contains("<a href=\"threads/\(hash)-p3.html#$reply5\">"))
+    }
+}
