@@ -15,6 +15,8 @@ public struct SyncRequest: Sendable {
     public var index = true
     public var media = false
     public var maxMediaSize: String?
+    /// Rooms fetched at once (issue 10.2, `--jobs`); `jobs` in config.toml sets it too.
+    public var jobs = 1
 
     public init() {}
 
