@@ -40,7 +40,7 @@ struct ConfigShow: ParsableCommand {
 
     @OptionGroup var settings: SyncSettingOptions
 
-    @Flag(help: "Print {\\"config_file\\", \\"settings\\": [{\\"key\\", \\"value\\", \\"source\\"}], \\"export_jobs\\"} (schemas/config-show.schema.json).")
+    @Flag(help: "Print {\"config_file\", \"settings\": [{\"key\", \"value\", \"source\"}], \"export_jobs\"} (schemas/config-show.schema.json).")
     var json = false
 
     func run() throws {

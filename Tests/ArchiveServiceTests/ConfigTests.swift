@@ -180,6 +180,7 @@ import TestSupport
 
     @Test func configShowNamesThePasswordFileButNeverReadsItAndMatchesItsSchema() throws {
         let folder = uniqueTemporaryDirectory("mxa-config-show")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let secret = "the-password-itself-\(UUID().uuidString)"
         let passwordFile = folder.appendingPathComponent("password")
         try Data(secret.utf8).write(to: passwordFile)
@@ -206,6 +207,7 @@ import TestSupport
 
     @Test func configCheckReadsTheFileAndSaysEveryProblem() throws {
         let folder = uniqueTemporaryDirectory("mxa-config-check")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("config.toml")
         try Data("media = true\nbogus = 1\n".utf8).write(to: file)
         let bad = try ConfigCheckReport.check(file: file.path, store: nil)

@@ -56,7 +56,7 @@ import Testing
         #expect(show.status == 0, "\(show.stderr)")
         let settings = try JSONCoding.decode(show.stdout)["settings"]?.arrayValue ?? []
         let pageSize = settings.first { $0["key"]?.stringValue == "page_size" }
-        #expect(pageSize?["value"]?.intValue == 7 && pageSize?["source"]?.stringValue == "config")
+        #expect(pageSize?["value"]?.int64Value == 7 && pageSize?["source"]?.stringValue == "config")
 
         let sync = try archive.sync([])
         #expect(try syncedRoomIDs(sync) == [exportRoomID])

@@ -1,7 +1,7 @@
 import ArchiveCore
 
 /// One thing wrong with a config file, at the line a person would edit to fix it.
-public struct ConfigProblem: Sendable, Hashable {
+public struct ConfigProblem: Error, Sendable, Hashable {
     public let line: Int
     public let message: String
 

@@ -174,7 +174,7 @@ struct ConfigReader {
     /// starting "Es").
     static func looksLikeSecret(_ text: String) -> Bool {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if ["syt_", "syr_", "mat_", "mar_", "mct_"].contains(where: trimmed.hasPrefix) { return true }
+        if ["syt_", "syr_", "mat_", "mar_", "mct_"].contains(where: { trimmed.hasPrefix($0) }) { return true }
         let compact = trimmed.filter { $0 != " " }
         let base58 = Set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
         return compact.hasPrefix("Es") && compact.count >= 40 && compact.allSatisfy(base58.contains)
