@@ -6,9 +6,9 @@ struct Export: ParsableCommand {
         abstract: "Export rooms from the archive as JSON, a static HTML site, or text (offline).",
         // Spelled out: past a length, the generated line shrinks to "[<options>]".
         usage: """
-            mxarchive export [--store <dir>] --format <format> [--room <id-or-alias> ...] [--space <id> ...] \
-            [--since <date>] [--until <date>] [--sender <mxid> ...] [--include-media] [--retain-redacted] \
-            [--allow-indexing] [--templates <dir>] [--page-messages <n>] [--mode <octal>] --output <path>
+            mxarchive export [--store <dir>] (--format <format> --output <path> | --job <name>) [--room <id-or-alias> ...] \
+            [--space <id> ...] [--since <date>] [--until <date>] [--sender <mxid> ...] [--include-media] [--retain-redacted] \
+            [--allow-indexing] [--templates <dir>] [--page-messages <n>] [--mode <octal>]
             """,
         discussion: """
             PATH ending .tar.gz/.tgz, .tar.zst, .tar.xz or .zip is written as that archive (streamed, no
@@ -19,7 +19,9 @@ struct Export: ParsableCommand {
               mxarchive export --format json --room '#team:example.org' --since 2024-01-01 --output team.tar.zst
               mxarchive export --format html --space '!space:example.org' --output site/
               mxarchive export --format txt --sender @alice:example.org --output alice.zip
-            With no --room or --space, every archived room is exported. HTML pages carry
+            With no --room or --space, every archived room is exported. --job NAME runs the export job
+            [export.NAME] of <store>/config.toml (its output path may hold {date} and {room}); flags given
+            with it win over the job's settings. HTML pages carry
             <meta name="robots" content="noindex"> unless --allow-indexing is given. A month (or thread)
             of more than --page-messages messages is split into pages (2024-01.html, 2024-01-p2.html, ...);
             rooms/<id>/event.html#<event id> finds any message's page.
@@ -33,8 +35,11 @@ struct Export: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(help: ArgumentHelp("Run the export job [export.NAME] of config.toml.", valueName: "name"))
+    var job: String?
+
     @Option(help: ArgumentHelp("json (schemas/event.schema.json lines), html (a static site) or txt.", valueName: "format"))
-    var format: String
+    var format: String?
 
     @Option(name: .customLong("room"), help: ArgumentHelp("A room id (!…) or alias (#…) in the archive; repeatable.", valueName: "id-or-alias"))
     var rooms: [String] = []
@@ -71,10 +76,14 @@ struct Export: ParsableCommand {
     var mode: String?
 
     @Option(help: ArgumentHelp("The output: a folder, an archive (.tar.gz .tgz .tar.zst .tar.xz .zip), or - for a tar on stdout.", valueName: "path"))
-    var output: String
+    var output: String?
 
     func validate() throws {
-        guard ExportRequest.Format(rawValue: format) != nil else {
+        if job == nil {
+            guard format != nil else { throw ValidationError("--format is required (or --job NAME)") }
+            guard output != nil else { throw ValidationError("--output is required (or --job NAME)") }
+        }
+        if let format, ExportRequest.Format(rawValue: format) == nil {
             throw ValidationError("--format must be json, html or txt, got '\(format)'")
         }
         try ValidationError.checkDate("--since", since)
@@ -82,14 +91,16 @@ struct Export: ParsableCommand {
         for sender in senders where !sender.hasPrefix("@") || !sender.contains(":") {
             throw ValidationError("--sender '\(sender)' is not a user id (@name:server)")
         }
-        if templates != nil && format != "html" { throw ValidationError("--templates only applies to --format html") }
+        if templates != nil && format.map({ $0 != "html" }) ?? (job == nil) {
+            throw ValidationError("--templates only applies to --format html")
+        }
+        if output?.isEmpty == true { throw ValidationError("--output must not be empty") }
         if let pageMessages {
-            if format != "html" { throw ValidationError("--page-messages only applies to --format html") }
+            if format.map({ $0 != "html" }) ?? (job == nil) { throw ValidationError("--page-messages only applies to --format html") }
             guard ExportRequest.pageMessagesRange.contains(pageMessages) else {
                 throw ValidationError("--page-messages must be between 1 and \(ExportRequest.pageMessagesRange.upperBound), got \(pageMessages)")
             }
         }
-        if output.isEmpty { throw ValidationError("--output must not be empty") }
         if let mode {
             do { try ExportRequest.checkMode(mode) } catch { throw ValidationError("\(error)") }
         }
@@ -99,22 +110,52 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        var request = ExportRequest(format: ExportRequest.Format(rawValue: format)!, output: output,
+        if let job { return try runJob(job) }
+        var request = ExportRequest(format: ExportRequest.Format(rawValue: format!)!, output: output!,
                                     toolVersion: MXArchiveCommand.configuration.version)
-        request.rooms = rooms
-        request.spaces = spaces
-        request.dates = try DateRange(since: since, until: until)
-        request.senders = senders
-        request.includeMedia = includeMedia
-        request.retainRedacted = retainRedacted
-        request.allowIndexing = allowIndexing
-        request.templates = templates
-        request.pageMessages = pageMessages
-        request.mode = mode
+        try applyFlags(to: &request)
         let archive = try global.open(.read)
         let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))
         // With a tar on standard output, the summary goes to standard error.
         Console.print(report, results: request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
+    }
+
+    /// The flags given, over what the request (a job's, or a fresh one) already says.
+    func applyFlags(to request: inout ExportRequest) throws {
+        if let format { request.format = ExportRequest.Format(rawValue: format)! }
+        if let output { request.output = output }
+        if !rooms.isEmpty || !spaces.isEmpty {
+            request.rooms = rooms
+            request.spaces = spaces
+        }
+        if since != nil || until != nil {
+            request.dates = try DateRange(since: since ?? request.dates.since?.text, until: until ?? request.dates.until?.text)
+        }
+        if !senders.isEmpty { request.senders = senders }
+        if includeMedia { request.includeMedia = true }
+        if retainRedacted { request.retainRedacted = true }
+        if allowIndexing { request.allowIndexing = true }
+        if let templates { request.templates = templates }
+        if let mode { request.mode = mode }
+    }
+
+    /// `--job NAME`: the job's requests (one per room with {room}), the flags over each.
+    func runJob(_ name: String) throws {
+        guard let config = try global.config() else {
+            throw ValidationError("--job needs a config.toml in the store, and it has none")
+        }
+        let job = try config.requireExportJob(name)
+        let archive = try global.open(.read)
+        var requests = try archive.exportRequests(for: job, toolVersion: MXArchiveCommand.configuration.version)
+        if requests.count > 1 && (output != nil || !rooms.isEmpty || !spaces.isEmpty) {
+            throw ValidationError("export job '\(name)' makes one export per room ({room}); --output, --room and --space cannot replace that")
+        }
+        for index in requests.indices { try applyFlags(to: &requests[index]) }
+        if requests.contains(where: \.writesToStandardOutput) && Console.isTerminal(1) {
+            throw ValidationError("refusing to write a tar to a terminal; redirect standard output or name a file")
+        }
+        let toStandardOutput = requests.contains(where: \.writesToStandardOutput)
+        try ExportJobs.run(requests, on: archive, results: toStandardOutput ? Console.lineOnStandardError : Console.line)
     }
 }
 

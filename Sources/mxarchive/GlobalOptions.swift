@@ -11,7 +11,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// `mxarchive --store DIR sync …` is how people write global options; ArgumentParser only accepts a
     /// subcommand's options after its name, so leading `--store` arguments are moved behind it.
-    static let groupCommands: Set<String> = ["keys"]
+    static let groupCommands: Set<String> = ["keys", "config"]
 
     static func movingLeadingGlobals(_ arguments: [String]) -> [String] {
         var leading: [String] = []
@@ -40,6 +40,9 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var account: Account { Account(storeDirectory: StoreLocation.resolve(store)) }
+
+    /// The store's config.toml, checked; nil when the store has none.
+    func config() throws -> ArchiveConfig? { try ArchiveConfig.load(storeDirectory: StoreLocation.resolve(store)) }
 }
 
 extension ValidationError {

@@ -10,26 +10,33 @@ struct Login: AsyncParsableCommand {
               mxarchive login --homeserver https://matrix.example.org --user @me:example.org --password-file pw.txt
             The access and refresh tokens are written to credentials.json in the store (0600) and refreshed
             automatically. Alternatively set MXARCHIVE_HOMESERVER and MXARCHIVE_ACCESS_TOKEN.
+            homeserver, user and password_file in <store>/config.toml are the defaults of the three options.
             """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("The homeserver's base URL.", valueName: "url"))
-    var homeserver: String
+    @Option(help: ArgumentHelp("The homeserver's base URL (default: homeserver in config.toml).", valueName: "url"))
+    var homeserver: String?
 
-    @Option(help: ArgumentHelp("Your Matrix user id (@name:server) or local name.", valueName: "mxid"))
-    var user: String
+    @Option(help: ArgumentHelp("Your Matrix user id (@name:server) or local name (default: user in config.toml).", valueName: "mxid"))
+    var user: String?
 
-    @Option(help: ArgumentHelp("A file holding the password (trailing newline ignored).", valueName: "file"))
-    var passwordFile: String
+    @Option(help: ArgumentHelp("A file holding the password (trailing newline ignored; default: password_file in config.toml).",
+                               valueName: "file"))
+    var passwordFile: String?
 
     func validate() throws {
-        guard homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://") else {
+        if let homeserver, !(homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://")) {
             throw ValidationError("--homeserver must be an http:// or https:// URL, got '\(homeserver)'")
         }
     }
 
     func run() async throws {
-        Console.print(try await global.account.login(homeserver: homeserver, user: user, passwordFile: passwordFile))
+        // The flags win; config.toml fills in what they leave out.
+        let config = homeserver != nil && user != nil && passwordFile != nil ? nil : try global.config()
+        guard let server = homeserver ?? config?.homeserver else { throw ValidationError("--homeserver is required") }
+        guard let userID = user ?? config?.user else { throw ValidationError("--user is required") }
+        guard let file = passwordFile ?? config?.passwordFile else { throw ValidationError("--password-file is required") }
+        Console.print(try await global.account.login(homeserver: server, user: userID, passwordFile: file))
     }
 }

@@ -14,13 +14,14 @@ struct MXArchiveCommand: AsyncParsableCommand {
               mxarchive sync --room '#team:example.org'
               mxarchive events --room '#team:example.org' --jsonl > team.jsonl
               mxarchive search 'migration from:@alice:example.org after:2024-03-01'
-            Nightly (cron): `mxarchive sync` brings every archived room up to date.
+            Nightly: `mxarchive sync` brings every archived room (or those <store>/config.toml names) up to
+            date; `mxarchive schedule --systemd` or `--cron` prints the timer or crontab line that runs it.
 
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
         version: "0.1.0",
         subcommands: [Login.self, Rooms.self, Sync.self, Keys.self, Events.self, Search.self, Reindex.self, Status.self,
-                      Verify.self, Export.self, VerifyExport.self])
+                      Verify.self, Export.self, VerifyExport.self, ConfigCommand.self, Schedule.self])
 
     static func main() async {
         ArchiveRuntime.start()

@@ -7,8 +7,8 @@ struct Sync: AsyncParsableCommand {
         // Spelled out: past a length ArgumentParser shortens the generated line to "<options>".
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
-            [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--jobs <n>] [--no-index] \
-            [--media [--max-media-size <size>]] [--json]
+            [--from-start | --since <date>] [--follow-upgrades] [--[no-]retain-redacted] [--page-size <n>] [--jobs <n>] [--no-index] \
+            [--[no-]media [--max-media-size <size>]] [--then-export] [--json]
             """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
@@ -23,6 +23,9 @@ struct Sync: AsyncParsableCommand {
             each room's pages in its own order, so the archive is the same as with --jobs 1, which syncs
             the rooms one after another.
 
+            <store>/config.toml can name the rooms to follow and set the other settings and export jobs
+            (see `mxarchive config`); a flag given here wins over the file.
+
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media.
@@ -30,14 +33,7 @@ struct Sync: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("room"), help: ArgumentHelp("A room id (!…) or alias (#…); repeatable.", valueName: "id-or-alias"))
-    var rooms: [String] = []
-
-    @Option(name: .customLong("space"), help: ArgumentHelp("A space: archive every room in its hierarchy; repeatable.", valueName: "id"))
-    var spaces: [String] = []
-
-    @Flag(help: "Archive every room the account has joined.")
-    var allJoined = false
+    @OptionGroup var settings: SyncSettingOptions
 
     @Flag(help: "New rooms: walk forward from the room's first visible event instead of backward from now.")
     var fromStart = false
@@ -48,53 +44,47 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Also archive the rooms this room replaced or was replaced by (room upgrades).")
     var followUpgrades = false
 
-    @Flag(help: "Legal hold: keep the content of redacted events, marked as redacted.")
-    var retainRedacted = false
-
-    @Option(help: ArgumentHelp("Events per /messages request (1–1000).", valueName: "n"))
-    var pageSize = 1000
-
-    @Option(help: ArgumentHelp("Rooms fetched at once (1–16).", valueName: "n"))
-    var jobs = SyncRequest.defaultJobs
-
     @Flag(help: "Leave the search index alone; the next sync or `mxarchive reindex` catches it up.")
     var noIndex = false
 
-    @Flag(help: "Also download the rooms' attachments and thumbnails (decrypting encrypted ones).")
-    var media = false
-
-    @Option(help: ArgumentHelp("With --media: skip files larger than this (e.g. 500K, 20M, 1G; default 100M).",
-                               valueName: "size"))
-    var maxMediaSize: String?
+    @Flag(help: "After a sync in which no room failed, run every export job of config.toml (see `export --job`).")
+    var thenExport = false
 
     @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
     var json = false
 
-    var request: SyncRequest {
-        var request = SyncRequest()
-        request.rooms = rooms
-        request.spaces = spaces
-        request.allJoined = allJoined
-        request.fromStart = fromStart
-        request.since = since
-        request.followUpgrades = followUpgrades
-        request.retainRedacted = retainRedacted
-        request.pageSize = pageSize
-        request.jobs = jobs
-        request.index = !noIndex
-        request.media = media
-        request.maxMediaSize = maxMediaSize
-        return request
+    /// The flags over config.toml over the defaults.
+    func request(config: ArchiveConfig?) -> SyncRequest {
+        var base = SyncRequest()
+        base.fromStart = fromStart
+        base.since = since
+        base.followUpgrades = followUpgrades
+        base.index = !noIndex
+        return SyncSettings(flags: settings.flags, config: config, base: base).request
     }
 
     func validate() throws {
-        if let problem = request.problem { throw ValidationError(problem) }
+        // The flags alone are checked before anything is read; whether media is on may still come from
+        // config.toml, so --max-media-size without --media is judged in run().
+        var flagsOnly = request(config: nil)
+        if settings.media == nil { flagsOnly.media = true }
+        if let problem = flagsOnly.problem { throw ValidationError(problem) }
     }
 
     func run() async throws {
+        let config = try global.config()
+        let syncRequest = request(config: config)
+        if let problem = syncRequest.problem { throw ValidationError(problem) }
+        if thenExport && (config?.exportJobs ?? []).isEmpty {
+            throw ValidationError("--then-export runs the export jobs of config.toml, and the store's has none")
+        }
         let progress = SyncProgressDisplay(live: Console.isTerminal(2), summaries: !json)
-        let report = try await global.open(.update).sync(request, progress: progress)
+        let report = try await global.open(.update).sync(syncRequest, progress: progress)
         Console.print(report, json: json)
         if let failure = report.failureIfAny() { throw failure }
+        if thenExport, let config {
+            // The sync's JSON object stays alone on standard output.
+            try ExportJobs.runAll(config.exportJobs, global: global, results: json ? Console.lineOnStandardError : Console.line)
+        }
     }
 }

@@ -7,7 +7,8 @@ import Testing
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     @Test(arguments: ["", "login", "rooms", "sync", "events", "search", "reindex", "status", "verify", "export",
-                      "verify-export", "keys", "keys backup", "keys import", "keys forget"])
+                      "verify-export", "keys", "keys backup", "keys import", "keys forget", "config", "config show",
+                      "config check", "schedule"])
     func helpMatchesGolden(_ subcommand: String) throws {
         let process = Process()
         process.executableURL = Archive.binary
