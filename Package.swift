@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // `--log-format json`: records go through swift-log with a JSON handler of ours (ArchiveService/Console).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
@@ -47,6 +49,7 @@ let package = Package(
         .target(name: "ArchiveService", dependencies: [
             "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex", "Exporters",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable). They
@@ -83,7 +86,7 @@ let package = Package(
         // index writer to simulate a crash and an old schema.
         .testTarget(name: "ArchiveServiceTests", dependencies: [
             "ArchiveService", "ArchiveStore", "SearchIndex", "MatrixAPI", "MatrixCrypto", "Exporters", "ArchiveCore",
-            "TestSupport", "MatrixAPITestSupport",
+            "TestSupport", "MatrixAPITestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: [

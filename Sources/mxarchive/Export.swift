@@ -99,9 +99,11 @@ struct Export: ParsableCommand {
         request.templates = templates
         request.mode = mode
         let archive = try global.open(.read)
-        let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))
-        // With a tar on standard output, the summary goes to standard error.
-        Console.print(report, results: request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
+        let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.redrawsProgress))
+        // With a tar on standard output, the summary goes to standard error; --quiet leaves it out (its
+        // problems, on standard error, are still said).
+        Console.print(report, results: global.quiet ? { _ in }
+                                      : request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
     }
 }
 

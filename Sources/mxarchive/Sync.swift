@@ -8,7 +8,7 @@ struct Sync: AsyncParsableCommand {
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
             [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--no-index] \
-            [--media [--max-media-size <size>]] [--json]
+            [--media [--max-media-size <size>]] [--metrics-file <path>] [--json] [--quiet] [--log-format <text|json>]
             """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
@@ -22,6 +22,12 @@ struct Sync: AsyncParsableCommand {
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media.
+
+            Exit 3 (done with warnings) when some rooms failed while others were archived, encrypted
+            events still wait for keys, or attachments failed (not those over the size cap); exit 1 when
+            every room failed. For cron: `mxarchive --quiet sync` prints nothing unless something is
+            wrong. --metrics-file writes Prometheus text for node_exporter's textfile collector
+            (replaced whole after every run, a failed one too).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -60,6 +66,10 @@ struct Sync: AsyncParsableCommand {
                                valueName: "size"))
     var maxMediaSize: String?
 
+    @Option(help: ArgumentHelp("Write the run's Prometheus metrics to this file (atomically replaced).",
+                               valueName: "path"))
+    var metricsFile: String?
+
     @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
     var json = false
 
@@ -81,12 +91,22 @@ struct Sync: AsyncParsableCommand {
 
     func validate() throws {
         if let problem = request.problem { throw ValidationError(problem) }
+        if let metricsFile, let problem = SyncMetrics.problem(path: metricsFile) { throw ValidationError(problem) }
     }
 
     func run() async throws {
-        let progress = SyncProgressDisplay(live: Console.isTerminal(2), summaries: !json)
-        let report = try await global.open(.update).sync(request, progress: progress)
-        Console.print(report, json: json)
-        if let failure = report.failureIfAny() { throw failure }
+        let metrics = metricsFile.map { SyncMetrics(path: $0, storeDirectory: StoreLocation.resolve(global.store)) }
+        let progress = SyncProgressDisplay(live: Console.redrawsProgress, summaries: !json && !global.quiet)
+        let report: SyncReport
+        do {
+            report = try await global.open(.update).sync(request, progress: progress)
+        } catch {
+            metrics?.write(report: nil, exitCode: ErrorReporter.exitCode(for: error))
+            throw error
+        }
+        // The index's line is a note (left out by --quiet, a record in a JSON log); --json as asked.
+        if json { Console.print(report, json: true) } else { Console.print(report, results: { Console.note($0) }) }
+        metrics?.write(report: report, exitCode: report.outcome.exitCode)
+        try report.outcome.check()
     }
 }
