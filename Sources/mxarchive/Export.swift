@@ -102,8 +102,12 @@ struct Export: ParsableCommand {
         let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.redrawsProgress))
         // With a tar on standard output, the summary goes to standard error; --quiet leaves it out (its
         // problems, on standard error, are still said).
-        Console.print(report, results: global.quiet ? { _ in }
-                                      : request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
+        let toStandardError = request.writesToStandardOutput
+        let quiet = global.quiet
+        Console.print(report, results: { line in
+            if quiet { return }
+            if toStandardError { Console.lineOnStandardError(line) } else { Console.line(line) }
+        })
     }
 }
 

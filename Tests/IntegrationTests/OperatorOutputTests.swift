@@ -1,6 +1,7 @@
 import ArchiveCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 10 items 5 and 6: what a nightly job's operator sees. Exit 3 when the run did its work but
 /// something needs a look, `--quiet` silent unless something is wrong, `--log-format json` records a log
