@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // TOML parsing for <store>/config.toml (issue 10.3); wrapped by ArchiveService/Config/TOMLDocument.swift only.
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        // `--log-format json`: records go through swift-log with a JSON handler of ours (ArchiveService/Console).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System SQLite (Debian: libsqlite3-dev). Imported by ArchiveStore/SQLiteDatabase.swift only.
@@ -50,6 +52,7 @@ let package = Package(
             "ArchiveCore", "MatrixAPI", "MatrixCrypto", "ArchiveStore", "SearchIndex", "Exporters",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Exports: JSON / HTML / TXT renderers, the directory and libarchive sinks, the manifest and its
         // verification. Templates and assets are read at run time from exports/html/ (restyleable). They
@@ -86,7 +89,7 @@ let package = Package(
         // index writer to simulate a crash and an old schema.
         .testTarget(name: "ArchiveServiceTests", dependencies: [
             "ArchiveService", "ArchiveStore", "SearchIndex", "MatrixAPI", "MatrixCrypto", "Exporters", "ArchiveCore",
-            "TestSupport", "MatrixAPITestSupport",
+            "TestSupport", "MatrixAPITestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         // Drives the built `mxarchive` binary against the real Synapse that scripts/test starts.
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -14,7 +14,7 @@ public enum SecretFile {
         guard let data else { throw ArchiveError.usage("cannot read the \(what) file \(path)") }
         if path != "-", let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
            mode & 0o077 != 0 {
-            Console.error("warning: \(path) can be read by other users; `chmod 600 \(path)`")
+            Console.warning("\(path) can be read by other users; `chmod 600 \(path)`")
         }
         var text = String(decoding: data, as: UTF8.self)
         // ("\r\n" is one Character in Swift, so it goes with one removeLast.)

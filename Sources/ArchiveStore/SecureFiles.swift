@@ -34,11 +34,13 @@ public enum SecureFiles {
     /// backup key are replaced. The temporary file is created anew with `O_EXCL | O_NOFOLLOW`, so a link
     /// planted under its name is never followed (a leftover of a killed run is removed first; unlink does
     /// not follow links), and rename replaces a link at `url` instead of writing through it.
-    public static func writeAtomically(_ data: Data, to url: URL) throws {
+    /// `mode`: 0600 for everything of the store; a file meant for another reader (a metrics file that
+    /// node_exporter reads) may ask for more.
+    public static func writeAtomically(_ data: Data, to url: URL, mode: mode_t = 0o600) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         unlink(temporary)
-        let fd = open(temporary, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
+        let fd = open(temporary, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw StoreError.filesystem("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }

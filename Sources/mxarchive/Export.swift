@@ -115,9 +115,15 @@ struct Export: ParsableCommand {
                                     toolVersion: MXArchiveCommand.configuration.version)
         try applyFlags(to: &request)
         let archive = try global.open(.read)
-        let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.isTerminal(2)))
-        // With a tar on standard output, the summary goes to standard error.
-        Console.print(report, results: request.writesToStandardOutput ? Console.lineOnStandardError : Console.line)
+        let report = try archive.export(request, progress: ExportProgressDisplay(live: Console.redrawsProgress))
+        // With a tar on standard output, the summary goes to standard error; --quiet leaves it out (its
+        // problems, on standard error, are still said).
+        let toStandardError = request.writesToStandardOutput
+        let quiet = global.quiet
+        Console.print(report, results: { line in
+            if quiet { return }
+            if toStandardError { Console.lineOnStandardError(line) } else { Console.line(line) }
+        })
     }
 
     /// The flags given, over what the request (a job's, or a fresh one) already says.

@@ -9,6 +9,20 @@ struct GlobalOptions: ParsableArguments {
         valueName: "dir"))
     var store: String?
 
+    @Flag(help: "Print only warnings and errors (stderr), nothing on success; --json output is unaffected.")
+    var quiet = false
+
+    /// Declared here for `--help` and validation; `OutputOptions.scan` has already applied both options
+    /// (before parsing, so that a usage error is written in the format asked for).
+    @Option(help: ArgumentHelp("stderr as lines for people (text) or one JSON object per line (json).",
+                               valueName: "text|json"))
+    var logFormat: LogFormatOption = .text
+
+    enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
     /// `mxarchive --store DIR sync …` is how people write global options; ArgumentParser only accepts a
     /// subcommand's options after its name, so leading `--store` arguments are moved behind it.
     static let groupCommands: Set<String> = ["keys", "config"]
@@ -17,10 +31,10 @@ struct GlobalOptions: ParsableArguments {
         var leading: [String] = []
         var rest = arguments[...]
         while let first = rest.first {
-            if first == "--store", rest.count >= 2 {
+            if (first == "--store" || first == "--log-format"), rest.count >= 2 {
                 leading += rest.prefix(2)
                 rest = rest.dropFirst(2)
-            } else if first.hasPrefix("--store=") {
+            } else if first.hasPrefix("--store=") || first.hasPrefix("--log-format=") || first == "--quiet" {
                 leading.append(first)
                 rest = rest.dropFirst()
             } else {

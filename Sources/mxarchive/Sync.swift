@@ -8,7 +8,7 @@ struct Sync: AsyncParsableCommand {
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
             [--from-start | --since <date>] [--follow-upgrades] [--[no-]retain-redacted] [--page-size <n>] [--jobs <n>] [--no-index] \
-            [--[no-]media [--max-media-size <size>]] [--then-export] [--json]
+            [--[no-]media [--max-media-size <size>]] [--then-export] [--metrics-file <path>] [--json] [--quiet] [--log-format <text|json>]
             """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
@@ -29,6 +29,12 @@ struct Sync: AsyncParsableCommand {
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media.
+
+            Exit 3 (done with warnings) when some rooms failed while others were archived, encrypted
+            events still wait for keys, or attachments failed (not those over the size cap); exit 1 when
+            every room failed. For cron: `mxarchive --quiet sync` prints nothing unless something is
+            wrong. --metrics-file writes Prometheus text for node_exporter's textfile collector
+            (replaced whole after every run, a failed one too).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -50,6 +56,10 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "After a sync in which no room failed, run every export job of config.toml (see `export --job`).")
     var thenExport = false
 
+    @Option(help: ArgumentHelp("Write the run's Prometheus metrics to this file (atomically replaced).",
+                               valueName: "path"))
+    var metricsFile: String?
+
     @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
     var json = false
 
@@ -69,6 +79,7 @@ struct Sync: AsyncParsableCommand {
         var flagsOnly = request(config: nil)
         if settings.media == nil { flagsOnly.media = true }
         if let problem = flagsOnly.problem { throw ValidationError(problem) }
+        if let metricsFile, let problem = SyncMetrics.problem(path: metricsFile) { throw ValidationError(problem) }
     }
 
     func run() async throws {
@@ -78,13 +89,29 @@ struct Sync: AsyncParsableCommand {
         if thenExport && (config?.exportJobs ?? []).isEmpty {
             throw ValidationError("--then-export runs the export jobs of config.toml, and the store's has none")
         }
-        let progress = SyncProgressDisplay(live: Console.isTerminal(2), summaries: !json)
-        let report = try await global.open(.update).sync(syncRequest, progress: progress)
-        Console.print(report, json: json)
-        if let failure = report.failureIfAny() { throw failure }
-        if thenExport, let config {
-            // The sync's JSON object stays alone on standard output.
-            try ExportJobs.runAll(config.exportJobs, global: global, results: json ? Console.lineOnStandardError : Console.line)
+        let metrics = metricsFile.map { SyncMetrics(path: $0, storeDirectory: StoreLocation.resolve(global.store)) }
+        let progress = SyncProgressDisplay(live: Console.redrawsProgress, summaries: !json && !global.quiet)
+        let report: SyncReport
+        do {
+            report = try await global.open(.update).sync(syncRequest, progress: progress)
+        } catch {
+            metrics?.write(report: nil, exitCode: ErrorReporter.exitCode(for: error))
+            throw error
         }
+        // The index's line is a note (left out by --quiet, a record in a JSON log); --json as asked.
+        if json { Console.print(report, json: true) } else { Console.print(report, results: { Console.note($0) }) }
+        metrics?.write(report: report, exitCode: report.outcome.exitCode)
+        // The export jobs run after a sync in which no room failed (warnings such as events still waiting
+        // for keys do not hold them back); the sync's outcome still decides the exit code afterwards.
+        if thenExport, let config {
+            if report.failedRooms == 0 {
+                // The sync's JSON object stays alone on standard output.
+                try ExportJobs.runAll(config.exportJobs, global: global,
+                                      results: json ? Console.lineOnStandardError : { Console.note($0) })
+            } else {
+                Console.warning("the export jobs did not run: \(report.failedRooms) rooms failed to sync")
+            }
+        }
+        try report.outcome.check()
     }
 }

@@ -158,7 +158,9 @@ import TestSupport
         }
         // The encrypted image and its thumbnail: downloaded, hash-checked, decrypted to the seeder's bytes.
         let media = try archive.run(["sync", "--room", room, "--media", "--json"])
-        #expect(media.status == 0, "\(media.stderr)")
+        // The backup lacks one session on purpose: its events still wait, so the run is done with warnings.
+        #expect(media.status == 3, "\(media.stderr)")
+        #expect(media.stderr.contains("still wait for keys"), "\(media.stderr)")
         for key in ["sha256", "thumbnail_sha256"] {
             let digest = string(seed, "encrypted", "image", key)
             #expect(digest.count == 64)
@@ -250,7 +252,7 @@ import TestSupport
         try forgetSessions(archive)
         #expect(try items(archive, room).values.filter { $0["decryption"] == "ok" }.isEmpty)
         let resync = try archive.run(["sync", "--room", room, "--json"])
-        #expect(resync.status == 0, "\(resync.stderr)")
+        #expect(resync.status == 3, "\(resync.stderr)")
         #expect(try SchemaValidator.errors(resync.lines, schema: "sync-result.schema.json") == [])
         #expect(resync.jsonLines.first?.value(at: "key_backup", "sessions_added") == .int(Int64(sessionCount(seed) - 1)),
                 "\(resync.stdout)")
@@ -263,7 +265,7 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: keyFile.path))
         try forgetSessions(archive)
         let after = try archive.run(["sync", "--room", room])
-        #expect(after.status == 0)
+        #expect(after.status == 3)
         #expect(!after.stdout.contains("key backup"))
         #expect(try items(archive, room).values.filter { $0["decryption"] == "ok" }.isEmpty)
     }

@@ -85,8 +85,8 @@ import TestSupport
         let archive = try Archive.loggedIn(as: "alice")
         let seed = archive.seed
         let room = try seed.roomID("encrypted")
-        let sync = try archive.sync(["--room", room, "--from-start"])
-        #expect(sync.status == 0, "\(sync.stderr)")
+        // (`sync` checks the exit code: 3 while the events wait for keys.)
+        try archive.sync(["--room", room, "--from-start"])
         // No keys yet: the encrypted messages wait, and neither the plaintext edit nor a clear m.new_content
         // of a waiting edit changes them.
         let waiting = try items(archive, room)
@@ -116,8 +116,7 @@ import TestSupport
                                                    seed.json.value(at: "e2e", "modern", "passphrase")?.stringValue ?? "")])
         #expect(keys.status == 0, "\(keys.stderr)")
         // Backward from now in small pages: the edits arrive before the messages they name.
-        let sync = try archive.sync(["--room", room, "--page-size", "25"])
-        #expect(sync.status == 0, "\(sync.stderr)")
+        try archive.sync(["--room", room, "--page-size", "25"])
         try expectHostileEditsAsTruth(try items(archive, room), seed: seed)
     }
 }

@@ -6,9 +6,54 @@ import Foundation
 #endif
 
 /// Where the CLI's words go: results on standard output, errors, warnings and notes on standard error
-/// (one line each, `error: ` first, as the exit-code contract describes), live progress redrawn in place
-/// on a terminal's standard error.
+/// (one line each, `error: ` or `warning: ` first, as the exit-code contract describes), live progress
+/// redrawn in place on a terminal's standard error. With `--log-format json` every standard-error line is
+/// instead one JSON record (`ConsoleLog`); with `--quiet` only warnings and errors are said.
 public enum Console {
+    /// How standard error is written and how much is said (`--quiet`, `--log-format`), set once by the CLI
+    /// before anything is printed.
+    public static func configure(_ options: OutputOptions) { ConsoleLog.shared.configure(options) }
+
+    /// `--quiet`: informational lines (per-room summaries, notes) are left out; results asked for are not.
+    public static var isQuiet: Bool { ConsoleLog.shared.options.quiet }
+
+    /// `--log-format json`: standard error carries records, so callers say their numbers as fields.
+    public static var logsJSON: Bool { ConsoleLog.shared.options.logFormat == .json }
+
+    /// Progress is redrawn in place only for a person: a terminal's standard error, text records, not quiet.
+    public static var redrawsProgress: Bool {
+        let options = ConsoleLog.shared.options
+        return isTerminal(2) && options.logFormat == .text && !options.quiet
+    }
+
+    /// An informational line on standard output (a room's summary), left out under `--quiet`, and a record
+    /// with its fields under `--log-format json` (standard output then keeps only what was asked for).
+    public static func note(_ text: String, fields: LogFields = LogFields()) {
+        switch ConsoleLog.shared.options.logFormat {
+        case .json: ConsoleLog.shared.record(.info, text, fields)
+        case .text: if !isQuiet { line(text) }
+        }
+    }
+
+    /// A record only `--log-format json` writes (a phase that began or ended, with its counts and
+    /// durations); the text format says the same in its summary lines.
+    public static func record(_ message: String, fields: LogFields) {
+        if ConsoleLog.shared.options.logFormat == .json { ConsoleLog.shared.record(.info, message, fields) }
+    }
+
+    /// A warning on standard error (`warning: ` first): the command goes on, and ends with exit 3 when the
+    /// warning is about its work (see `DoneWithWarnings`). Said even under `--quiet`.
+    public static func warning(_ message: String, fields: LogFields = LogFields()) {
+        if ConsoleLog.shared.options.logFormat == .json {
+            // The level says it is a warning; the message is the sentence alone.
+            let sentence = message.hasPrefix("warning: ") ? String(message.dropFirst("warning: ".count)) : message
+            ConsoleLog.shared.record(.warning, sentence, fields)
+            return
+        }
+        let text = message.hasPrefix("warning: ") ? message : "warning: " + message
+        FileHandle.standardError.write(Data((DisplayText.singleLine(text, breaks: .space) + "\n").utf8))
+    }
+
     /// One line of results on standard output.
     public static func line(_ text: String) {
         Swift.print(text)
@@ -18,18 +63,28 @@ public enum Console {
     /// with `Error:` and are left alone), so that scripts can find them. Messages carry text others chose
     /// (a server's error text, a room id from a tombstone, a session id from a key backup): controls and
     /// line breaks are made visible here, once for every message, so none reaches the terminal.
-    public static func error(_ message: String) {
+    public static func error(_ message: String, fields: LogFields = LogFields()) {
+        if ConsoleLog.shared.options.logFormat == .json {
+            ConsoleLog.shared.record(.error, message, fields)
+            return
+        }
         let line = message.hasPrefix("Error:") ? message : "error: " + DisplayText.singleLine(message, breaks: .space)
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// One line on standard error, made safe like `error`: results when standard output carries data (a tar).
     public static func lineOnStandardError(_ text: String) {
+        if ConsoleLog.shared.options.logFormat == .json {
+            ConsoleLog.shared.record(.info, text, LogFields())
+            return
+        }
         FileHandle.standardError.write(Data((DisplayText.singleLine(text, breaks: .space) + "\n").utf8))
     }
 
     /// Redraws the live progress line on standard error (an empty text clears it).
     public static func progress(_ text: String) {
+        // Callers redraw only when `redrawsProgress`; a JSON log never gets terminal controls.
+        guard ConsoleLog.shared.options.logFormat == .text else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     }
 
@@ -37,7 +92,7 @@ public enum Console {
     /// to standard error either way.
     public static func print(_ report: some CommandReport, json: Bool) {
         if json {
-            report.warnings.forEach(error)
+            report.warnings.forEach { warning($0) }
             line(report.jsonText)
         } else {
             print(report)
@@ -46,7 +101,7 @@ public enum Console {
 
     /// A report's warnings, then its human lines: results on standard output, problems on standard error.
     public static func print(_ report: some HumanReport, results: (String) -> Void = line) {
-        report.warnings.forEach(error)
+        report.warnings.forEach { warning($0) }
         for output in report.humanOutput(terminal: isTerminal(1)) {
             switch output {
             case .result(let text): results(text)

@@ -7,12 +7,19 @@ import Foundation
 public enum ErrorReport {
     /// The exit code for one of our errors, or nil when the error is not one of ours.
     public static func exitCode(for error: any Error) -> Int32? {
-        (error as? any ReportableError)?.exitCode
+        if error is DoneWithWarnings { return DoneWithWarnings.exitCode }
+        return (error as? any ReportableError)?.exitCode
+    }
+
+    /// The warnings of a command that did its work with warnings (exit 3), or nil for any other error.
+    public static func warnings(for error: any Error) -> [String]? {
+        (error as? DoneWithWarnings)?.warnings
     }
 
     /// The one-line message for one of our errors, or nil when the error is not one of ours.
     public static func message(for error: any Error) -> String? {
-        (error as? any ReportableError)?.description
+        if let warnings = warnings(for: error) { return warnings.joined(separator: "; ") }
+        return (error as? any ReportableError)?.description
     }
 
     /// Any other error as one line: a cancelled run says so, and a multi-line description is folded.

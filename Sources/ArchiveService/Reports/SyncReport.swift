@@ -58,6 +58,8 @@ public struct SyncReport: CommandReport {
     public let rooms: [RoomSyncResult]
     let indexed: IndexRunResult?
     let keyBackup: JSONValue?
+    /// Wall time of the run (room selection to the index's catch-up), for the log and the metrics.
+    public let seconds: Double
 
     public var failedRooms: Int { rooms.filter { $0.error != nil }.count }
 
@@ -91,14 +93,45 @@ public struct SyncReport: CommandReport {
                         + (indexed.rebuilt ? " (built from the archive)" : ""))]
     }
 
-    /// A run where some rooms failed ends with exit 1 after the others were stored.
-    public func failureIfAny() -> ArchiveError? {
-        failedRooms == 0 ? nil : .failure("\(failedRooms) of \(rooms.count) rooms failed to sync")
+    /// Encrypted events of the synced rooms still waiting for keys after this run.
+    public var waitingForKeys: Int { rooms.reduce(0) { $0 + $1.waitingForKeys } }
+
+    /// Attachments that failed in this run and need a look. `too_large` is the size cap the operator chose,
+    /// not a failure, so it alone does not make a warning.
+    public var mediaFailed: Int {
+        rooms.reduce(0) { total, room in
+            total + (room.media?.failed.filter { $0.key != .tooLarge }.values.reduce(0, +) ?? 0)
+        }
+    }
+
+    /// Events stored by this run, over all rooms.
+    public var newEvents: Int { rooms.reduce(0) { $0 + $1.newEvents } }
+
+    /// Exit 1 only when nothing could be synced (every room failed); a run that archived some rooms but
+    /// not others, or left events waiting for keys or attachments failed, is done with warnings (exit 3),
+    /// so that a nightly job tells "look at this" apart from "it did not run".
+    public var outcome: RunOutcome {
+        if !rooms.isEmpty && failedRooms == rooms.count {
+            return .failed(.failure("\(failedRooms) of \(rooms.count) rooms failed to sync"))
+        }
+        var warnings: [String] = []
+        if failedRooms > 0 {
+            warnings.append("\(failedRooms) of \(rooms.count) rooms failed to sync (the others are archived)")
+        }
+        if waitingForKeys > 0 {
+            warnings.append("\(waitingForKeys) encrypted events still wait for keys "
+                            + "(`mxarchive keys backup` or `keys import`)")
+        }
+        if mediaFailed > 0 {
+            warnings.append("\(mediaFailed) attachments failed to download (the next `sync --media` tries again)")
+        }
+        return warnings.isEmpty ? .done : .doneWithWarnings(warnings)
     }
 }
 
 extension Archive {
     public func sync(_ request: SyncRequest, progress: SyncProgressDisplay) async throws -> SyncReport {
+        let started = Date()
         let client = try await client()
         let roomIDs = try await RoomSelector(client: client, store: store)
             .select(rooms: request.rooms, spaces: request.spaces, allJoined: request.allJoined)
@@ -125,7 +158,10 @@ extension Archive {
             throw ArchiveError.failure("the archive is up to date but the search index could not be: \(error); "
                                        + "run `mxarchive reindex`")
         }
-        return SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup)
+        let report = SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup,
+                                seconds: Date().timeIntervalSince(started))
+        report.logSummary()
+        return report
     }
 }
 
@@ -138,6 +174,8 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     private var line = SyncProgressLine(started: Date())
     /// Room labels by id, for the live line.
     private var labels: [String: String] = [:]
+    /// When each room in progress started (several at once with --jobs), for its record's duration.
+    private var starts: [String: Date] = [:]
     /// When the live line was last drawn: pages of several rooms at once would redraw it faster than it
     /// can be read.
     private var drawnAt = Date.distantPast
@@ -161,9 +199,11 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
         lock.withLock {
             let label = DisplayText.singleLine(name.map { "\($0) (\(roomID))" } ?? roomID)
             labels[roomID] = label
+            starts[roomID] = Date()
             line.roomStarted(roomID, label: label)
         }
         draw(force: false)
+        Console.record("room started", fields: LogFields(room: roomID, phase: "fetch"))
     }
 
     public func pageStored(roomID: String, pages: Int, newEvents: Int, totalEvents: Int) {
@@ -185,37 +225,52 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     }
 
     public func roomFinished(_ result: RoomSyncResult) {
-        lock.withLock {
+        let started = lock.withLock { () -> Date? in
             line.roomFinished(result.roomID)
             labels[result.roomID] = nil
+            return starts.removeValue(forKey: result.roomID)
         }
         if live { Console.progress("") }
         let label = DisplayText.singleLine(result.name.map { "\(result.roomID) (\($0))" } ?? result.roomID)
+        let seconds = started.map { Date().timeIntervalSince($0) } ?? 0
         if let error = result.error {
-            Console.error("\(label): \(error)")
-        } else if summaries {
+            Console.error("\(label): \(error)", fields: LogFields(room: result.roomID, phase: "fetch",
+                                                                 durations: ["room": seconds]))
+        } else if !summaries || Console.logsJSON {
+            // `--json` or a JSON log: the room's numbers as one record (nothing on standard output).
+            Console.record("room synced", fields: result.logFields(seconds: seconds))
+            if result.stoppedEarly { Console.warning(Self.stoppedEarlyWarning(label), fields: result.logFields(seconds: seconds)) }
+        } else {
             var line = "\(label): \(result.newEvents) new events, \(result.totalEvents) archived, \(result.pages) pages"
             if result.malformed > 0 { line += ", \(result.malformed) malformed events skipped (recorded)" }
             if result.waitingForKeys > 0 {
                 line += ", \(result.waitingForKeys) encrypted events wait for keys (`mxarchive keys backup` or `keys import`)"
             }
-            Console.line(line)
-            if let media = result.media { Console.line("  media: " + media.summary) }
-            if result.stoppedEarly {
-                Console.error("warning: \(label): the server kept sending pages with nothing new (or repeated a "
-                              + "token); stopped for this run, the next sync goes on from there")
-            }
+            Console.note(line)
+            if let media = result.media { Console.note("  media: " + media.summary) }
+            if result.stoppedEarly { Console.warning(Self.stoppedEarlyWarning(label)) }
             Console.flush()
         }
         draw(force: true)
     }
 
+    static func stoppedEarlyWarning(_ label: String) -> String {
+        "\(label): the server kept sending pages with nothing new (or repeated a token); stopped for this run, "
+            + "the next sync goes on from there"
+    }
+
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
         lock.withLock { keyBackup = error.map { ["error": .string($0)] } ?? report?.jsonValue }
         if let error {
-            Console.error("key backup: \(error) (syncing on with the keys already stored)")
-        } else if let report, summaries {
-            Console.line("key backup: \(report.outcome.added + report.outcome.improved) new sessions"
+            Console.error("key backup: \(error) (syncing on with the keys already stored)",
+                          fields: LogFields(phase: "key_backup"))
+        } else if let report, !summaries || Console.logsJSON {
+            Console.record("key backup checked", fields: LogFields(phase: "key_backup", counts: [
+                "new_sessions": report.outcome.added + report.outcome.improved,
+                "rejected": report.rejected.count, "decrypted": report.retry.decrypted,
+            ]))
+        } else if let report {
+            Console.note("key backup: \(report.outcome.added + report.outcome.improved) new sessions"
                          + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) rejected")
                          + (report.retry.decrypted > 0 ? ", \(report.retry.decrypted) waiting events decrypted" : ""))
         }
@@ -224,18 +279,21 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) {
         if let error = outcome.error {
             Console.error("sender keys: could not read the senders' devices (\(error)); "
-                          + "\(outcome.checked) decrypted events stay unknown until the next sync")
+                          + "\(outcome.checked) decrypted events stay unknown until the next sync",
+                          fields: LogFields(phase: "sender_keys"))
         }
         if let mismatches = outcome.statuses[.mismatch], mismatches > 0 {
-            Console.error("warning: \(mismatches) decrypted events were encrypted in a session of another user's "
-                          + "device (sender_key: mismatch in `events --jsonl`; counted by `verify`)")
+            Console.warning("\(mismatches) decrypted events were encrypted in a session of another user's "
+                            + "device (sender_key: mismatch in `events --jsonl`; counted by `verify`)",
+                        fields: LogFields(phase: "sender_keys", counts: ["mismatches": mismatches]))
         }
     }
 
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {
         lock.withLock { line.roomFinished(roomID) }
-        Console.error("warning: not following the upgrade of \(linkedFrom) to \(roomID): the two rooms do not name "
-                      + "each other (m.room.create predecessor and m.room.tombstone replacement_room)")
+        Console.warning("not following the upgrade of \(linkedFrom) to \(roomID): the two rooms do not name "
+                        + "each other (m.room.create predecessor and m.room.tombstone replacement_room)",
+                        fields: LogFields(room: roomID, phase: "upgrades"))
     }
 
     public func mediaProgress(roomID: String, done: Int, total: Int) {
@@ -270,5 +328,34 @@ extension MediaSyncCounts {
             "bytes_downloaded": .int(bytes),
             "removed": .int(Int64(removed)),
         ]
+    }
+}
+
+extension RoomSyncResult {
+    /// The room's numbers for a JSON log record.
+    func logFields(seconds: Double) -> LogFields {
+        var counts = ["new_events": newEvents, "total_events": totalEvents, "pages": pages]
+        if malformed > 0 { counts["malformed"] = malformed }
+        if waitingForKeys > 0 { counts["waiting_for_keys"] = waitingForKeys }
+        if let media {
+            counts["media_downloaded"] = media.downloaded
+            counts["media_failed"] = media.failedTotal
+            counts["media_bytes"] = Int(media.bytes)
+        }
+        return LogFields(room: roomID, phase: "fetch", counts: counts, durations: ["room": seconds])
+    }
+}
+
+extension SyncReport {
+    /// The run's totals as one record of a JSON log (the text format's per-room lines say the same).
+    func logSummary() {
+        var counts = ["rooms": rooms.count, "rooms_failed": failedRooms, "new_events": newEvents,
+                      "waiting_for_keys": waitingForKeys]
+        if rooms.contains(where: { $0.media != nil }) { counts["media_failed"] = mediaFailed }
+        if let indexed {
+            counts["documents_written"] = indexed.documentsWritten
+            counts["documents_removed"] = indexed.documentsRemoved
+        }
+        Console.record("sync finished", fields: LogFields(phase: "sync", counts: counts, durations: ["run": seconds]))
     }
 }
