@@ -23,6 +23,14 @@ public struct SyncOptions: Sendable {
     public var pageSize: Int
     /// `--media`: after a room's events, download its attachments. Nil: events only.
     public var media: MediaOptions?
+    /// `--walk-all`: every room takes the per-room walk (`/state`, then `/messages`), as before the nightly
+    /// run learnt what changed from /sync.
+    public var walkAll = false
+    /// The run makes one /sync (and stores its `next_batch`) to learn which rooms changed: what `mxarchive
+    /// sync` does. Off, no /sync is made and every room is walked (callers that script the server's replies).
+    public var usesSyncToken = false
+    /// Timeline events per room in the nightly /sync; a room with more news is walked with `/messages`.
+    public var syncTimelineLimit = 50
 
     public init(roomIDs: [String], start: Start = .latest, followUpgrades: Bool = false,
                 retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil) {
@@ -121,6 +129,8 @@ public struct SyncPipeline {
         } catch {
             observer?.keyBackupChecked(nil, error: "\(error)")
         }
+        var nightly = options.usesSyncToken
+            ? try await NightlyRun.begin(client: client, store: store, options: options) : nil
         var results: [RoomSyncResult] = []
         // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them).
         var queue: [(roomID: String, linkedFrom: UpgradeLink?)] = options.roomIDs.map { ($0, nil) }
@@ -129,9 +139,18 @@ public struct SyncPipeline {
             let (roomID, linkedFrom) = queue.removeFirst()
             guard seen.insert(roomID).inserted else { continue }
             do {
+                // Rooms the stored batch token covers learn from this run's /sync what changed, if anything.
+                if linkedFrom == nil, let route = nightly?.route(roomID) {
+                    let result = try await syncFromBatch(roomID: roomID, route: route, options: options)
+                    nightly?.finished(result)
+                    results.append(result)
+                    observer?.roomFinished(result)
+                    continue
+                }
                 guard let (result, metadata) = try await sync(roomID: roomID, linkedFrom: linkedFrom, options: options) else {
                     continue
                 }
+                nightly?.finished(result)
                 results.append(result)
                 observer?.roomFinished(result)
                 if options.followUpgrades {
@@ -147,10 +166,13 @@ public struct SyncPipeline {
                 let result = RoomSyncResult(roomID: roomID, name: known?.metadata.name, newEvents: 0,
                                             totalEvents: known?.eventCount ?? 0, pages: 0, malformed: 0,
                                             error: error.description)
+                nightly?.finished(result)
                 results.append(result)
                 observer?.roomFinished(result)
             }
         }
+        // Last, so that a run killed before here leaves the previous token, which names this run's rooms again.
+        try nightly?.finish(store: store)
         // After every room, so that one /keys/query covers the senders of all the events decrypted in this
         // run (and by imports since the last one); `unknown` and `mismatch` ones are asked about again.
         let check = try await SenderKeyCheck(client: client, store: store).run()
@@ -171,6 +193,11 @@ public struct SyncPipeline {
         }
         let existing = try store.room(roomID)
         try store.updateRoom(metadata, state: state)
+        let userID = await client.credentials.userID
+        let accountLeft = state.contains {
+            $0.type == "m.room.member" && $0.stateKey == userID
+                && ["leave", "ban"].contains($0.content["membership"]?.stringValue ?? "")
+        }
         observer?.roomStarted(roomID: roomID, name: metadata.name)
 
         var result = RoomSyncResult(roomID: roomID, name: metadata.name, newEvents: 0,
@@ -180,6 +207,17 @@ public struct SyncPipeline {
             cursors = try await startAtDate(roomID: roomID, metadata: metadata, timestamp: timestamp,
                                             options: options, result: &result)
         }
+        try await walk(roomID: roomID, cursors: cursors, metadata: metadata, options: options, result: &result)
+        // Archived up to the leave (the server shows a departed member no later event); not walked again.
+        if accountLeft { try store.markLeft(roomID: roomID) }
+        try await finishRoom(roomID: roomID, options: options, result: &result)
+        return (result, metadata)
+    }
+
+    /// Walks the room's pages as the pagination state machine asks, from `cursors`, storing each page with
+    /// its cursors in one transaction.
+    func walk(roomID: String, cursors: RoomCursors, metadata: RoomMetadata, options: SyncOptions,
+              result: inout RoomSyncResult) async throws {
         var planner = PaginationPlanner(cursors: cursors,
                                         startMode: options.start == .fromStart ? .fromStart : .latest)
         var pageSize = PageSize(requested: options.pageSize)
@@ -217,6 +255,10 @@ public struct SyncPipeline {
             planner.recordStored(newEvents: result.newEvents - before)
         }
         result.stoppedEarly = planner.stoppedForThisRun
+    }
+
+    /// After a room's events: its media (with `--media`), what still waits for keys, the sync time.
+    func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
             result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in
@@ -226,7 +268,6 @@ public struct SyncPipeline {
         let decryption = try store.decryptionSummary(roomID: roomID)
         result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
         try store.markSynced(roomID: roomID)
-        return (result, metadata)
     }
 
     /// `--since`: the archive of a new room begins with the first event at or after the date; nothing older
@@ -250,7 +291,7 @@ public struct SyncPipeline {
         return cursors
     }
 
-    private func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
+    func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
                        options: SyncOptions, result: inout RoomSyncResult) throws {
         var events: [RawEvent] = []
         var malformed: [(MalformedEvent, JSONValue)] = []

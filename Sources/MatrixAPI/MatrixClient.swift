@@ -32,6 +32,9 @@ public actor MatrixClient {
     private let clock: any ArchiveClock
     /// How long one API request may take before it counts as a dropped connection (and is retried).
     private let requestTimeoutSeconds: Int64
+    /// Every request sent (retries and refreshes included) and the reply bytes read: what a run cost the
+    /// server, for `sync --json` and the nightly benchmark.
+    public private(set) var traffic = HTTPTraffic()
 
     public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
                 retryPolicy: RetryPolicy = RetryPolicy(),
@@ -302,7 +305,9 @@ public actor MatrixClient {
             let failure: RetryPolicy.Failure
             let lastError: any Error
             do {
+                traffic.requests += 1
                 let response = try await transport.send(request)
+                traffic.bytesReceived += Int64(response.body.count)
                 if (200..<300).contains(response.status) { return response }
                 let error = Self.matrixError(step: step, response: response)
                 // The spec: a client holding a refresh token refreshes on M_UNKNOWN_TOKEN; `soft_logout`

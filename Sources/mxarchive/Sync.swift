@@ -8,7 +8,7 @@ struct Sync: AsyncParsableCommand {
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
             [--from-start | --since <date>] [--follow-upgrades] [--retain-redacted] [--page-size <n>] [--no-index] \
-            [--media [--max-media-size <size>]] [--json]
+            [--media [--max-media-size <size>]] [--walk-all] [--json]
             """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
@@ -18,6 +18,11 @@ struct Sync: AsyncParsableCommand {
 
             With no room named, every room already in the archive is synced (the nightly cron line):
               mxarchive sync
+
+            After a first run, one /sync request tells what changed since the last run: a room with no
+            news costs no request, and only a room with more news than /sync carries is walked with
+            /messages. A room the account left is archived up to the leave and not fetched again.
+            --walk-all walks every room with /state and /messages instead.
 
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
@@ -60,7 +65,10 @@ struct Sync: AsyncParsableCommand {
                                valueName: "size"))
     var maxMediaSize: String?
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
+    @Flag(help: "Walk every room with /state and /messages instead of learning from /sync what changed.")
+    var walkAll = false
+
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}],\"http\":{\"requests\",\"bytes_received\"}} at the end.")
     var json = false
 
     var request: SyncRequest {
@@ -76,6 +84,7 @@ struct Sync: AsyncParsableCommand {
         request.index = !noIndex
         request.media = media
         request.maxMediaSize = maxMediaSize
+        request.walkAll = walkAll
         return request
     }
 

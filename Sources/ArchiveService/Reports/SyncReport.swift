@@ -1,6 +1,7 @@
 import ArchiveCore
 import ArchiveStore
 import Foundation
+import MatrixAPI
 
 /// What `mxarchive sync` asks for, as typed (validated by the CLI, parsed here).
 public struct SyncRequest: Sendable {
@@ -15,6 +16,8 @@ public struct SyncRequest: Sendable {
     public var index = true
     public var media = false
     public var maxMediaSize: String?
+    /// `--walk-all`: every room walked with `/state` and `/messages`, ignoring the stored /sync token.
+    public var walkAll = false
 
     public init() {}
 
@@ -52,6 +55,8 @@ public struct SyncReport: CommandReport {
     public let rooms: [RoomSyncResult]
     let indexed: IndexRunResult?
     let keyBackup: JSONValue?
+    /// What the run cost the server: requests sent and reply bytes read.
+    let http: HTTPTraffic
 
     public var failedRooms: Int { rooms.filter { $0.error != nil }.count }
 
@@ -75,6 +80,7 @@ public struct SyncReport: CommandReport {
             ]
         }
         if let keyBackup { object["key_backup"] = keyBackup }
+        object["http"] = ["requests": .int(Int64(http.requests)), "bytes_received": .int(http.bytesReceived)]
         return .object(object)
     }
 
@@ -96,9 +102,11 @@ extension Archive {
         let client = try await client()
         let roomIDs = try await RoomSelector(client: client, store: store)
             .select(rooms: request.rooms, spaces: request.spaces, allJoined: request.allJoined)
-        let options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
+        var options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
                                   retainRedacted: request.retainRedacted, pageSize: request.pageSize,
                                   media: request.mediaOptions)
+        options.walkAll = request.walkAll
+        options.usesSyncToken = true
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = request.index ? try BackgroundIndexer(storeDirectory: directory) : nil
         indexer?.start()
@@ -119,7 +127,7 @@ extension Archive {
             throw ArchiveError.failure("the archive is up to date but the search index could not be: \(error); "
                                        + "run `mxarchive reindex`")
         }
-        return SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup)
+        return SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup, http: await client.traffic)
     }
 }
 
