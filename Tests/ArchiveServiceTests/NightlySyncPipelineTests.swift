@@ -47,7 +47,7 @@ import TestSupport
 
     /// Three walked rooms, then a night: one with news that fits, one `limited`, one quiet.
     @Test func eachRoomCostsWhatChanged() async throws {
-        var rooms = ["!a:hs.test", "!b:hs.test", "!c:hs.test"].map { EventFactory(roomID: $0) }
+        var rooms = ["!a:hs.test", "!b:hs.test", "!c:hs.test"].map { EventFactory(roomID: $0, idPrefix: String($0.dropFirst().prefix(1))) }
         let creates = rooms.indices.map { rooms[$0].create() }
         let first = rooms.indices.map { rooms[$0].message("first") }
         let firstRun = ScriptedTransport([Self.syncReply("s1")]
@@ -84,7 +84,8 @@ import TestSupport
         #expect(try timeline(rooms[0].roomID) == [first[0], fits, rename].map(\.eventID))
         #expect(try store.room(rooms[0].roomID)?.cursors.forward == "s2")
         #expect(try store.room(rooms[0].roomID)?.metadata.name == "Renamed")
-        #expect(try timeline(rooms[1].roomID) == [first[1]].map(\.eventID) + gap.map(\.eventID))
+        let limitedTimeline = try timeline(rooms[1].roomID)
+        #expect(limitedTimeline == [first[1]].map(\.eventID) + gap.map(\.eventID), "\(limitedTimeline) \(first[1].eventID) \(gap.map(\.eventID))")
         #expect(try store.room(rooms[1].roomID)?.cursors.forward == "f2")
         #expect(results[2].newEvents == 0 && results[2].pages == 0)
         #expect(try store.syncBatch() == "s2")
@@ -94,7 +95,7 @@ import TestSupport
     /// A room whose news could not be stored stops following the token (its next sync walks it); a room
     /// the account left is stored up to the leave and stops too.
     @Test func aFailedRoomStopsFollowingAndALeftRoomIsMarked() async throws {
-        var rooms = ["!a:hs.test", "!b:hs.test"].map { EventFactory(roomID: $0) }
+        var rooms = ["!a:hs.test", "!b:hs.test"].map { EventFactory(roomID: $0, idPrefix: String($0.dropFirst().prefix(1))) }
         let creates = rooms.indices.map { rooms[$0].create() }
         let first = rooms.indices.map { rooms[$0].message("first") }
         let firstRun = ScriptedTransport([Self.syncReply("s1")]
