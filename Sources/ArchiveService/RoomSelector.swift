@@ -25,6 +25,9 @@ public struct RoomSelector {
             if ids.isEmpty {
                 throw ArchiveError.usage("the archive has no rooms yet: name rooms with --room, --space or --all-joined")
             }
+            // A room the account left is archived up to the leave; there is nothing more to fetch.
+            let left = try store.leftRooms()
+            ids.removeAll { left.contains($0) }
         }
         var seen: Set<String> = []
         return ids.filter { seen.insert($0).inserted }

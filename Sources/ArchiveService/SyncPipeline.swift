@@ -25,6 +25,14 @@ public struct SyncOptions: Sendable {
     public var media: MediaOptions?
     /// `--jobs`: rooms synced at once (`RoomScheduler`); 1 syncs them one after another, in order.
     public var jobs: Int
+    /// `--walk-all`: every room takes the per-room walk (`/state`, then `/messages`), as before the nightly
+    /// run learnt what changed from /sync.
+    public var walkAll = false
+    /// The run makes one /sync (and stores its `next_batch`) to learn which rooms changed: what `mxarchive
+    /// sync` does. Off, no /sync is made and every room is walked (callers that script the server's replies).
+    public var usesSyncToken = false
+    /// Timeline events per room in the nightly /sync; a room with more news is walked with `/messages`.
+    public var syncTimelineLimit = 50
 
     public init(roomIDs: [String], start: Start = .latest, followUpgrades: Bool = false,
                 retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil, jobs: Int = 1) {
@@ -127,6 +135,8 @@ public struct SyncPipeline {
         } catch {
             observer?.keyBackupChecked(nil, error: "\(error)")
         }
+        var nightly = options.usesSyncToken
+            ? try await NightlyRun.begin(client: client, store: store, options: options) : nil
         var results: [RoomSyncResult] = []
         // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them),
         // a generation at a time so that the order (and which link reaches a room first) is the same
@@ -136,13 +146,19 @@ public struct SyncPipeline {
         let scheduler = RoomScheduler(jobs: options.jobs)
         let pipeline = WriterConfined(value: self)
         while !generation.isEmpty {
-            let batch = generation.filter { seen.insert($0.roomID).inserted }
+            // Rooms the stored batch token covers learn from this run's /sync what changed, if anything
+            // (decided here, before the rooms run at once, so that the run's record stays in one place).
+            let batch = generation.filter { seen.insert($0.roomID).inserted }.map {
+                RoomToSync(roomID: $0.roomID, linkedFrom: $0.linkedFrom,
+                           route: $0.linkedFrom == nil ? nightly?.route($0.roomID) : nil)
+            }
             observer?.roomsScheduled(batch.count)
-            let outcomes = try await scheduler.run(batch.map { RoomToSync(roomID: $0.roomID, linkedFrom: $0.linkedFrom) }) {
+            let outcomes = try await scheduler.run(batch) {
                 try await pipeline.value.syncReportingFailure($0, options: options)
             }
             generation = []
             for case let (result, metadata)? in outcomes {
+                nightly?.finished(result)
                 results.append(result)
                 guard options.followUpgrades, let metadata else { continue }
                 if let predecessor = metadata.predecessor, !seen.contains(predecessor) {
@@ -153,6 +169,8 @@ public struct SyncPipeline {
                 }
             }
         }
+        // Last, so that a run killed before here leaves the previous token, which names this run's rooms again.
+        try nightly?.finish(store: store)
         // After every room, so that one /keys/query covers the senders of all the events decrypted in this
         // run (and by imports since the last one); `unknown` and `mismatch` ones are asked about again.
         let check = try await SenderKeyCheck(client: client, store: store).run()
@@ -165,6 +183,11 @@ public struct SyncPipeline {
     private func syncReportingFailure(_ room: RoomToSync, options: SyncOptions) async throws
         -> (RoomSyncResult, RoomMetadata?)? {
         do {
+            if let route = room.route {
+                let result = try await syncFromBatch(roomID: room.roomID, route: route, options: options)
+                observer?.roomFinished(result)
+                return (result, nil)
+            }
             guard let (result, metadata) = try await sync(roomID: room.roomID, linkedFrom: room.linkedFrom,
                                                           options: options) else { return nil }
             observer?.roomFinished(result)
@@ -192,6 +215,11 @@ public struct SyncPipeline {
         }
         let existing = try store.room(roomID)
         try store.updateRoom(metadata, state: state)
+        let userID = await client.credentials.userID
+        let accountLeft = state.contains {
+            $0.type == "m.room.member" && $0.stateKey == userID
+                && ["leave", "ban"].contains($0.content["membership"]?.stringValue ?? "")
+        }
         observer?.roomStarted(roomID: roomID, name: metadata.name)
 
         var result = RoomSyncResult(roomID: roomID, name: metadata.name, newEvents: 0,
@@ -201,6 +229,17 @@ public struct SyncPipeline {
             cursors = try await startAtDate(roomID: roomID, metadata: metadata, timestamp: timestamp,
                                             options: options, result: &result)
         }
+        try await walk(roomID: roomID, cursors: cursors, metadata: metadata, options: options, result: &result)
+        // Archived up to the leave (the server shows a departed member no later event); not walked again.
+        if accountLeft { try store.markLeft(roomID: roomID) }
+        try await finishRoom(roomID: roomID, options: options, result: &result)
+        return (result, metadata)
+    }
+
+    /// Walks the room's pages as the pagination state machine asks, from `cursors`, storing each page with
+    /// its cursors in one transaction.
+    func walk(roomID: String, cursors: RoomCursors, metadata: RoomMetadata, options: SyncOptions,
+              result: inout RoomSyncResult) async throws {
         var planner = PaginationPlanner(cursors: cursors,
                                         startMode: options.start == .fromStart ? .fromStart : .latest)
         var pageSize = PageSize(requested: options.pageSize)
@@ -238,6 +277,10 @@ public struct SyncPipeline {
             planner.recordStored(newEvents: result.newEvents - before)
         }
         result.stoppedEarly = planner.stoppedForThisRun
+    }
+
+    /// After a room's events: its media (with `--media`), what still waits for keys, the sync time.
+    func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
             result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in
@@ -247,7 +290,6 @@ public struct SyncPipeline {
         let decryption = try store.decryptionSummary(roomID: roomID)
         result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
         try store.markSynced(roomID: roomID)
-        return (result, metadata)
     }
 
     /// `--since`: the archive of a new room begins with the first event at or after the date; nothing older
@@ -271,7 +313,7 @@ public struct SyncPipeline {
         return cursors
     }
 
-    private func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
+    func store(page: MessagesPage, placement: Placement, cursors: RoomCursors, metadata: RoomMetadata,
                        options: SyncOptions, result: inout RoomSyncResult) throws {
         var events: [RawEvent] = []
         var malformed: [(MalformedEvent, JSONValue)] = []
@@ -303,6 +345,8 @@ public struct SyncPipeline {
 struct RoomToSync: Sendable {
     let roomID: String
     let linkedFrom: UpgradeLink?
+    /// What the nightly /sync said of the room; nil: the per-room walk.
+    var route: NightlyRun.Route? = nil
 }
 
 /// The `/messages` page size of one room's walk: halved while a reply is too large to read, down to one

@@ -114,25 +114,30 @@ public final class ArchiveStore {
     /// Records a room's current metadata and state, keeping its cursors. Called at the start of each sync.
     public func updateRoom(_ metadata: RoomMetadata, state: [RawEvent]) throws {
         try db.transaction {
-            try db.statement("""
-                INSERT INTO rooms (room_id, room_version, name, topic, avatar_url, canonical_alias, encrypted,
-                                   room_type, predecessor, successor)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (room_id) DO UPDATE SET room_version = excluded.room_version, name = excluded.name,
-                    topic = excluded.topic, avatar_url = excluded.avatar_url,
-                    canonical_alias = excluded.canonical_alias, encrypted = excluded.encrypted,
-                    room_type = excluded.room_type, predecessor = excluded.predecessor,
-                    successor = excluded.successor
-                """).run(.text(metadata.roomID), .text(metadata.roomVersion.identifier), .optional(metadata.name),
-                         .optional(metadata.topic), .optional(metadata.avatarURL),
-                         .optional(metadata.canonicalAlias), .int(metadata.encrypted ? 1 : 0),
-                         .optional(metadata.roomType), .optional(metadata.predecessor),
-                         .optional(metadata.successor))
+            try writeMetadata(metadata)
             if !state.isEmpty {
                 try db.statement("DELETE FROM room_state WHERE room_id = ?").run(.text(metadata.roomID))
                 try insertState(state, roomID: metadata.roomID, replace: true)
             }
         }
+    }
+
+    /// The room's row with `metadata`, inserted or updated (cursors kept); inside the caller's transaction.
+    func writeMetadata(_ metadata: RoomMetadata) throws {
+        try db.statement("""
+            INSERT INTO rooms (room_id, room_version, name, topic, avatar_url, canonical_alias, encrypted,
+                               room_type, predecessor, successor)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (room_id) DO UPDATE SET room_version = excluded.room_version, name = excluded.name,
+                topic = excluded.topic, avatar_url = excluded.avatar_url,
+                canonical_alias = excluded.canonical_alias, encrypted = excluded.encrypted,
+                room_type = excluded.room_type, predecessor = excluded.predecessor,
+                successor = excluded.successor
+            """).run(.text(metadata.roomID), .text(metadata.roomVersion.identifier), .optional(metadata.name),
+                     .optional(metadata.topic), .optional(metadata.avatarURL),
+                     .optional(metadata.canonicalAlias), .int(metadata.encrypted ? 1 : 0),
+                     .optional(metadata.roomType), .optional(metadata.predecessor),
+                     .optional(metadata.successor))
     }
 
     func insertState(_ state: [RawEvent], roomID: String, replace: Bool) throws {

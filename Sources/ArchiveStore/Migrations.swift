@@ -229,5 +229,18 @@ enum Migrations {
         CREATE INDEX events_sender_key_to_check ON events(room_id, session_id)
             WHERE decryption = 'ok' AND (sender_key_status IS NULL OR sender_key_status IN ('unknown', 'mismatch'));
         """,
+        // 13: the nightly run from /sync (issue 10.1). `sync_batch` holds the one `next_batch` of the last
+        // run; `follows_sync` marks the rooms whose unarchived events all lie after it, so that /sync's
+        // silence about them means "nothing to fetch"; `left_at` marks rooms the account left, archived up
+        // to the leave and not fetched again.
+        """
+        CREATE TABLE sync_batch (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            next_batch TEXT NOT NULL,
+            stored_at INTEGER NOT NULL
+        );
+        ALTER TABLE rooms ADD COLUMN follows_sync INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE rooms ADD COLUMN left_at INTEGER;
+        """,
     ]
 }

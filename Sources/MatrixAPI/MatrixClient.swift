@@ -34,6 +34,9 @@ public actor MatrixClient {
     private let requestTimeoutSeconds: Int64
     /// The token refresh under way, if any (see `refreshOnce`).
     private var refreshing: Task<Void, any Error>?
+    /// Every request sent (retries and refreshes included) and the reply bytes read: what a run cost the
+    /// server, for `sync --json` and the nightly benchmark.
+    public private(set) var traffic = HTTPTraffic()
 
     public init(credentials: Credentials, transport: any HTTPTransport = AsyncHTTPTransport(),
                 retryPolicy: RetryPolicy = RetryPolicy(),
@@ -305,7 +308,9 @@ public actor MatrixClient {
             let failure: RetryPolicy.Failure
             let lastError: any Error
             do {
+                traffic.requests += 1
                 let response = try await transport.send(request)
+                traffic.bytesReceived += Int64(response.body.count)
                 if (200..<300).contains(response.status) { return response }
                 let error = Self.matrixError(step: step, response: response)
                 // The spec: a client holding a refresh token refreshes on M_UNKNOWN_TOKEN; `soft_logout`

@@ -8,7 +8,7 @@ struct Sync: AsyncParsableCommand {
         usage: """
             mxarchive sync [--store <dir>] [--room <id-or-alias> ...] [--space <id> ...] [--all-joined] \
             [--from-start | --since <date>] [--follow-upgrades] [--[no-]retain-redacted] [--page-size <n>] [--jobs <n>] [--no-index] \
-            [--[no-]media [--max-media-size <size>]] [--then-export] [--metrics-file <path>] [--json] [--quiet] [--log-format <text|json>]
+            [--[no-]media [--max-media-size <size>]] [--then-export] [--metrics-file <path>] [--walk-all] [--json] [--quiet] [--log-format <text|json>]
             """,
         discussion: """
             A first sync of a room walks backward from now (or forward from its first event with
@@ -25,6 +25,11 @@ struct Sync: AsyncParsableCommand {
 
             <store>/config.toml can name the rooms to follow and set the other settings and export jobs
             (see `mxarchive config`); a flag given here wins over the file.
+
+            After a first run, one /sync request tells what changed since the last run: a room with no
+            news costs no request, and only a room with more news than /sync carries is walked with
+            /messages. A room the account left is archived up to the leave and not fetched again.
+            --walk-all walks every room with /state and /messages instead.
 
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
@@ -60,7 +65,10 @@ struct Sync: AsyncParsableCommand {
                                valueName: "path"))
     var metricsFile: String?
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}]} at the end.")
+    @Flag(help: "Walk every room with /state and /messages instead of learning from /sync what changed.")
+    var walkAll = false
+
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}],\"http\":{\"requests\",\"bytes_received\"}} at the end.")
     var json = false
 
     /// The flags over config.toml over the defaults.
@@ -70,6 +78,7 @@ struct Sync: AsyncParsableCommand {
         base.since = since
         base.followUpgrades = followUpgrades
         base.index = !noIndex
+        base.walkAll = walkAll
         return SyncSettings(flags: settings.flags, config: config, base: base).request
     }
 

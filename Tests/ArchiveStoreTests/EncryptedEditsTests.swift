@@ -145,6 +145,9 @@ import TestSupport
             DROP TABLE member_history;
             DROP INDEX events_sender_key_to_check;
             ALTER TABLE events DROP COLUMN sender_key_status;
+            DROP TABLE sync_batch;
+            ALTER TABLE rooms DROP COLUMN follows_sync;
+            ALTER TABLE rooms DROP COLUMN left_at;
             """)
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == Migrations.all.count)

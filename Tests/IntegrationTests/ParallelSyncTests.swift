@@ -56,7 +56,7 @@ import Testing
         let archive = try reference.org.loggedIn()
         defer { archive.remove() }
         let result = try archive.run(["sync", "--json", "--jobs", "4"] + named.flatMap { ["--room", $0] })
-        #expect(result.status == 1, "one room failed: \(result.stderr)")
+        #expect(result.status == 3, "one room failed beside archived ones (done with warnings): \(result.stderr)")
         let rooms = result.jsonLines.last?["rooms"]?.arrayValue ?? []
         #expect(rooms.compactMap { $0["room_id"]?.stringValue } == named)
         for room in rooms {

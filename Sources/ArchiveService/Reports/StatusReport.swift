@@ -11,6 +11,8 @@ public struct StatusReport: CommandReport {
         let decryption: RoomDecryptionSummary
         let senderKeys: SenderKeyCounts
         let media: [MediaStatus: Int]
+        /// When the archive saw that the account left the room (it is not fetched again), or nil.
+        var leftAt: Int64? = nil
 
         var backward: String {
             switch stored.cursors.backward {
@@ -46,6 +48,7 @@ public struct StatusReport: CommandReport {
                 "has_forward_cursor": .bool(room.stored.cursors.forward != nil),
                 "archive_starts_at": room.stored.archiveStartsAt.map(JSONValue.int) ?? .null,
                 "last_sync_at": room.stored.lastSyncAt.map(JSONValue.int) ?? .null,
+                "left_at": room.leftAt.map(JSONValue.int) ?? .null,
                 "decryption": Self.decryptionJSON(room.decryption.counts, waiting: room.waiting,
                                                   senderKeys: room.senderKeys),
                 "media": .object(Dictionary(uniqueKeysWithValues: room.media.map { ($0.key.rawValue, .int(Int64($0.value))) })),
@@ -61,6 +64,7 @@ public struct StatusReport: CommandReport {
             let name = stored.metadata.name.map { DisplayText.singleLine($0) } ?? "(no name)"
             lines.append("\(stored.roomID)  \(name)  \(stored.eventCount) events  "
                          + "history: \(room.backward)  last sync: \(synced)"
+                         + (room.leftAt == nil ? "" : "  left (archived up to the leave)")
                          + (room.malformed > 0 ? "  malformed: \(room.malformed)" : "")
                          + (room.rejectedRedactions > 0 ? "  rejected redactions: \(room.rejectedRedactions)" : "")
                          + (room.media.isEmpty ? "" : "  media: " + Self.mediaSummary(room.media)))
@@ -117,7 +121,8 @@ extension Archive {
                               rejectedRedactions: try store.rejectedRedactionCount(roomID: room.roomID),
                               decryption: try store.decryptionSummary(roomID: room.roomID),
                               senderKeys: try store.senderKeyCounts(roomID: room.roomID),
-                              media: try store.mediaCounts(roomID: room.roomID))
+                              media: try store.mediaCounts(roomID: room.roomID),
+                              leftAt: try store.leftAt(roomID: room.roomID))
         })
     }
 }

@@ -1,6 +1,7 @@
 import ArchiveCore
 import ArchiveStore
 import Foundation
+import MatrixAPI
 
 /// What `mxarchive sync` asks for, as typed (validated by the CLI, parsed here).
 public struct SyncRequest: Sendable {
@@ -20,6 +21,8 @@ public struct SyncRequest: Sendable {
     public var jobs = SyncRequest.defaultJobs
     public static let defaultJobs = 4
     public static let maxJobs = 16
+    /// `--walk-all`: every room walked with `/state` and `/messages`, ignoring the stored /sync token.
+    public var walkAll = false
 
     public init() {}
 
@@ -60,6 +63,8 @@ public struct SyncReport: CommandReport {
     let keyBackup: JSONValue?
     /// Wall time of the run (room selection to the index's catch-up), for the log and the metrics.
     public let seconds: Double
+    /// What the run cost the server: requests sent and reply bytes read.
+    var http = HTTPTraffic()
 
     public var failedRooms: Int { rooms.filter { $0.error != nil }.count }
 
@@ -83,6 +88,7 @@ public struct SyncReport: CommandReport {
             ]
         }
         if let keyBackup { object["key_backup"] = keyBackup }
+        object["http"] = ["requests": .int(Int64(http.requests)), "bytes_received": .int(http.bytesReceived)]
         return .object(object)
     }
 
@@ -135,9 +141,11 @@ extension Archive {
         let client = try await client()
         let roomIDs = try await RoomSelector(client: client, store: store)
             .select(rooms: request.rooms, spaces: request.spaces, allJoined: request.allJoined)
-        let options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
+        var options = SyncOptions(roomIDs: roomIDs, start: request.start, followUpgrades: request.followUpgrades,
                                   retainRedacted: request.retainRedacted, pageSize: request.pageSize,
                                   media: request.mediaOptions, jobs: request.jobs)
+        options.walkAll = request.walkAll
+        options.usesSyncToken = true
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = request.index ? try BackgroundIndexer(storeDirectory: directory) : nil
         indexer?.start()
@@ -159,7 +167,7 @@ extension Archive {
                                        + "run `mxarchive reindex`")
         }
         let report = SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup,
-                                seconds: Date().timeIntervalSince(started))
+                                seconds: Date().timeIntervalSince(started), http: await client.traffic)
         report.logSummary()
         return report
     }
