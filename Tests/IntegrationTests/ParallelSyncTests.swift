@@ -81,7 +81,7 @@ import Testing
         for fraction in [0.5, 0.3, 0.15] where !landed {
             let archive = try reference.org.loggedIn()
             defer { archive.remove() }
-            landed = try await archive.runKilled(arguments, after: duration * fraction)
+            landed = try await archive.runKilled(arguments, after: duration * fraction).landed
             let killed = try archive.verifyProblems()
             #expect(killed == nil, "after the kill at \(fraction) of \(duration) s: \(killed ?? "")")
             let rerun = try archive.run(arguments)
