@@ -99,6 +99,27 @@ public enum Console {
         }
     }
 
+    /// A command's report of what it did (`verify`, `reindex`, `keys …`, `login`): under `--quiet`, a
+    /// success says nothing (cron mails only what needs a look); its warnings, its problems, a failed
+    /// report's lines and `--json` output are printed as always.
+    public static func printOutcome(_ report: some HumanReport, json: Bool = false, succeeded: Bool = true) {
+        if isQuiet && succeeded && !json {
+            report.warnings.forEach { warning($0) }
+            for case .problem(let text) in report.humanOutput(terminal: false) { error(text) }
+            return
+        }
+        if json, let report = report as? any CommandReport {
+            print(report, json: true)
+        } else {
+            print(report)
+        }
+    }
+
+    /// One line saying what a command did, left out under `--quiet`.
+    public static func outcome(_ text: String) {
+        if !isQuiet { line(text) }
+    }
+
     /// A report's warnings, then its human lines: results on standard output, problems on standard error.
     public static func print(_ report: some HumanReport, results: (String) -> Void = line) {
         report.warnings.forEach { warning($0) }
