@@ -142,6 +142,7 @@ struct Export: ParsableCommand {
         if retainRedacted { request.retainRedacted = true }
         if allowIndexing { request.allowIndexing = true }
         if let templates { request.templates = templates }
+        if let pageMessages { request.pageMessages = pageMessages }
         if let mode { request.mode = mode }
     }
 
