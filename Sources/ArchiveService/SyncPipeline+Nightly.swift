@@ -131,13 +131,20 @@ extension SyncPipeline {
         observer?.roomStarted(roomID: roomID, name: metadata.name)
         var result = RoomSyncResult(roomID: roomID, name: metadata.name, newEvents: 0,
                                     totalEvents: existing.eventCount, pages: 0, malformed: 0, error: nil)
+        let members = room.state.filter { $0["type"]?.stringValue == "m.room.member" }
         if room.limited {
             // More news than the timeline holds: the walk from the forward cursor fills the gap exactly
             // (it reaches the /sync's events too; they are stored once).
             try await walk(roomID: roomID, cursors: existing.cursors, metadata: metadata, options: options,
                            result: &result)
+            // Then the /sync's timeline after the archive, its events already walked skipped: a server
+            // whose /messages stopped short of its /sync loses none of them. Not after a walk stopped for
+            // this run, which left a gap before them.
+            if !result.stoppedEarly, !room.timeline.isEmpty, let cursors = try store.room(roomID)?.cursors {
+                try store(page: MessagesPage(chunk: room.timeline, start: room.prevBatch, end: nil, state: members),
+                          placement: .after, cursors: cursors, metadata: metadata, options: options, result: &result)
+            }
         } else if !room.timeline.isEmpty {
-            let members = room.state.filter { $0["type"]?.stringValue == "m.room.member" }
             try store(page: MessagesPage(chunk: room.timeline, start: room.prevBatch, end: nextBatch, state: members),
                       placement: .after,
                       cursors: RoomCursors(backward: existing.cursors.backward, forward: nextBatch),

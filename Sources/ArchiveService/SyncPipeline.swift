@@ -117,6 +117,8 @@ public struct SyncPipeline {
     let client: MatrixClient
     let store: ArchiveStore
     let observer: (any SyncObserver)?
+    /// The rooms' media passes, one at a time across rooms (see `AsyncGate`).
+    let mediaGate = AsyncGate()
 
     public init(client: MatrixClient, store: ArchiveStore, observer: (any SyncObserver)?) {
         self.client = client
@@ -300,9 +302,11 @@ public struct SyncPipeline {
     func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
-            result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in
-                observer?.mediaProgress(roomID: roomID, done: done, total: total)
-            }.run(roomID: roomID)
+            result.media = try await mediaGate.exclusively {
+                try await MediaFetcher(client: client, store: store, options: media) { done, total in
+                    observer?.mediaProgress(roomID: roomID, done: done, total: total)
+                }.run(roomID: roomID)
+            }
         }
         let decryption = try store.decryptionSummary(roomID: roomID)
         result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
