@@ -68,7 +68,7 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Walk every room with /state and /messages instead of learning from /sync what changed.")
     var walkAll = false
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}],\"http\":{\"requests\",\"bytes_received\"}} at the end.")
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"error\",\"media\",\"waiting_for_keys\"}],\"index\",\"key_backup\",\"http\":{\"requests\",\"bytes_received\"}} at the end (schemas/sync-result.schema.json).")
     var json = false
 
     /// The flags over config.toml over the defaults.

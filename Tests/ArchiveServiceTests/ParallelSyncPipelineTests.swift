@@ -75,8 +75,10 @@ import TestSupport
         #expect(peak.requests <= 3, "at most one request per room, three rooms at once")
         #expect(peak.requests >= 2, "the rooms overlapped")
         #expect(peak.requestsPerRoom == 1)
+        // (Per room at most one page waits by construction: the room's loop stores each page before it
+        // asks for the next; what --jobs bounds is the pages of all rooms.)
         #expect(peak.unstoredPages <= 3)
-        #expect(peak.unstoredPagesPerRoom == 1)
+        #expect(peak.unstoredPages >= 1)
         for id in ids { #expect(try timeline(id) == [messages[id]!]) }
     }
 

@@ -68,6 +68,8 @@ public struct SyncReport: CommandReport {
     /// Things that went wrong beside the rooms (the key backup, the sender-key check), each a warning of
     /// the outcome: the archive is fine, but someone should look.
     var runWarnings: [String] = []
+    /// Why the /sync since the stored token failed, when it did (the run walked every room instead).
+    var syncFallback: String? = nil
 
     public var failedRooms: Int { rooms.filter { $0.error != nil }.count }
 
@@ -124,6 +126,10 @@ public struct SyncReport: CommandReport {
             return .failed(.failure("\(failedRooms) of \(rooms.count) rooms failed to sync"))
         }
         var warnings: [String] = []
+        if let syncFallback {
+            // Not silent: a token that keeps failing turns every nightly run into a full walk.
+            warnings.append("the /sync from the stored batch token failed (\(syncFallback)); every room was walked instead")
+        }
         if failedRooms > 0 {
             warnings.append("\(failedRooms) of \(rooms.count) rooms failed to sync (the others are archived)")
         }
@@ -155,6 +161,7 @@ extension Archive {
                                   media: request.mediaOptions, jobs: request.jobs)
         options.walkAll = request.walkAll
         options.usesSyncToken = true
+        options.addsRejoinedRooms = request.rooms.isEmpty && request.spaces.isEmpty && !request.allJoined
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = request.index ? try BackgroundIndexer(storeDirectory: directory) : nil
         indexer?.start()
@@ -177,7 +184,7 @@ extension Archive {
         }
         let report = SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup,
                                 seconds: Date().timeIntervalSince(started), http: await client.traffic,
-                                runWarnings: progress.runWarnings)
+                                runWarnings: progress.runWarnings, syncFallback: progress.syncFallback)
         report.logSummary()
         return report
     }
@@ -202,6 +209,8 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     /// What went wrong beside the rooms, for the run's outcome (exit 3).
     private var warnings: [String] = []
     var runWarnings: [String] { lock.withLock { warnings } }
+    /// Why the /sync from the stored token failed, if it did (a warning of the run).
+    private(set) var syncFallback: String?
 
     /// - Parameters:
     ///   - live: redraw a progress line (standard error is a terminal).
@@ -278,6 +287,10 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     static func stoppedEarlyWarning(_ label: String) -> String {
         "\(label): the server kept sending pages with nothing new (or repeated a token); stopped for this run, "
             + "the next sync goes on from there"
+    }
+
+    public func syncTokenFallback(reason: String) {
+        lock.withLock { syncFallback = reason }
     }
 
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
