@@ -33,6 +33,7 @@ import Glibc
         output = "site-{date}/"
         allow_indexing = true
         mode = "0644"
+        page_messages = 500
         """
 
     func parse(_ text: String) -> Result<ArchiveConfig, ConfigError> { ArchiveConfig.parse(text, file: "config.toml") }
@@ -60,6 +61,18 @@ import Glibc
         #expect(nightly.format == .json && nightly.rooms == ["#team:example.org"] && nightly.since == "2024-01-01")
         let site = try #require(config.exportJob(named: "site"))
         #expect(site.format == .html && site.allowIndexing && site.mode == "0644" && !site.includeMedia)
+        // The job's page size reaches the export it runs.
+        let requests = try site.requests(date: "2024-05-01", storeDirectory: URL(fileURLWithPath: "/srv/store"),
+                                         toolVersion: "test")
+        #expect(requests.map(\.pageMessages) == [500])
+        #expect(requests.map(\.output) == ["/srv/store/site-2024-05-01/"])
+    }
+
+    @Test func pageMessagesIsForHTMLJobsAndWithinItsRange() throws {
+        #expect(try problems("[export.a]\nformat = \"json\"\noutput = \"o\"\npage_messages = 10\n")
+                == ["config.toml:4: page_messages only applies to format = \"html\""])
+        #expect(try problems("[export.a]\nformat = \"html\"\noutput = \"o/\"\npage_messages = 0\n")
+                == ["config.toml:4: export.a.page_messages must be between 1 and \(ExportRequest.pageMessagesRange.upperBound), got 0"])
     }
 
     @Test func eachKindOfErrorIsReportedAtItsLine() throws {
@@ -91,7 +104,7 @@ import Glibc
             "config.toml:9: output uses {room}: the job must name its rooms (rooms = [...]) and no spaces",
             "config.toml:9: output: unknown placeholder {week} (known: {date}, {room})",
             "config.toml:10: unknown export job field `compress` in [export.weekly] (known: format, output, rooms, spaces, "
-                + "since, until, senders, include_media, retain_redacted, allow_indexing, templates, mode)",
+                + "since, until, senders, include_media, retain_redacted, allow_indexing, templates, mode, page_messages)",
             "config.toml:11: [export.empty] needs format = \"json\", \"html\" or \"txt\"",
             "config.toml:11: [export.empty] needs output = \"PATH\" (it may hold {date} and {room})",
         ])
@@ -153,7 +166,7 @@ import Glibc
         let text = "# archive\r\nmedia = true\r\n\r\n[export.a]\r\nformat = \"pdf\"\r\noutput = \"o\"\r\nbogus = 1\r\n"
         let expected = ["config.toml:5: format must be json, html or txt",
                         "config.toml:7: unknown export job field `bogus` in [export.a] (known: format, output, rooms, spaces, "
-                            + "since, until, senders, include_media, retain_redacted, allow_indexing, templates, mode)"]
+                            + "since, until, senders, include_media, retain_redacted, allow_indexing, templates, mode, page_messages)"]
         #expect(try problems(text) == expected)
         #expect(try problems("\u{FEFF}" + text) == expected)
         #expect(try problems("\u{FEFF}[export.a]\nformat = 1\noutput = \"o\"\n") == ["config.toml:2: export.a.format must be a string, got an integer"])

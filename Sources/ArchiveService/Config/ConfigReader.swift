@@ -7,7 +7,7 @@ struct ConfigReader {
     static let topLevelKeys = ["homeserver", "user", "password_file", "rooms", "spaces", "all_joined",
                                "retain_redacted", "media", "max_media_size", "page_size", "jobs", "export"]
     static let exportJobKeys = ["format", "output", "rooms", "spaces", "since", "until", "senders", "include_media",
-                                "retain_redacted", "allow_indexing", "templates", "mode"]
+                                "retain_redacted", "allow_indexing", "templates", "mode", "page_messages"]
     /// Keys that would hold a secret. A config is not a secret file (it may be shown, copied, committed):
     /// it may name files holding secrets, never hold one.
     static let secretKeys: [String: String] = [
@@ -114,6 +114,10 @@ struct ConfigReader {
         job.templates = nonEmptyString(table, path + ["templates"])
         if job.templates != nil && job.format != .html {
             problem(path + ["templates"], "templates only applies to format = \"html\"")
+        }
+        job.pageMessages = integer(table, path + ["page_messages"], in: ExportRequest.pageMessagesRange)
+        if job.pageMessages != nil && job.format != .html {
+            problem(path + ["page_messages"], "page_messages only applies to format = \"html\"")
         }
         if let mode = string(table, path + ["mode"]) {
             do {

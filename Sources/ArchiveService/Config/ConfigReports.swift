@@ -67,6 +67,7 @@ extension ExportJob {
         for (key, value) in [("since", since), ("until", until), ("templates", templates), ("mode", mode)] {
             if let value { object[key] = .string(value) }
         }
+        if let pageMessages { object["page_messages"] = .int(Int64(pageMessages)) }
         return .object(object)
     }
 }

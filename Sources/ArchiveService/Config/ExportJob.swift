@@ -20,6 +20,8 @@ public struct ExportJob: Sendable {
     public var allowIndexing = false
     public var templates: String?
     public var mode: String?
+    /// `--page-messages`: at most this many messages on an HTML month or thread page.
+    public var pageMessages: Int?
 
     init(name: String) { self.name = name }
 
@@ -44,6 +46,7 @@ public struct ExportJob: Sendable {
             request.allowIndexing = allowIndexing
             request.templates = templates
             request.mode = mode
+            request.pageMessages = pageMessages
             return request
         }
     }
