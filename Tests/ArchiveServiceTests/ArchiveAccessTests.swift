@@ -49,3 +49,22 @@ import Testing
         #expect(verify.humanOutput(terminal: false) == [.result("archive OK: 0 rooms, integrity and cursors consistent")])
     }
 }
+
+/// `login --homeserver https://user:password@host` is refused before the password file is read or anything
+/// is sent, and the refusal does not repeat what it refuses.
+@Suite struct LoginHomeserverTests {
+    @Test func aHomeserverWithUserinfoIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-login-\(UUID().uuidString)")
+        for url in ["https://archiver:s3cret@127.0.0.1:9", "http://archiver@127.0.0.1:9/"] {
+            await #expect {
+                try await Account(storeDirectory: directory).login(homeserver: url, user: "@a:b",
+                                                                   passwordFile: "/nonexistent/password")
+            } throws: { error in
+                let message = ErrorReport.message(for: error) ?? ""
+                return ErrorReport.exitCode(for: error) == 2 && message.hasPrefix("--homeserver must not hold a user name")
+                    && !message.contains("s3cret")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+    }
+}

@@ -68,6 +68,12 @@ extension Account {
 
     /// Logs in with the password in `passwordFile` and keeps the session (0600) in the store.
     public func login(homeserver: String, user: String, passwordFile: String) async throws -> LoginReport {
+        // `https://user:password@host` would keep a password in credentials.json's homeserver, in shell
+        // history and in every URL built from it; refused before anything is read or sent.
+        if ConfigReader.hasUserinfo(homeserver) {
+            throw ArchiveError.usage("--homeserver must not hold a user name or password (…@host); "
+                                     + "give the user with --user and the password with --password-file")
+        }
         let password = try SecretFile.read(passwordFile, what: "password")
         let credentials = try await MatrixClient.login(homeserver: homeserver, user: user, password: password,
                                                        deviceName: "mxarchive")
