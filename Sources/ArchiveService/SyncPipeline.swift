@@ -287,12 +287,8 @@ public struct SyncPipeline {
                     forwardToken = nil
                 }
             }
-            let reachesRoomStart = request.direction == .backward && page.chunk.contains {
-                $0["type"]?.stringValue == "m.room.create" && $0["state_key"]?.stringValue == ""
-                    && $0["room_id"]?.stringValue.map { $0 == roomID } != false
-            }
             let placement = planner.apply(PageReply(start: page.start, end: page.end, eventCount: page.chunk.count,
-                                                    forwardToken: forwardToken, reachesRoomStart: reachesRoomStart),
+                                                    forwardToken: forwardToken),
                                           to: request)
             let before = result.newEvents
             try store(page: page, placement: placement, cursors: planner.cursors, metadata: metadata,

@@ -20,15 +20,6 @@ import TestSupport
         #expect(planner.cursors == RoomCursors(backward: .complete, forward: "now"))
     }
 
-    @Test func aBackwardPageReachingTheRoomStartCompletesTheWalkBackDespiteItsEnd() {
-        var planner = PaginationPlanner(cursors: .new, startMode: .latest)
-        let first = planner.nextRequest()!
-        planner.apply(PageReply(start: "now", end: "b1", eventCount: 4, forwardToken: "f0", reachesRoomStart: true),
-                      to: first)
-        #expect(planner.cursors == RoomCursors(backward: .complete, forward: "f0"))
-        #expect(planner.nextRequest() == PageRequest(direction: .forward, from: "f0"))
-    }
-
     @Test func fromStartWalksForwardAndKeepsTheLastEnd() {
         var planner = PaginationPlanner(cursors: .new, startMode: .fromStart)
         let first = planner.nextRequest()!

@@ -70,40 +70,6 @@ import TestSupport
         #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "f1"))
     }
 
-    /// A backward page that holds the room's `m.room.create` ends the walk back: nothing precedes the event
-    /// that makes the room, so the empty page after it is not asked for (a small room's first sync is four
-    /// requests, not five). A create event of another room in the page does not count.
-    @Test func aPageHoldingTheRoomsCreateEventEndsTheWalkBack() async throws {
-        var room = EventFactory(roomID: "!small:hs.test")
-        let create = room.create()
-        let messages = (0..<3).map { room.message("m\($0)") }
-        let transport = ScriptedTransport([
-            Reply.state([create]),
-            Reply.page(messages.reversed() + [create], start: "now", end: "b1"), Reply.context(end: "now"),
-            Reply.page([], start: "now", end: nil),
-        ])
-        let results = try await sync(transport, [room.roomID])
-        #expect(results.map(\.error) == [nil])
-        #expect(transport.requests.map { $0.query("dir") } == [nil, "b", nil, "f"])
-        #expect(transport.requests.last?.query("from") == "now")
-        #expect(try timeline(room.roomID) == ([create] + messages).map(\.eventID))
-        #expect(try store.room(room.roomID)?.cursors == RoomCursors(backward: .complete, forward: "now"))
-
-        var other = EventFactory(roomID: "!other:hs.test", idPrefix: "o")
-        let foreignCreate = other.create()
-        var second = EventFactory(roomID: "!second:hs.test", idPrefix: "s")
-        let secondCreate = second.create()
-        let message = second.message("hello")
-        let notTheStart = ScriptedTransport([
-            Reply.state([secondCreate]),
-            Reply.page([message, foreignCreate], start: "now", end: "b1"), Reply.context(end: "now"),
-            Reply.page([secondCreate], start: "b1", end: "b2"),
-            Reply.page([], start: "now", end: nil),
-        ])
-        #expect(try await sync(notTheStart, [second.roomID]).map(\.error) == [nil])
-        #expect(notTheStart.requests.compactMap { $0.query("from") } == ["b1", "now"])
-    }
-
     /// Issue 12.5: a page too big to read (over the transport's 64 MiB cap) is asked for again with half the
     /// events from the same cursor, and the size grows back after pages that fit; it once failed the room at
     /// the same cursor every night.

@@ -76,7 +76,7 @@ public struct PaginationPlanner: Sendable {
                 // The first backward page starts at "now": that is where later forward walks begin.
                 cursors.forward = reply.forwardToken ?? reply.start
             }
-            cursors.backward = exhausted || reply.reachesRoomStart ? .complete : .at(reply.end!)
+            cursors.backward = exhausted ? .complete : .at(reply.end!)
             return .before
         case .forward:
             if request.from == nil { cursors.backward = .complete }

@@ -48,17 +48,11 @@ public struct PageReply: Sendable, Hashable {
     /// as a `from` for `dir=f` ("servers are not required to support this"); the page's `start` is used
     /// only when no such token could be had (an empty page).
     public let forwardToken: String?
-    /// A backward page that holds the room's `m.room.create`: nothing comes before the event that makes
-    /// the room, so the walk back is complete without asking for the empty page after it (one request
-    /// less for every room whose history fits in a page: most rooms of an organisation).
-    public let reachesRoomStart: Bool
-    public init(start: String?, end: String?, eventCount: Int, forwardToken: String? = nil,
-                reachesRoomStart: Bool = false) {
+    public init(start: String?, end: String?, eventCount: Int, forwardToken: String? = nil) {
         self.start = start
         self.end = end
         self.eventCount = eventCount
         self.forwardToken = forwardToken
-        self.reachesRoomStart = reachesRoomStart
     }
 }
 
