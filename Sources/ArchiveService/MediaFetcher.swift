@@ -36,6 +36,10 @@ public struct MediaSyncCounts: Sendable, Hashable {
     /// Files deleted because every event referring to them was redacted.
     public var removed = 0
 
+    /// Of `failed`, attachments that failed the same way in the run before (same mxc, key and status): a
+    /// broken link anyone in a room can post fails every night, and is warned about only the first time.
+    public var failedAsBefore: [MediaStatus: Int] = [:]
+
     public var failedTotal: Int { failed.values.reduce(0, +) }
 
     public init() {}
@@ -72,7 +76,8 @@ struct MediaFetcher {
                    known.status != .ok || store.mediaFiles.contains(sha256: known.sha256 ?? "") {
                     counts.skipped += 1
                 } else {
-                    try await fetch(attachment, eventID: eventID, keyDigest: keyDigest, counts: &counts)
+                    try await fetch(attachment, eventID: eventID, keyDigest: keyDigest,
+                                    previous: refs[ArchiveStore.mediaKey(eventID, attachment.role)], counts: &counts)
                 }
                 done += 1
                 progress(done, total)
@@ -81,12 +86,16 @@ struct MediaFetcher {
         return counts
     }
 
-    private func fetch(_ attachment: Attachment, eventID: String, keyDigest: String,
+    private func fetch(_ attachment: Attachment, eventID: String, keyDigest: String, previous: MediaRef?,
                        counts: inout MediaSyncCounts) async throws {
         func record(_ status: MediaStatus, _ error: String) throws {
             try store.recordMediaRef(MediaRef(eventID: eventID, role: attachment.role, mxc: attachment.url,
                                               keyDigest: keyDigest, status: status, sha256: nil), error: error)
             counts.failed[status, default: 0] += 1
+            if let previous, previous.status == status, previous.mxc == attachment.url,
+               previous.keyDigest == keyDigest {
+                counts.failedAsBefore[status, default: 0] += 1
+            }
         }
         func stored(_ digest: String) -> MediaRef {
             MediaRef(eventID: eventID, role: attachment.role, mxc: attachment.url, keyDigest: keyDigest,

@@ -7,10 +7,12 @@
 /// result) cancels the rooms still running, waits for them (a page being stored is stored whole) and is
 /// rethrown; rooms not yet started are not started.
 ///
-/// The loop that collects results and cancels the other rooms runs on the writer's thread too, not on the
-/// shared cooperative pool: rooms live on the writer's own thread, so a pool kept busy by blocking work
-/// elsewhere would otherwise leave a run-ending error unacted on while the rooms beside it go on fetching
-/// and storing (seen in the whole test suite: the room beside a revoked token stored all its pages).
+/// The loop that collects results and cancels the other rooms runs on the writer's queue too, not on Swift's
+/// shared cooperative pool. The writer is a serial DispatchQueue, served by libdispatch's own threads and
+/// not limited to the pool's width (one thread per core), so the rooms go on running while the pool is busy
+/// with blocking work elsewhere; the loop must not be the one left waiting for a pool thread, or a
+/// run-ending error goes unacted on while the rooms beside it go on fetching and storing (seen in the whole
+/// test suite: the room beside a revoked token stored all its pages).
 struct RoomScheduler {
     let jobs: Int
     private let writer = StoreWriterExecutor()

@@ -61,6 +61,10 @@ public struct RoomSyncResult: Sendable {
     public var media: MediaSyncCounts?
     /// Encrypted events of the room still waiting for keys after this run (missing_key, unknown_index).
     public var waitingForKeys = 0
+    /// How many more wait than before this run: what the run's warning is about. Events warned about on
+    /// the night they arrived are not warned about again every night after (anyone in a room can send an
+    /// event no key will ever come for); the total stays in the summary, the JSON and the metrics.
+    public var newlyWaitingForKeys = 0
     /// The walk stopped for this run (a long run of pages with nothing new, or a token cycle); the next
     /// sync goes on from the stored cursor.
     public var stoppedEarly = false
@@ -232,6 +236,7 @@ public struct SyncPipeline {
             return nil
         }
         let existing = try store.room(roomID)
+        let waitingBefore = try waitingForKeys(roomID: roomID)
         try store.updateRoom(metadata, state: state)
         let userID = await client.credentials.userID
         let ownMembership = state.first { $0.type == "m.room.member" && $0.stateKey == userID }?
@@ -251,7 +256,7 @@ public struct SyncPipeline {
         try await walk(roomID: roomID, cursors: cursors, metadata: metadata, options: options, result: &result)
         // Archived up to the leave (the server shows a departed member no later event); not walked again.
         if accountLeft { try store.markLeft(roomID: roomID) }
-        try await finishRoom(roomID: roomID, options: options, result: &result)
+        try await finishRoom(roomID: roomID, options: options, waitingBefore: waitingBefore, result: &result)
         return (result, metadata)
     }
 
@@ -299,7 +304,8 @@ public struct SyncPipeline {
     }
 
     /// After a room's events: its media (with `--media`), what still waits for keys, the sync time.
-    func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
+    func finishRoom(roomID: String, options: SyncOptions, waitingBefore: Int,
+                    result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
             result.media = try await mediaGate.exclusively {
@@ -308,9 +314,15 @@ public struct SyncPipeline {
                 }.run(roomID: roomID)
             }
         }
-        let decryption = try store.decryptionSummary(roomID: roomID)
-        result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
+        result.waitingForKeys = try waitingForKeys(roomID: roomID)
+        result.newlyWaitingForKeys = max(0, result.waitingForKeys - waitingBefore)
         try store.markSynced(roomID: roomID)
+    }
+
+    /// Encrypted events of the room waiting for keys (missing_key, unknown_index).
+    func waitingForKeys(roomID: String) throws -> Int {
+        let decryption = try store.decryptionSummary(roomID: roomID)
+        return DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
     }
 
     /// `--since`: the archive of a new room begins with the first event at or after the date; nothing older

@@ -27,7 +27,9 @@ struct Login: AsyncParsableCommand {
 
     func validate() throws {
         if let homeserver, !(homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://")) {
-            throw ValidationError("--homeserver must be an http:// or https:// URL, got '\(homeserver)'")
+            // Not echoed: `user:password@host` without a scheme would put the password on stderr (cron mail).
+            throw ValidationError("--homeserver must be an http:// or https:// URL (the server's address, "
+                                  + "e.g. https://matrix.example.org)")
         }
     }
 

@@ -19,9 +19,10 @@ struct MXArchiveCommand: AsyncParsableCommand {
             the timer or crontab line that runs it.
 
             Exit codes: 0 done; 1 failed; 2 usage error; 3 done with warnings (`sync`: some rooms
-            failed while others were archived, encrypted events still wait for keys, or attachments
-            failed; each warning is a `warning:` line on stderr). --quiet prints only warnings and
-            errors; --log-format json writes each stderr line as one JSON object.
+            failed while others were archived, the run stored encrypted events that wait for keys, or
+            attachments failed that had not failed so before; each warning is a `warning:` line on
+            stderr). --quiet prints only warnings and errors; --log-format json writes each stderr line
+            as one JSON object.
             """,
         version: "0.1.0",
         subcommands: [Login.self, Rooms.self, Sync.self, Keys.self, Events.self, Search.self, Reindex.self, Status.self,

@@ -35,9 +35,10 @@ struct Sync: AsyncParsableCommand {
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media.
 
-            Exit 3 (done with warnings) when some rooms failed while others were archived, encrypted
-            events still wait for keys, or attachments failed (not those over the size cap); exit 1 when
-            every room failed. For cron: `mxarchive --quiet sync` prints nothing unless something is
+            Exit 3 (done with warnings) when some rooms failed while others were archived, the run
+            stored encrypted events that wait for keys, or attachments failed that had not failed the
+            same way before (not those over the size cap): what was warned about once is not warned
+            about every night. Exit 1 when every room failed. For cron: `mxarchive --quiet sync` prints nothing unless something is
             wrong. --metrics-file writes Prometheus text for node_exporter's textfile collector
             (replaced whole after every run, a failed one too).
             """)

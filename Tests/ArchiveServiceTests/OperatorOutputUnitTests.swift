@@ -12,13 +12,18 @@ import Glibc
 /// JSON log records and the global options read before parsing. The CLI's behaviour end to end is in
 /// IntegrationTests/OperatorOutputTests.
 @Suite struct OperatorOutputUnitTests {
-    static func room(_ id: String, error: String? = nil, waiting: Int = 0, media: [MediaStatus: Int]? = nil) -> RoomSyncResult {
+    /// A room's result; `waiting` events wait for keys, `newlyWaiting` of them since this run (all by
+    /// default); `media` failed, `mediaAsBefore` of them as in the run before.
+    static func room(_ id: String, error: String? = nil, waiting: Int = 0, newlyWaiting: Int? = nil,
+                     media: [MediaStatus: Int]? = nil, mediaAsBefore: [MediaStatus: Int] = [:]) -> RoomSyncResult {
         var result = RoomSyncResult(roomID: id, name: nil, newEvents: 5, totalEvents: 9, pages: 1, malformed: 0,
                                     error: error)
         result.waitingForKeys = waiting
+        result.newlyWaitingForKeys = newlyWaiting ?? waiting
         if let media {
             var counts = MediaSyncCounts()
             counts.failed = media
+            counts.failedAsBefore = mediaAsBefore
             result.media = counts
         }
         return result
@@ -40,6 +45,15 @@ import Glibc
         #expect(partial == ["1 of 2 rooms failed to sync (the others are archived)"])
         #expect(Self.report([Self.room("!a:x", waiting: 4)]).outcome.exitCode == 3)
         #expect(Self.report([Self.room("!a:x", media: [.notFound: 1])]).outcome.exitCode == 3)
+        // What waited or failed the same way in the run before was warned about then: not every night.
+        #expect(Self.report([Self.room("!a:x", waiting: 4, newlyWaiting: 0)]).outcome == .done)
+        #expect(Self.report([Self.room("!a:x", media: [.notFound: 1], mediaAsBefore: [.notFound: 1])]).outcome == .done)
+        guard case .doneWithWarnings(let grown) = Self.report([
+            Self.room("!a:x", waiting: 7, newlyWaiting: 2),
+            Self.room("!b:x", media: [.notFound: 2, .forbidden: 1], mediaAsBefore: [.notFound: 1]),
+        ]).outcome else { Issue.record("new waiting events and new failures are not warnings"); return }
+        #expect(grown == ["2 more encrypted events wait for keys (7 in all; `mxarchive keys backup` or `keys import`)",
+                          "2 attachments failed to download (the next `sync --media` tries again)"])
         // The size cap is the operator's choice, not a failure.
         #expect(Self.report([Self.room("!a:x", media: [.tooLarge: 2])]).outcome == .done)
         #expect(throws: DoneWithWarnings.self) { try Self.report([Self.room("!a:x", waiting: 1)]).outcome.check() }

@@ -92,21 +92,33 @@ import TestSupport
 
     // The first room's revoked token must stop the room beside it within that room's first request. The
     // run's loop (the task group's parent) is what cancels the other rooms, so it must not wait for a thread
-    // of the shared pool: rooms run on the store writer's own thread, and a pool kept busy by blocking work
-    // (the whole test suite did it; a CLI run could too) left the parent unable to act while the room beside
-    // it went on to fetch and store all five replies. Here the pool's threads are made busy on purpose when
-    // the second room asks for its state, and only then is the first room's refusal let through (a gate, not
-    // a timer: timers are late on a busy pool, and the order must not depend on them).
+    // of the shared pool: rooms run on the store writer's queue, and a pool kept busy by blocking work (the
+    // whole test suite did it; a CLI run could too) left the parent unable to act while the room beside it
+    // went on to fetch and store all five replies. Here every thread of the pool is made busy on purpose
+    // when the second room asks for its state, and only once all of them are taken is the first room's
+    // refusal let through (a gate, not a timer: timers are late on a busy pool). The pool is given back as
+    // soon as the second room is cancelled, or after 2 s on a scheduler that does not cancel it meanwhile.
     @Test func anErrorThatEndsTheRunCancelsTheRoomsBesideItAndStartsNoOthers() async throws {
         let (ids, _, slow) = rooms(6, delay: 300)
         var scripts = slow
         scripts[ids[0]] = RoomScript(steps: [Reply.error(401, "M_UNKNOWN_TOKEN")], delayMilliseconds: 0)
         let refusal = Gate()
-        let transport = RoomRoutedTransport(scripts, gates: [ids[0]: refusal], whenFirstAsked: [ids[1]: {
-            for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
-                Task.detached { usleep(3_000_000) }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let taken = DispatchSemaphore(value: 0)
+        let giveBack = DispatchSemaphore(value: 0)
+        let giveBackThePool: @Sendable () -> Void = { for _ in 0..<threads { giveBack.signal() } }
+        // Given back from the writer's queue when the second room is cancelled: the test's own body runs on
+        // the pool, so it could not do it before the blocking tasks time out.
+        let transport = RoomRoutedTransport(scripts, gates: [ids[0]: refusal],
+                                            whenCancelled: [ids[1]: giveBackThePool], whenFirstAsked: [ids[1]: {
+            for _ in 0..<threads {
+                Task.detached {
+                    taken.signal()
+                    _ = giveBack.wait(timeout: .now() + 2)
+                }
             }
-            usleep(100_000)  // the blocking tasks have taken the pool's threads
+            // On the writer's queue, not the pool: waits until every thread of the pool is held.
+            for _ in 0..<threads { _ = taken.wait(timeout: .now() + 10) }
             refusal.open()
         }])
         let error = await #expect(throws: MatrixError.self) { try await sync(transport, ids, jobs: 2) }
@@ -172,11 +184,14 @@ final class RoomRoutedTransport: HTTPTransport, SyncObserver {
     private let gates: [String: Gate]
     /// Called on a room's first request, before it is answered.
     private let whenFirstAsked: [String: @Sendable () -> Void]
+    /// Called when a room's request is cancelled while it waits for its answer.
+    private let whenCancelled: [String: @Sendable () -> Void]
 
     init(_ scripts: [String: RoomScript], gates: [String: Gate] = [:],
-         whenFirstAsked: [String: @Sendable () -> Void] = [:]) {
+         whenCancelled: [String: @Sendable () -> Void] = [:], whenFirstAsked: [String: @Sendable () -> Void] = [:]) {
         state = Mutex(State(scripts: scripts))
         self.gates = gates
+        self.whenCancelled = whenCancelled
         self.whenFirstAsked = whenFirstAsked
     }
 
@@ -213,7 +228,14 @@ final class RoomRoutedTransport: HTTPTransport, SyncObserver {
         if isFirst { whenFirstAsked[roomID]?() }
         await gates[roomID]?.wait()
         defer { state.withLock { $0.inFlight[roomID, default: 1] -= 1 } }
-        if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
+        if delay > 0 {
+            do {
+                try await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)
+            } catch {
+                whenCancelled[roomID]?()
+                throw error
+            }
+        }
         guard case .reply(let status, let body) = step else { throw TransportFailure("not scripted") }
         if isPage {
             state.withLock { state in

@@ -163,7 +163,7 @@ import TestSupport
         // bob sent in alice's session), a warning of this run, so the run is done with warnings.
         #expect(media.status == 3, "\(media.stderr)")
         #expect(media.stderr.contains("another user's device"), "\(media.stderr)")
-        #expect(!media.stderr.contains("still wait for keys"), "\(media.stderr)")
+        #expect(!media.stderr.contains("wait for keys"), "\(media.stderr)")
         for key in ["sha256", "thumbnail_sha256"] {
             let digest = string(seed, "encrypted", "image", key)
             #expect(digest.count == 64)
@@ -268,7 +268,9 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: keyFile.path))
         try forgetSessions(archive)
         let after = try archive.run(["sync", "--room", room])
-        #expect(after.status == 3)
+        // Every encrypted event waits for keys again, but they did before this run too (the sessions were
+        // dropped by the test, not by the sync): nothing new to warn about.
+        #expect(after.status == 0, "\(after.stderr)")
         #expect(!after.stdout.contains("key backup"))
         #expect(try items(archive, room).values.filter { $0["decryption"] == "ok" }.isEmpty)
     }

@@ -150,12 +150,17 @@ struct Archive {
     }
 
     /// The exit-code contract for a sync whose `--json` is `report`: 3 (done with warnings) when a room
-    /// failed, events still wait for keys or attachments failed (other than over the size cap), else 0.
+    /// failed, the run stored events that wait for keys, or attachments failed (other than over the size
+    /// cap) that had not failed the same way in the run before, else 0.
     static func expectedSyncStatus(_ report: JSONValue?) -> Int32 {
         let rooms = report?["rooms"]?.arrayValue ?? []
         let warned = rooms.contains { room in
-            room["error"] != nil || room["waiting_for_keys"] != nil
-                || (room.value(at: "media", "failed")?.objectValue ?? [:]).keys.contains { $0 != "too_large" }
+            let failed = room.value(at: "media", "failed")?.objectValue ?? [:]
+            let asBefore = room.value(at: "media", "failed_as_before")?.objectValue ?? [:]
+            return room["error"] != nil || room["newly_waiting_for_keys"] != nil
+                || failed.contains { status, count in
+                    status != "too_large" && (count.int64Value ?? 0) > (asBefore[status]?.int64Value ?? 0)
+                }
         }
         // A key backup that could not be read is a warning of the run (the sync goes on without it).
         return warned || report?.value(at: "key_backup", "error") != nil ? 3 : 0

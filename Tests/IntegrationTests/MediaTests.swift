@@ -117,13 +117,18 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.video", "body": "big", "url": .string(bigURI)])
         _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.file", "body": "hostile",
                                                            "url": "mxc://localhost/../../credentials"])
+        // A link to a file the server does not have: it fails every run, and is warned about once.
+        _ = try await alice.send(roomID: roomID, content: ["msgtype": "m.file", "body": "gone",
+                                                           "url": "mxc://localhost/NoSuchMediaAnywhere"])
 
         // First run, with a limit below the big file.
         let first = try archive.sync(["--room", roomID, "--media", "--max-media-size", "100K"])
         let firstMedia = try #require(first.jsonLines.last?["rooms"]?.arrayValue?.first?["media"])
         #expect(firstMedia["downloaded"] == .int(3))  // image, thumbnail, encrypted
         #expect(firstMedia["reused"] == .int(1))      // the second event of the same image
-        #expect(firstMedia["failed"] == ["hash_mismatch": 1, "too_large": 1, "invalid": 1])
+        #expect(firstMedia["failed"] == ["hash_mismatch": 1, "too_large": 1, "invalid": 1, "not_found": 1])
+        #expect(firstMedia["failed_as_before"] == [:])
+        #expect(first.status == 3 && first.stderr.contains("attachments failed to download"), "\(first.stderr)")
         #expect(try SchemaValidator.errors([first.lines.last ?? ""], schema: "sync-result.schema.json").isEmpty)
 
         for (bytes, digest) in [(image, sha256Hex(image)), (thumbnail, sha256Hex(thumbnail)),
@@ -143,7 +148,11 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         #expect(secondMedia["downloaded"] == .int(0))
         #expect(secondMedia["reused"] == .int(0))
         #expect(secondMedia["already_done"] == .int(6))  // 4 ok, hash_mismatch, invalid
-        #expect(secondMedia["failed"] == ["too_large": 1])
+        #expect(secondMedia["failed"] == ["too_large": 1, "not_found": 1])
+        // The same failures as the run before: nothing new to look at, so no warning and exit 0.
+        #expect(secondMedia["failed_as_before"] == ["too_large": 1, "not_found": 1])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stderr.contains("warning:"), "\(second.stderr)")
 
         // Without the low limit the big file comes.
         let third = try archive.sync(["--room", roomID, "--media"])
@@ -152,7 +161,7 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
 
         let status = try archive.run(["status", "--json"])
         let room = status.jsonLines.first?["rooms"]?.arrayValue?.first { $0["room_id"] == .string(roomID) }
-        #expect(room?["media"] == ["ok": 5, "hash_mismatch": 1, "invalid": 1])
+        #expect(room?["media"] == ["ok": 5, "hash_mismatch": 1, "invalid": 1, "not_found": 1])
         #expect(try SchemaValidator.errors([status.stdout.trimmingCharacters(in: .newlines)],
                                            schema: "status.schema.json").isEmpty)
         let text = try archive.run(["status"])
@@ -161,7 +170,8 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
 
         // The human summary names what happened.
         let human = try archive.run(["sync", "--room", roomID, "--media"])
-        #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 0 failed"))
+        #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 1 failed (1 not_found), "
+                                      + "1 of them as in the run before"), "\(human.stdout)")
 
         // `export --include-media` hands the stored files over as media/<sha256>.<type>, listed in the
         // manifest; random bytes have no known signature, so they are all .bin.
@@ -181,7 +191,7 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         try archive.sync(["--room", roomID, "--media"])
         let after = try archive.run(["status", "--json"]).jsonLines.first?["rooms"]?.arrayValue?
             .first { $0["room_id"] == .string(roomID) }
-        #expect(after?["media"] == ["ok": 5, "invalid": 1])
+        #expect(after?["media"] == ["ok": 5, "invalid": 1, "not_found": 1])
     }
 
     /// Issue 12.2: attachments that would become pages. Each exported file is named by what its bytes

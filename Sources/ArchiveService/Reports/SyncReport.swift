@@ -82,6 +82,9 @@ public struct SyncReport: CommandReport {
             ]
             if let error = result.error { object["error"] = .string(error) }
             if result.waitingForKeys > 0 { object["waiting_for_keys"] = .int(Int64(result.waitingForKeys)) }
+            if result.newlyWaitingForKeys > 0 {
+                object["newly_waiting_for_keys"] = .int(Int64(result.newlyWaitingForKeys))
+            }
             if let media = result.media { object["media"] = media.json }
             return .object(object)
         })]
@@ -115,12 +118,23 @@ public struct SyncReport: CommandReport {
         }
     }
 
+    /// Of `mediaFailed`, those that did not fail the same way in the run before: the warning's count.
+    public var mediaNewlyFailed: Int {
+        mediaFailed - rooms.reduce(0) { total, room in
+            total + (room.media?.failedAsBefore.filter { $0.key != .tooLarge }.values.reduce(0, +) ?? 0)
+        }
+    }
+
+    /// Events that began waiting for keys in this run: the warning's count.
+    public var newlyWaitingForKeys: Int { rooms.reduce(0) { $0 + $1.newlyWaitingForKeys } }
+
     /// Events stored by this run, over all rooms.
     public var newEvents: Int { rooms.reduce(0) { $0 + $1.newEvents } }
 
     /// Exit 1 only when nothing could be synced (every room failed); a run that archived some rooms but
-    /// not others, or left events waiting for keys or attachments failed, is done with warnings (exit 3),
-    /// so that a nightly job tells "look at this" apart from "it did not run".
+    /// not others, or stored events that wait for keys, or had attachments fail that had not failed so
+    /// before, is done with warnings (exit 3), so that a nightly job tells "look at this" apart from "it
+    /// did not run".
     public var outcome: RunOutcome {
         if !rooms.isEmpty && failedRooms == rooms.count {
             return .failed(.failure("\(failedRooms) of \(rooms.count) rooms failed to sync"))
@@ -133,12 +147,14 @@ public struct SyncReport: CommandReport {
         if failedRooms > 0 {
             warnings.append("\(failedRooms) of \(rooms.count) rooms failed to sync (the others are archived)")
         }
-        if waitingForKeys > 0 {
-            warnings.append("\(waitingForKeys) encrypted events still wait for keys "
-                            + "(`mxarchive keys backup` or `keys import`)")
+        // New ones only: what waited or failed in the run before was warned about then, and a warning
+        // that comes every night (an event no key will come for, a dead link) is one nobody reads.
+        if newlyWaitingForKeys > 0 {
+            warnings.append("\(newlyWaitingForKeys) more encrypted events wait for keys (\(waitingForKeys) in all; "
+                            + "`mxarchive keys backup` or `keys import`)")
         }
-        if mediaFailed > 0 {
-            warnings.append("\(mediaFailed) attachments failed to download (the next `sync --media` tries again)")
+        if mediaNewlyFailed > 0 {
+            warnings.append("\(mediaNewlyFailed) attachments failed to download (the next `sync --media` tries again)")
         }
         let stopped = rooms.filter { $0.error == nil && $0.stoppedEarly }.count
         if stopped > 0 {
@@ -354,6 +370,8 @@ extension MediaSyncCounts {
         if failedTotal > 0 {
             text += " (" + failed.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + ")"
+            let asBefore = failedAsBefore.values.reduce(0, +)
+            if asBefore > 0 { text += ", \(asBefore) of them as in the run before" }
         }
         if removed > 0 { text += ", \(removed) files of redacted events deleted" }
         return text
@@ -363,11 +381,14 @@ extension MediaSyncCounts {
     var json: JSONValue {
         var failures: [String: JSONValue] = [:]
         for (status, count) in failed { failures[status.rawValue] = .int(Int64(count)) }
+        var failuresAsBefore: [String: JSONValue] = [:]
+        for (status, count) in failedAsBefore { failuresAsBefore[status.rawValue] = .int(Int64(count)) }
         return [
             "downloaded": .int(Int64(downloaded)),
             "reused": .int(Int64(reused)),
             "already_done": .int(Int64(skipped)),
             "failed": .object(failures),
+            "failed_as_before": .object(failuresAsBefore),
             "bytes_downloaded": .int(bytes),
             "removed": .int(Int64(removed)),
         ]
