@@ -36,8 +36,9 @@ public struct MediaSyncCounts: Sendable, Hashable {
     /// Files deleted because every event referring to them was redacted.
     public var removed = 0
 
-    /// Of `failed`, attachments that failed the same way in the run before (same mxc, key and status): a
-    /// broken link anyone in a room can post fails every night, and is warned about only the first time.
+    /// Of `failed`, attachments that failed the same way (same mxc, key and status) in a run before that
+    /// finished and reported it: a broken link anyone in a room can post fails every night, and is warned
+    /// about only the first time.
     public var failedAsBefore: [MediaStatus: Int] = [:]
 
     public var failedTotal: Int { failed.values.reduce(0, +) }
@@ -64,6 +65,7 @@ struct MediaFetcher {
         store.mediaFiles.removeLeftovers()
         if !options.retainRedacted { counts.removed = try store.forgetRedactedMedia(roomID: roomID) }
         let refs = try store.mediaRefs(roomID: roomID)
+        let reported = try store.reportedMediaFailures(roomID: roomID)
         let candidates = try store.mediaCandidates(roomID: roomID, includeRedacted: options.retainRedacted)
         let total = candidates.reduce(0) { $0 + $1.attachments.count }
         var done = 0
@@ -77,7 +79,9 @@ struct MediaFetcher {
                     counts.skipped += 1
                 } else {
                     try await fetch(attachment, eventID: eventID, keyDigest: keyDigest,
-                                    previous: refs[ArchiveStore.mediaKey(eventID, attachment.role)], counts: &counts)
+                                    previous: reported.contains(ArchiveStore.mediaKey(eventID, attachment.role))
+                                        ? refs[ArchiveStore.mediaKey(eventID, attachment.role)] : nil,
+                                    counts: &counts)
                 }
                 done += 1
                 progress(done, total)
@@ -86,13 +90,15 @@ struct MediaFetcher {
         return counts
     }
 
+    /// `previous`: the attachment's failure as the last finished sync reported it, if it did.
     private func fetch(_ attachment: Attachment, eventID: String, keyDigest: String, previous: MediaRef?,
                        counts: inout MediaSyncCounts) async throws {
-        func record(_ status: MediaStatus, _ error: String) throws {
+        // `local`: this machine failed (a full disk, no permission), which is never old news.
+        func record(_ status: MediaStatus, _ error: String, local: Bool = false) throws {
             try store.recordMediaRef(MediaRef(eventID: eventID, role: attachment.role, mxc: attachment.url,
                                               keyDigest: keyDigest, status: status, sha256: nil), error: error)
             counts.failed[status, default: 0] += 1
-            if let previous, previous.status == status, previous.mxc == attachment.url,
+            if !local, let previous, previous.status == status, previous.mxc == attachment.url,
                previous.keyDigest == keyDigest {
                 counts.failedAsBefore[status, default: 0] += 1
             }
@@ -157,7 +163,7 @@ struct MediaFetcher {
         } catch {
             // A full disk or a permission problem fails this file, recorded and retried next run; it must
             // not stop the events of the rooms after it.
-            return try record(.failed, "\(error)")
+            return try record(.failed, "\(error)", local: true)
         }
         // An encrypted file's server type is opaque (application/octet-stream): the event's is the one.
         let mimetype = attachment.mimetype ?? (cipher == nil ? contentType : nil)

@@ -118,11 +118,10 @@ extension SyncPipeline {
         guard let existing = try store.room(roomID) else {
             throw ArchiveError.failure("room \(roomID) follows the sync token but is not archived")
         }
-        let waitingBefore = try waitingForKeys(roomID: roomID)
         guard case .news(let room, let nextBatch) = route else {
             var result = RoomSyncResult(roomID: roomID, name: existing.metadata.name, newEvents: 0,
                                         totalEvents: existing.eventCount, pages: 0, malformed: 0, error: nil)
-            try await finishRoom(roomID: roomID, options: options, waitingBefore: waitingBefore, result: &result)
+            try await finishRoom(roomID: roomID, options: options, result: &result)
             return (result, existing.metadata)
         }
         let stateEvents = (room.state + room.timeline)
@@ -155,7 +154,7 @@ extension SyncPipeline {
         case .leave: try store.markLeft(roomID: roomID)
         case .join: try store.clearLeft(roomID: roomID)
         }
-        try await finishRoom(roomID: roomID, options: options, waitingBefore: waitingBefore, result: &result)
+        try await finishRoom(roomID: roomID, options: options, result: &result)
         // Read back: a redaction in the timeline may have changed the state the metadata comes from.
         return (result, try store.room(roomID)?.metadata ?? metadata)
     }

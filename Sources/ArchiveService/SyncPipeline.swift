@@ -61,9 +61,10 @@ public struct RoomSyncResult: Sendable {
     public var media: MediaSyncCounts?
     /// Encrypted events of the room still waiting for keys after this run (missing_key, unknown_index).
     public var waitingForKeys = 0
-    /// How many more wait than before this run: what the run's warning is about. Events warned about on
-    /// the night they arrived are not warned about again every night after (anyone in a room can send an
-    /// event no key will ever come for); the total stays in the summary, the JSON and the metrics.
+    /// Of them, events stored without their keys since the last run that reported the room (this run's, and
+    /// a killed run's): what the run's warning is about. Events warned about once are not warned about
+    /// every night after (anyone in a room can send an event no key will ever come for); the total stays
+    /// in the summary, the JSON and the metrics.
     public var newlyWaitingForKeys = 0
     /// The walk stopped for this run (a long run of pages with nothing new, or a token cycle); the next
     /// sync goes on from the stored cursor.
@@ -192,6 +193,9 @@ public struct SyncPipeline {
         }
         // Last, so that a run killed before here leaves the previous token, which names this run's rooms again.
         try nightly?.finish(store: store)
+        // What the run's warnings will report: the next run warns about what is new since. A run killed
+        // before here reported nothing, and a room that failed had its own warning, so theirs carry over.
+        try store.recordReported(roomIDs: results.filter { $0.error == nil }.map(\.roomID))
         // After every room, so that one /keys/query covers the senders of all the events decrypted in this
         // run (and by imports since the last one); `unknown` and `mismatch` ones are asked about again.
         let check = try await SenderKeyCheck(client: client, store: store).run()
@@ -236,7 +240,6 @@ public struct SyncPipeline {
             return nil
         }
         let existing = try store.room(roomID)
-        let waitingBefore = try waitingForKeys(roomID: roomID)
         try store.updateRoom(metadata, state: state)
         let userID = await client.credentials.userID
         let ownMembership = state.first { $0.type == "m.room.member" && $0.stateKey == userID }?
@@ -256,7 +259,7 @@ public struct SyncPipeline {
         try await walk(roomID: roomID, cursors: cursors, metadata: metadata, options: options, result: &result)
         // Archived up to the leave (the server shows a departed member no later event); not walked again.
         if accountLeft { try store.markLeft(roomID: roomID) }
-        try await finishRoom(roomID: roomID, options: options, waitingBefore: waitingBefore, result: &result)
+        try await finishRoom(roomID: roomID, options: options, result: &result)
         return (result, metadata)
     }
 
@@ -304,8 +307,7 @@ public struct SyncPipeline {
     }
 
     /// After a room's events: its media (with `--media`), what still waits for keys, the sync time.
-    func finishRoom(roomID: String, options: SyncOptions, waitingBefore: Int,
-                    result: inout RoomSyncResult) async throws {
+    func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
             result.media = try await mediaGate.exclusively {
@@ -314,15 +316,12 @@ public struct SyncPipeline {
                 }.run(roomID: roomID)
             }
         }
-        result.waitingForKeys = try waitingForKeys(roomID: roomID)
-        result.newlyWaitingForKeys = max(0, result.waitingForKeys - waitingBefore)
-        try store.markSynced(roomID: roomID)
-    }
-
-    /// Encrypted events of the room waiting for keys (missing_key, unknown_index).
-    func waitingForKeys(roomID: String) throws -> Int {
         let decryption = try store.decryptionSummary(roomID: roomID)
-        return DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
+        result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }
+        // Counted as they were stored, since the last run that reported them: redactions do not hide new
+        // ones, and a killed run leaves its count to the next.
+        result.newlyWaitingForKeys = try store.waitingUnreported(roomID: roomID)
+        try store.markSynced(roomID: roomID)
     }
 
     /// `--since`: the archive of a new room begins with the first event at or after the date; nothing older

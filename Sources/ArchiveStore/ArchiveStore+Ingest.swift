@@ -34,6 +34,8 @@ public struct IngestOutcome: Sendable, Hashable {
     public var duplicates: Int
     /// Events whose id is already archived for another room: recorded in `malformed_events`, not stored.
     public var malformed: Int
+    /// New encrypted events stored without their keys (missing_key, unknown_index).
+    public var newWaitingForKeys = 0
 
     public init(newEvents: Int, duplicates: Int, malformed: Int = 0) {
         self.newEvents = newEvents
@@ -123,8 +125,14 @@ extension ArchiveStore {
                     try forgetMemberHistory.run(.text(page.roomID), .text(event.eventID))
                 }
                 var touched = [event.eventID]
-                if let payload, let decrypt {
-                    touched += try applyDecryption(decrypt(payload), to: payload, position: position)
+                if let payload {
+                    var status = Self.initialDecryptionStatus(event, payload: payload)
+                    if let decrypt {
+                        let result = decrypt(payload)
+                        status = result.status
+                        touched += try applyDecryption(result, to: payload, position: position)
+                    }
+                    if DecryptionStatus.awaitingKeys.contains(status) { outcome.newWaitingForKeys += 1 }
                 }
                 if let target = event.replaceTarget { touched.append(target) }
                 affected += touched.map { EventKey(roomID: page.roomID, eventID: $0) }
@@ -165,6 +173,8 @@ extension ArchiveStore {
             for key in affected where seen.insert(key).inserted {
                 try resolveEdits(of: key)
             }
+
+            try countUnreportedWaiting(outcome.newWaitingForKeys, roomID: page.roomID)
 
             if !page.memberState.isEmpty {
                 try insertState(page.memberState, roomID: page.roomID, replace: false)

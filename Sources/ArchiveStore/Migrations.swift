@@ -242,5 +242,15 @@ enum Migrations {
         ALTER TABLE rooms ADD COLUMN follows_sync INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE rooms ADD COLUMN left_at INTEGER;
         """,
+        // 14: what the last finished sync reported of a room (issue 10.5): a sync warns (exit 3) about events
+        // waiting for keys and failed attachments that are new since a report, so that the same ones are not
+        // warned about every night, while a killed run, which never printed its warnings, leaves them to the
+        // next. `waiting_unreported` counts events stored without their keys since the room was last
+        // reported (added in each page's transaction); `reported_at` is when that was (media failures
+        // attempted before then were reported).
+        """
+        ALTER TABLE rooms ADD COLUMN waiting_unreported INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE rooms ADD COLUMN reported_at INTEGER;
+        """,
     ]
 }

@@ -35,11 +35,11 @@ struct Sync: AsyncParsableCommand {
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media.
 
-            Exit 3 (done with warnings) when some rooms failed while others were archived, the run
-            stored encrypted events that wait for keys, or attachments failed that had not failed the
-            same way before (not those over the size cap): what was warned about once is not warned
-            about every night. Exit 1 when every room failed. For cron: `mxarchive --quiet sync` prints nothing unless something is
-            wrong. --metrics-file writes Prometheus text for node_exporter's textfile collector
+            Exit 3 (done with warnings) when some rooms failed while others were archived, encrypted
+            events were stored that wait for keys, or attachments failed that had not failed the same
+            way when a sync last reported them (not those over the size cap): what was warned about
+            once is not warned about every night. Exit 1 when every room failed. For cron:
+            `mxarchive --quiet sync` prints nothing unless something is wrong. --metrics-file writes Prometheus text for node_exporter's textfile collector
             (replaced whole after every run, a failed one too).
             """)
 
@@ -69,7 +69,7 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Walk every room with /state and /messages instead of learning from /sync what changed.")
     var walkAll = false
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"error\",\"media\",\"waiting_for_keys\"}],\"index\",\"key_backup\",\"http\":{\"requests\",\"bytes_received\"}} at the end (schemas/sync-result.schema.json).")
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"error\",\"media\",\"waiting_for_keys\",\"newly_waiting_for_keys\"}],\"index\",\"key_backup\",\"http\":{\"requests\",\"bytes_received\"}} at the end (schemas/sync-result.schema.json).")
     var json = false
 
     /// The flags over config.toml over the defaults.

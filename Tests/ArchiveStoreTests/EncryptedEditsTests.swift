@@ -148,6 +148,8 @@ import TestSupport
             DROP TABLE sync_batch;
             ALTER TABLE rooms DROP COLUMN follows_sync;
             ALTER TABLE rooms DROP COLUMN left_at;
+            ALTER TABLE rooms DROP COLUMN waiting_unreported;
+            ALTER TABLE rooms DROP COLUMN reported_at;
             """)
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == Migrations.all.count)

@@ -46,6 +46,30 @@ import TestSupport
         return result
     }
 
+    /// Issue 10.5: events stored without their keys are counted as they are stored, until a sync reports
+    /// the room; a later redaction of one does not take it back (it was stored waiting, and is news), and a
+    /// duplicate or a decrypted event is not counted.
+    @Test mutating func eventsStoredWithoutKeysAreCountedUntilReported() throws {
+        let (store, roomID, version, decrypt) = (store, factory.roomID, version, decrypt(known: ["K"]))
+        func page(_ events: [RawEvent]) throws -> IngestOutcome {
+            try store.ingest(PageIngest(roomID: roomID, roomVersion: version, events: events, placement: .after,
+                                        cursors: RoomCursors(backward: .complete, forward: "f")), decrypt: decrypt)
+        }
+        let waiting = [encrypted("c0", id: "$w1"), encrypted("c2", id: "$w2")]
+        let outcome = try page(waiting + [encrypted("c0", session: "K", id: "$ok")])
+        #expect(outcome.newWaitingForKeys == 2)
+        #expect(try store.waitingUnreported(roomID: factory.roomID) == 2)
+        // The same page again (a resumed walk): nothing new.
+        #expect(try page(waiting).newWaitingForKeys == 0)
+        let redaction = factory.redaction(of: "$w1", sender: waiting[0].sender)
+        _ = try page([redaction])
+        #expect(try store.waitingUnreported(roomID: factory.roomID) == 2)
+        try store.recordReported(roomIDs: [factory.roomID])
+        #expect(try store.waitingUnreported(roomID: factory.roomID) == 0)
+        _ = try page([encrypted("c2", id: "$w3")])
+        #expect(try store.waitingUnreported(roomID: factory.roomID) == 1)
+    }
+
     @Test mutating func lateKeysDecryptAndApplyEncryptedEdits() throws {
         let original = encrypted("c0", id: "$orig")
         let edit = encrypted("c1", relatesTo: ["rel_type": "m.replace", "event_id": "$orig"], id: "$edit")

@@ -118,14 +118,15 @@ public struct SyncReport: CommandReport {
         }
     }
 
-    /// Of `mediaFailed`, those that did not fail the same way in the run before: the warning's count.
+    /// Of `mediaFailed`, those that had not failed the same way when a sync last reported the room: the
+    /// warning's count.
     public var mediaNewlyFailed: Int {
         mediaFailed - rooms.reduce(0) { total, room in
             total + (room.media?.failedAsBefore.filter { $0.key != .tooLarge }.values.reduce(0, +) ?? 0)
         }
     }
 
-    /// Events that began waiting for keys in this run: the warning's count.
+    /// Events stored without their keys since the rooms were last reported: the warning's count.
     public var newlyWaitingForKeys: Int { rooms.reduce(0) { $0 + $1.newlyWaitingForKeys } }
 
     /// Events stored by this run, over all rooms.
@@ -147,7 +148,7 @@ public struct SyncReport: CommandReport {
         if failedRooms > 0 {
             warnings.append("\(failedRooms) of \(rooms.count) rooms failed to sync (the others are archived)")
         }
-        // New ones only: what waited or failed in the run before was warned about then, and a warning
+        // New ones only: what waited or failed when a sync last reported it was warned about then, and a warning
         // that comes every night (an event no key will come for, a dead link) is one nobody reads.
         if newlyWaitingForKeys > 0 {
             warnings.append("\(newlyWaitingForKeys) more encrypted events wait for keys (\(waitingForKeys) in all; "
@@ -371,7 +372,7 @@ extension MediaSyncCounts {
             text += " (" + failed.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + ")"
             let asBefore = failedAsBefore.values.reduce(0, +)
-            if asBefore > 0 { text += ", \(asBefore) of them as in the run before" }
+            if asBefore > 0 { text += ", \(asBefore) of them as in the run before" }  // see failedAsBefore
         }
         if removed > 0 { text += ", \(removed) files of redacted events deleted" }
         return text
@@ -401,9 +402,11 @@ extension RoomSyncResult {
         var counts = ["new_events": newEvents, "total_events": totalEvents, "pages": pages]
         if malformed > 0 { counts["malformed"] = malformed }
         if waitingForKeys > 0 { counts["waiting_for_keys"] = waitingForKeys }
+        if newlyWaitingForKeys > 0 { counts["newly_waiting_for_keys"] = newlyWaitingForKeys }
         if let media {
             counts["media_downloaded"] = media.downloaded
             counts["media_failed"] = media.failedTotal
+            counts["media_failed_as_before"] = media.failedAsBefore.values.reduce(0, +)
             counts["media_bytes"] = Int(media.bytes)
         }
         return LogFields(room: roomID, phase: "fetch", counts: counts, durations: ["room": seconds])
@@ -414,8 +417,11 @@ extension SyncReport {
     /// The run's totals as one record of a JSON log (the text format's per-room lines say the same).
     func logSummary() {
         var counts = ["rooms": rooms.count, "rooms_failed": failedRooms, "new_events": newEvents,
-                      "waiting_for_keys": waitingForKeys]
-        if rooms.contains(where: { $0.media != nil }) { counts["media_failed"] = mediaFailed }
+                      "waiting_for_keys": waitingForKeys, "newly_waiting_for_keys": newlyWaitingForKeys]
+        if rooms.contains(where: { $0.media != nil }) {
+            counts["media_failed"] = mediaFailed
+            counts["media_newly_failed"] = mediaNewlyFailed
+        }
         if let indexed {
             counts["documents_written"] = indexed.documentsWritten
             counts["documents_removed"] = indexed.documentsRemoved
