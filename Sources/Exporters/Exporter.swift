@@ -31,6 +31,9 @@ public struct ExportOptions: Sendable {
     /// The permission bits of every file written (folders get the same, with search where reading is
     /// allowed): an export of decrypted history is private (0600/0700) unless asked otherwise (`--mode`).
     public var fileMode: UInt16 = ExportFileMode.privateDefault
+    /// The search index's tokeniser, for the HTML export's static search (`HTMLSearchIndexWriter`): the
+    /// service hands SearchIndex's in, so that the page finds what the CLI finds. Nil: no search data.
+    public var searchTokenizer: (any TextTokenizer)?
 
     public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
                 until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],

@@ -11,13 +11,14 @@ final class HTMLRenderer: ExportRenderer {
     let templates: HTMLTemplates
     let chrome: HTMLChrome
     let source: any ExportSource
-    /// Each room's search data file, for the index page.
-    private var searchScripts: [String] = []
+    /// The static search index, built as the rooms stream by (nil without the index's tokeniser).
+    private let searchIndex: HTMLSearchIndexWriter?
 
     init(options: ExportOptions, source: any ExportSource) throws {
         self.source = source
         chrome = HTMLChrome(options: options)
         templates = try HTMLTemplates(directory: try HTMLTemplates.locate(options.templates))
+        searchIndex = try options.searchTokenizer.map { try HTMLSearchIndexWriter(tokenizer: $0) }
     }
 
     func open(_ page: HTMLPage) -> ExportFile {
@@ -48,21 +49,16 @@ final class HTMLRenderer: ExportRenderer {
     func renderRoom(_ context: RoomContext, result: inout RoomExportResult, writer: ExportWriter,
                     progress: (_ eventsSoFar: Int) -> Void) throws {
         let plan = try HTMLRoomPlan.load(context)
-        let search = plan.isSearchable ? ExportFile() : nil
-        search?.append(HTMLPages.searchHeader(plan))
-        try renderMonths(context, plan, search: search, result: &result, writer: writer, progress: progress)
-        try renderThreads(context, plan, search: search, result: &result, writer: writer)
-        if let search {
-            search.append(HTMLPages.searchFooter)
-            try writer.add(context.directory + "/search.js", search)
-            searchScripts.append(context.directory + "/search.js")
-        }
+        let searchRoom = searchIndex?.beginRoom(name: plan.displayName)
+        try renderMonths(context, plan, searchRoom: searchRoom, result: &result, writer: writer, progress: progress)
+        try renderThreads(context, plan, result: &result, writer: writer)
         let index = HTMLPages.roomIndex(plan, result: result)
         try write(index.page, body: index.body, writer: writer)
     }
 
-    /// The month pages, written as the timeline streams by; thread replies are only counted here.
-    private func renderMonths(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
+    /// The month pages, written as the timeline streams by; thread replies are only counted (and indexed
+    /// for search, with the link to their thread page) here.
+    private func renderMonths(_ context: RoomContext, _ plan: HTMLRoomPlan, searchRoom: Int?,
                               result: inout RoomExportResult, writer: ExportWriter,
                               progress: (_ eventsSoFar: Int) -> Void) throws {
         var cursor = MonthCursor()
@@ -77,6 +73,7 @@ final class HTMLRenderer: ExportRenderer {
             progress(localResult.events)
         }
         try context.forEachItem { item in
+            if let searchRoom { try addToSearch(item, plan: plan, room: searchRoom) }
             if plan.isOnThreadPage(item) {
                 localResult.count(item)
                 return
@@ -92,7 +89,6 @@ final class HTMLRenderer: ExportRenderer {
             }
             file?.append(days.heading(before: item.originServerTS))
             file?.append(itemHTML(item, context, plan, onThreadPage: false, result: &localResult))
-            if let entry = HTMLPages.searchEntry(item, page: key + ".html") { search?.append(entry) }
             localResult.count(item)
             if localResult.events % 2000 == 0 { progress(localResult.events) }
         }
@@ -101,7 +97,7 @@ final class HTMLRenderer: ExportRenderer {
     }
 
     /// One page per thread of the plan: its root quoted, then its replies.
-    private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
+    private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan,
                                result: inout RoomExportResult, writer: ExportWriter) throws {
         for root in plan.threadRoots {
             let (page, intro) = HTMLPages.threadPage(plan, root: root, rootSummary: try context.quotedEvent(root))
@@ -111,10 +107,20 @@ final class HTMLRenderer: ExportRenderer {
             try context.forEachItem(threadRoot: root) { item in
                 file.append(days.heading(before: item.originServerTS))
                 file.append(itemHTML(item, context, plan, onThreadPage: true, result: &result))
-                if let entry = HTMLPages.searchEntry(item, page: HTMLRoomPlan.threadPath(root)) { search?.append(entry) }
             }
             try close(file, page, writer: writer)
         }
+    }
+
+    /// Indexes an item for the static search, linked where the plan says it lives (`href(of:)`).
+    private func addToSearch(_ item: TimelineItem, plan: HTMLRoomPlan, room: Int) throws {
+        guard let searchIndex else { return }
+        let summary = EventSummary(eventID: item.eventID, roomID: item.roomID, sender: item.sender,
+                                   senderDisplayName: item.senderDisplayName, originServerTS: item.originServerTS,
+                                   content: item.content, redacted: item.redacted, isTimelineItem: true,
+                                   threadRoot: item.threadRoot)
+        guard let href = plan.href(of: summary) else { return }
+        try searchIndex.add(item, room: room, href: plan.directory + "/" + href)
     }
 
     /// An item with the lookups it needs (the message it replies to, as this export may quote it; its
@@ -140,6 +146,7 @@ final class HTMLRenderer: ExportRenderer {
     }
 
     func finish(rooms: [RoomExportResult], spaces: [String: [String]], writer: ExportWriter) throws {
+        let searchScripts = try searchIndex?.finish(writer: writer).map { [$0] } ?? []
         let index = HTMLPages.archiveIndex(rooms: rooms, spaces: spaces, searchScripts: searchScripts,
                                            hasSearchAsset: templates.assets.contains { $0.name == "search.js" })
         try write(index.page, body: index.body, writer: writer)

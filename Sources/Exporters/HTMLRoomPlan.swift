@@ -10,10 +10,6 @@ struct HTMLRoomPlan {
         var count: Int
     }
 
-    /// Rooms with more messages than this get no client-side search data (the file would be too large
-    /// for a browser to load comfortably).
-    static let searchLimit = 200_000
-
     let room: StoredRoom
     /// `rooms/<id>`
     let directory: String
@@ -88,7 +84,6 @@ struct HTMLRoomPlan {
     var displayName: String { room.displayName }
     /// Items on month pages (thread replies are on their thread's page).
     var monthItemCount: Int { months.reduce(0) { $0 + $1.count } }
-    var isSearchable: Bool { monthItemCount + threadSet.count > 0 && monthItemCount <= Self.searchLimit }
 
     /// True when the item is on its thread's page rather than a month page.
     func isOnThreadPage(_ item: TimelineItem) -> Bool { item.threadRoot.map(threadSet.contains) ?? false }

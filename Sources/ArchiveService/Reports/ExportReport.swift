@@ -1,5 +1,6 @@
 import ArchiveCore
 import Exporters
+import SearchIndex
 import Foundation
 
 /// What `mxarchive export` asks for, as typed: room and space names are resolved against the archive,
@@ -92,6 +93,7 @@ extension Archive {
             homeserver: try? CredentialStore(storeDirectory: directory).load().homeserver,
             templates: request.templates.map { URL(fileURLWithPath: $0) })
         if let mode = request.mode { options.fileMode = try ExportFileMode.parse(mode) }
+        options.searchTokenizer = XapianTokenizer()
         let summary = try Exporter(store: store, options: options, observer: progress)
             .run(to: ExportDestination.forOutput(request.output))
         progress?.finish()
