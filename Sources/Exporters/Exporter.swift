@@ -37,6 +37,9 @@ public struct ExportOptions: Sendable {
     public static let defaultPageMessages = 1000
     /// `--page-messages` accepts 1 ... this.
     public static let maxPageMessages = 100_000
+    /// The search index's tokeniser, for the HTML export's static search (`HTMLSearchIndexWriter`): the
+    /// service hands SearchIndex's in, so that the page finds what the CLI finds. Nil: no search data.
+    public var searchTokenizer: (any TextTokenizer)?
 
     public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
                 until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],

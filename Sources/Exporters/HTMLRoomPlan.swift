@@ -19,9 +19,6 @@ struct HTMLRoomPlan {
         let number: Int
     }
 
-    /// Rooms with more messages than this get no client-side search data (the file would be too large
-    /// for a browser to load comfortably).
-    static let searchLimit = 200_000
     /// `--page-messages` unless given.
     static let defaultPageLimit = ExportOptions.defaultPageMessages
 
@@ -137,7 +134,6 @@ struct HTMLRoomPlan {
     var monthItemCount: Int { months.reduce(0) { $0 + $1.count } }
     /// Every planned item: month items and thread replies.
     var itemCount: Int { monthItemCount + threadCounts.reduce(0, +) }
-    var isSearchable: Bool { monthItemCount + threadRoots.count > 0 && monthItemCount <= Self.searchLimit }
 
     func hasThreadPage(_ root: String) -> Bool { threadIndex[root] != nil }
 
