@@ -236,8 +236,12 @@ public final class Exporter {
                                           path: directory + "/" + renderer.roomEntryName)
             let before = writer.files.count
             let skippedBefore = writer.skippedPaths.count
-            try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
-                observer?.progress(events: events, bytes: writer.bytesWritten)
+            // One snapshot per room: the HTML plan (counts, pages, where each event is) and the pages
+            // must see the same events however a concurrent sync moves on; the next room sees its news.
+            try store.reading {
+                try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
+                    observer?.progress(events: events, bytes: writer.bytesWritten)
+                }
             }
             result.files = writer.files[before...].map(\.path)
             // A page that could not be written (its name was taken) is reported with the events that
