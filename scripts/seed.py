@@ -8,8 +8,7 @@ read from DIR/registration_shared_secret, never printed), then builds the rooms 
 and writes the truth file FILE (mode 0600). Python 3 standard library only, except the test
 profile's encrypted rooms: seed_e2e.py (vodozemac and cryptography, from Synapse's venv) registers
 @carol:localhost, seeds rooms "encrypted" and "hostile", key backups, secret storage and a key-export
-file, and adds the "e2e" section of the truth file (see its docstring). The demo profile uses the same
-helpers for its room's encrypted tail: its "e2e" section holds the demo's recovery key.
+file, and adds the "e2e" section of the truth file (see its docstring).
 
 Every expectation in the truth file is computed from what this script sent, never read back from
 an archive. The rules it applies (README.md, "What normalised means"):
@@ -766,14 +765,7 @@ def main():
         room_owner.update({r.key: u for r, u in zip(e2e_rooms, (alice, extra_users[0]))})
         rooms.extend(e2e_rooms)
     elif args.profile == "demo":
-        # The demo room ends with an encrypted part (seed_e2e.py, from Synapse's venv) whose keys are in
-        # alice's key backup: scripts/demo shows `keys backup --recovery-key-file` decrypting it.
-        sys.modules.setdefault("seed", sys.modules[__name__])
-        import seed_e2e
-
-        demo = seed_demo(client, alice, bob, rng)
-        e2e = seed_e2e.seed_demo_part(client, demo, alice, bob)
-        rooms = [demo]
+        rooms = [seed_demo(client, alice, bob, rng)]
     else:
         rooms = [seed_bench(client, alice, bob, rng, args.bench_messages)]
 

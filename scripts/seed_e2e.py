@@ -866,39 +866,6 @@ def setup_legacy(client, carol, h1, h2, h3, late_index):
             "backup_version": version, "backup_public_key": public_key}
 
 
-DEMO_SECRETS = [
-    "the vault code moved to the blue folder",
-    "noted: vault inspection is on Thursday",
-    "the lighthouse keys are with the harbour master",
-    "please keep the vault notes out of the public room",
-    "switching this room to end-to-end encryption was a good call",
-    "the budget draft is in the vault share, not on the wiki",
-]
-
-
-def seed_demo_part(client, room, alice, bob):
-    """The demo room's encrypted part: encryption is switched on after the plain history (as a room's admin
-    would), then alice and bob send megolm messages; alice's key backup, behind secret storage, holds both
-    sessions, so `keys backup --recovery-key-file` decrypts all of them. Returns the "e2e" truth entry."""
-    devices = {}
-    for u in (alice, bob):
-        d = Device(u.user_id, u.device_id or "MXSEEDER")
-        client.request("POST", "/_matrix/client/v3/keys/upload", {"device_keys": d.device_keys()}, u.token)
-        devices[u.user_id] = d
-    room.set_state(alice, "m.room.encryption", {"algorithm": MEGOLM})
-    sessions = {u.user_id: Session(devices[u.user_id], room.room_id) for u in (alice, bob)}
-    for i, body in enumerate(DEMO_SECRETS):
-        user = (alice, bob)[i % 2]
-        session = sessions[user.user_id]
-        enc, index = session.encrypt("m.room.message", {"msgtype": "m.text", "body": body}, room.room_id)
-        event_id = client.send(user, room.room_id, "m.room.encrypted", enc)
-        session.events.append(event_id)
-        session.indexes[event_id] = index
-    modern = setup_modern(client, alice, list(sessions.values()), missing=None)
-    return {"demo": {"room_key": room.key, "recovery_key": modern["recovery_key"],
-                     "encrypted_messages": len(DEMO_SECRETS)}}
-
-
 def seed_test(client, secret, alice, bob, rng, out_dir):
     """The test profile's encrypted part. Returns (users to add to the truth, rooms, the "e2e" entry)."""
     seed = _seed()

@@ -39,6 +39,8 @@ final class HTMLRenderer: ExportRenderer {
         try close(file, page, writer: writer)
     }
 
+    private var hasPermalinkAsset: Bool { templates.assets.contains { $0.name == "permalink.js" } }
+
     func begin(rooms: [StoredRoom], writer: ExportWriter) throws {
         for asset in templates.assets {
             let file = ExportFile()
@@ -55,9 +57,13 @@ final class HTMLRenderer: ExportRenderer {
         try renderMonths(context, plan, searchRoom: searchRoom, permalinks: permalinks, result: &result,
                          writer: writer, progress: progress)
         try renderThreads(context, plan, permalinks: permalinks, result: &result, writer: writer)
-        _ = try permalinks.write(directory: context.directory, writer: writer)
-        let permalinkPage = HTMLPages.permalinkPage(plan, shardCount: permalinks.shardCount)
-        try write(permalinkPage.page, body: permalinkPage.body, writer: writer)
+        // Templates without the permalink script get no permalink page: a page that can never find
+        // anything (and its lookup files) would only be dead weight in the export.
+        if hasPermalinkAsset {
+            _ = try permalinks.write(directory: context.directory, writer: writer)
+            let permalinkPage = HTMLPages.permalinkPage(plan, shardCount: permalinks.shardCount)
+            try write(permalinkPage.page, body: permalinkPage.body, writer: writer)
+        }
         let index = HTMLPages.roomIndex(plan, result: result)
         try write(index.page, body: index.body, writer: writer)
     }

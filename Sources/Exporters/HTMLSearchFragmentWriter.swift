@@ -55,7 +55,7 @@ struct HTMLSearchFragmentWriter {
     /// Adds one term's postings (in rank order) to the fragments of its prefix, one per segment it has.
     private func append(_ term: String, _ entries: [(rank: UInt32, positions: ArraySlice<UInt32>)],
                         to segments: inout [Int: [UInt8]]) {
-        let key = Array(JSONCoding.encode(.string(term)).utf8)
+        let key = Array(JSONCoding.encodeForScript(.string(term)).utf8)
         var segment = -1
         var encoded: [UInt8] = []
         var previous: Int64 = 0

@@ -74,7 +74,7 @@ final class HTMLSearchIndexWriter {
         var text = EventText.body(item)
         if text.count > HTMLSearchLayout.snippetLength { text = String(text.prefix(HTMLSearchLayout.snippetLength)) + "…" }
         let time = UTCTime(millis: item.originServerTS)
-        let line = JSONCoding.encode([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
+        let line = JSONCoding.encodeForScript([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
                                       .string(item.senderName), .string(item.sender), .string(text)])
         summaryBuffer.append(contentsOf: line.utf8)
         summaryOffsets.append(summaryOffsets[summaryOffsets.count - 1] + Int64(line.utf8.count))
@@ -127,7 +127,7 @@ final class HTMLSearchIndexWriter {
             "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
             "rooms": .array(roomNames.map(JSONValue.string)),
         ]
-        try writer.add(HTMLSearchLayout.metaPath, text: "window.mxaSearchMeta = " + JSONCoding.encode(meta) + ";\n")
+        try writer.add(HTMLSearchLayout.metaPath, text: "window.mxaSearchMeta = " + JSONCoding.encodeForScript(meta) + ";\n")
         return HTMLSearchLayout.metaPath
     }
 
