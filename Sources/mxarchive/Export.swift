@@ -143,6 +143,7 @@ struct Export: ParsableCommand {
         if allowIndexing { request.allowIndexing = true }
         if let templates { request.templates = templates }
         if let mode { request.mode = mode }
+        if let pageMessages { request.pageMessages = pageMessages }
     }
 
     /// `--job NAME`: the job's requests (one per room with {room}), the flags over each.

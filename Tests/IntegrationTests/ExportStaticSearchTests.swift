@@ -196,7 +196,8 @@ final class LoggingFileServer {
         let roomPages = try FileManager.default.subpathsOfDirectory(atPath: out.appendingPathComponent("rooms").path)
             .filter { $0.hasSuffix(".html") }
         #expect(!roomPages.isEmpty)
-        for page in roomPages {
+        // (The permalink page, event.html, is the one room page with a script: its lookup.)
+        for page in roomPages where !page.hasSuffix("/event.html") {
             let html = try readText(out.appendingPathComponent("rooms").appendingPathComponent(page))
             #expect(!html.contains("<script"), "\(page) carries scripts")
         }

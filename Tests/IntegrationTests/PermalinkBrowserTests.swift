@@ -117,7 +117,13 @@ final class LoopbackFileServer {
         defer { _ = server.stop() }
         for base in [site.absoluteString, server.url("").absoluteString] {
             let dom = try Chromium.dumpDOM(URL(string: base + roomDir + "event.html#$nosuchevent:localhost")!)
-            #expect(dom.contains("No message with the id $nosuchevent:localhost is in this export."), "\(base): \(dom.suffix(800))")
+            // The id (anyone's text) in a <bdi> of its own, so that its direction cannot reorder the sentence.
+            #expect(dom.contains("No message with the id <bdi>$nosuchevent:localhost</bdi> is in this export."),
+                    "\(base): \(dom.suffix(800))")
+            // An id of any length is cut to 200 characters in what the page says.
+            let long = "$" + String(repeating: "x", count: 400)
+            let longDOM = try Chromium.dumpDOM(URL(string: base + roomDir + "event.html#" + long)!)
+            #expect(longDOM.contains("<bdi>" + long.prefix(200) + "…</bdi> is in this export."), "\(base): \(longDOM.suffix(800))")
         }
     }
 }
