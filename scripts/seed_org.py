@@ -11,7 +11,7 @@ rooms together, so this is several times faster than one room after another). FI
 users with their passwords and tokens, and the rooms in creation order.
 
 `news` changes the first K rooms of FILE as a night would: M messages each, and in turn one of the other
-kinds (rename, leave, redact, edit), cycling through --kinds. It prints what it did as one JSON object, so
+kinds (rename, leave, rejoin, redact, edit), cycling through --kinds. It prints what it did as one JSON object, so
 a test can tell which rooms should have news.
 
 Every user gets a fresh name (the prefix), so runs never meet each other's rooms. Standard library only.
@@ -135,6 +135,9 @@ def news(args):
                 c.request("POST", path, {}, member.token)
             except MatrixError as e:  # already left on an earlier night
                 done["error"] = str(e)
+        elif kind == "rejoin":  # the admin invites the member back in, and the member joins
+            c.request("POST", f"/_matrix/client/v3/rooms/{c.q(room_id)}/invite", {"user_id": member.user_id}, admin.token)
+            c.join(member, room_id)
         elif kind == "redact":
             target = c.send(member, room_id, "m.room.message", {"msgtype": "m.text", "body": "oops, wrong room"})
             done["redacted"] = target

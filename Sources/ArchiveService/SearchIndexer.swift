@@ -269,4 +269,5 @@ public struct IndexingSyncObserver: SyncObserver {
     }
 
     public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) { base?.senderKeysChecked(outcome) }
+    public func syncTokenFallback(reason: String) { base?.syncTokenFallback(reason: reason) }
 }

@@ -7,6 +7,8 @@ import MatrixCrypto
 public struct SenderKeyCheckOutcome: Sendable, Hashable {
     public var checked = 0
     public var statuses: [SenderKeyStatus: Int] = [:]
+    /// Events this check found in a session of another user's device that no check had found so before.
+    public var newMismatches = 0
     /// Why the devices could not be read (every checked event is then `unknown`); never a secret.
     public var error: String?
 }
@@ -38,7 +40,7 @@ struct SenderKeyCheck {
             statuses[candidate.eventID] = status
             outcome.statuses[status, default: 0] += 1
         }
-        try store.recordSenderKeyStatuses(statuses)
+        outcome.newMismatches = try store.recordSenderKeyStatuses(statuses)
         outcome.checked = candidates.count
         return outcome
     }

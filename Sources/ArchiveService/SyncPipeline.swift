@@ -33,6 +33,9 @@ public struct SyncOptions: Sendable {
     public var usesSyncToken = false
     /// Timeline events per room in the nightly /sync; a room with more news is walked with `/messages`.
     public var syncTimelineLimit = 50
+    /// `roomIDs` are every archived room the account has not left (a bare `mxarchive sync`): a left room
+    /// that the nightly /sync names under `join` (joined again) is synced too.
+    public var addsRejoinedRooms = false
 
     public init(roomIDs: [String], start: Start = .latest, followUpgrades: Bool = false,
                 retainRedacted: Bool = false, pageSize: Int = 1000, media: MediaOptions? = nil, jobs: Int = 1) {
@@ -78,6 +81,8 @@ public protocol SyncObserver: Sendable {
     func upgradeLinkRefused(roomID: String, linkedFrom: String)
     /// The sync's sender-key check (issue 9.8) settled the events decrypted since the last one.
     func senderKeysChecked(_ outcome: SenderKeyCheckOutcome)
+    /// The /sync since the stored batch token failed (`reason`): this run walks every room instead.
+    func syncTokenFallback(reason: String)
 }
 
 extension SyncObserver {
@@ -86,6 +91,7 @@ extension SyncObserver {
     public func mediaProgress(roomID: String, done: Int, total: Int) {}
     public func upgradeLinkRefused(roomID: String, linkedFrom: String) {}
     public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) {}
+    public func syncTokenFallback(reason: String) {}
 }
 
 /// How a room was reached with `--follow-upgrades`: from a room whose create event names it as its
@@ -111,6 +117,8 @@ public struct SyncPipeline {
     let client: MatrixClient
     let store: ArchiveStore
     let observer: (any SyncObserver)?
+    /// The rooms' media passes, one at a time across rooms (see `AsyncGate`).
+    let mediaGate = AsyncGate()
 
     public init(client: MatrixClient, store: ArchiveStore, observer: (any SyncObserver)?) {
         self.client = client
@@ -136,12 +144,21 @@ public struct SyncPipeline {
             observer?.keyBackupChecked(nil, error: "\(error)")
         }
         var nightly = options.usesSyncToken
-            ? try await NightlyRun.begin(client: client, store: store, options: options) : nil
+            ? try await NightlyRun.begin(client: client, store: store, options: options, observer: observer) : nil
+        var roomIDs = options.roomIDs
+        if options.addsRejoinedRooms, let nightly {
+            // Left, and named under `join` now: the account is back, so the room is walked again from its
+            // forward cursor (its `/state` then says `join`).
+            for roomID in try nightly.rejoined(among: store.leftRooms()) where !roomIDs.contains(roomID) {
+                try store.clearLeft(roomID: roomID)
+                roomIDs.append(roomID)
+            }
+        }
         var results: [RoomSyncResult] = []
         // Rooms named by the user, then rooms reached through an upgrade link (with the room that names them),
         // a generation at a time so that the order (and which link reaches a room first) is the same
         // whatever order the rooms of a generation finish in.
-        var generation: [(roomID: String, linkedFrom: UpgradeLink?)] = options.roomIDs.map { ($0, nil) }
+        var generation: [(roomID: String, linkedFrom: UpgradeLink?)] = roomIDs.map { ($0, nil) }
         var seen: Set<String> = []
         let scheduler = RoomScheduler(jobs: options.jobs)
         let pipeline = WriterConfined(value: self)
@@ -184,9 +201,10 @@ public struct SyncPipeline {
         -> (RoomSyncResult, RoomMetadata?)? {
         do {
             if let route = room.route {
-                let result = try await syncFromBatch(roomID: room.roomID, route: route, options: options)
+                // With its metadata: a tombstone that arrived through /sync queues the successor too.
+                let (result, metadata) = try await syncFromBatch(roomID: room.roomID, route: route, options: options)
                 observer?.roomFinished(result)
-                return (result, nil)
+                return (result, metadata)
             }
             guard let (result, metadata) = try await sync(roomID: room.roomID, linkedFrom: room.linkedFrom,
                                                           options: options) else { return nil }
@@ -216,10 +234,11 @@ public struct SyncPipeline {
         let existing = try store.room(roomID)
         try store.updateRoom(metadata, state: state)
         let userID = await client.credentials.userID
-        let accountLeft = state.contains {
-            $0.type == "m.room.member" && $0.stateKey == userID
-                && ["leave", "ban"].contains($0.content["membership"]?.stringValue ?? "")
-        }
+        let ownMembership = state.first { $0.type == "m.room.member" && $0.stateKey == userID }?
+            .content["membership"]?.stringValue
+        let accountLeft = ["leave", "ban"].contains(ownMembership ?? "")
+        // Joined again after a leave: the room is synced again by every plain sync.
+        if ownMembership == "join" { try store.clearLeft(roomID: roomID) }
         observer?.roomStarted(roomID: roomID, name: metadata.name)
 
         var result = RoomSyncResult(roomID: roomID, name: metadata.name, newEvents: 0,
@@ -283,9 +302,11 @@ public struct SyncPipeline {
     func finishRoom(roomID: String, options: SyncOptions, result: inout RoomSyncResult) async throws {
         if let media = options.media {
             let observer = observer
-            result.media = try await MediaFetcher(client: client, store: store, options: media) { done, total in
-                observer?.mediaProgress(roomID: roomID, done: done, total: total)
-            }.run(roomID: roomID)
+            result.media = try await mediaGate.exclusively {
+                try await MediaFetcher(client: client, store: store, options: media) { done, total in
+                    observer?.mediaProgress(roomID: roomID, done: done, total: total)
+                }.run(roomID: roomID)
+            }
         }
         let decryption = try store.decryptionSummary(roomID: roomID)
         result.waitingForKeys = DecryptionStatus.awaitingKeys.reduce(0) { $0 + (decryption.counts[$1] ?? 0) }

@@ -14,6 +14,8 @@ extension ArchiveStore {
         // removed name back. Judged here too, not only when the event itself arrives in a timeline.
         try redactMemberHistory(target, redactionID: redactionID, because: redactionJSON, roomID: roomID,
                                 roomVersion: roomVersion, retain: retain)
+        try redactCurrentState(target, redactionID: redactionID, because: redactionJSON, roomID: roomID,
+                               roomVersion: roomVersion, retain: retain)
         guard let (rawJSON, redactedBy, relType, relTarget, targetSender) = row, let rawJSON else { return [] }
         // Judged even when another redaction got there first, so every stored redaction is counted once.
         let allowed = try mayRedact(redactionID, target: RedactionRights.Party(eventID: target, sender: targetSender ?? ""),
@@ -100,5 +102,27 @@ extension ArchiveStore {
         let stripped = Redactor.redact(event, roomVersion: roomVersion, because: because)
         try db.statement("UPDATE member_history SET json = ? WHERE event_id = ? AND room_id = ?")
             .run(.text(JSONCoding.encode(stripped)), .text(target), .text(roomID))
+    }
+
+    /// When `target` is the room's current state event for its key (a rename redacted after a /sync brought
+    /// it), strips `room_state`'s copy as the timeline's is stripped and re-derives the room's metadata from
+    /// the result, in the caller's transaction: otherwise the name the redaction removed would stay the
+    /// room's name in every listing and export. Under legal hold the copy stays whole, as the event does.
+    func redactCurrentState(_ target: String, redactionID: String, because: JSONValue?, roomID: String,
+                            roomVersion: RoomVersion, retain: Bool) throws {
+        guard !retain, let text = try db.statement("SELECT json FROM room_state WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(target), .text(roomID), row: { $0.text(0) }) ?? nil else { return }
+        let event = try JSONCoding.decode(text)
+        let party = RedactionRights.Party(eventID: target, sender: event["sender"]?.stringValue ?? "")
+        guard try mayRedact(redactionID, target: party, roomID: roomID, roomVersion: roomVersion) else { return }
+        let stripped = JSONCoding.encode(Redactor.redact(event, roomVersion: roomVersion, because: because))
+        guard stripped != text else { return }
+        try db.statement("UPDATE room_state SET json = ? WHERE event_id = ? AND room_id = ?")
+            .run(.text(stripped), .text(target), .text(roomID))
+        // Metadata comes from the state events with an empty key, and only from a state that holds the
+        // create event (its room version): a room known from page state alone keeps the metadata it has.
+        let state = try currentState(roomID: roomID)
+        guard event["state_key"]?.stringValue == "", state.contains(where: { $0.type == "m.room.create" }) else { return }
+        try writeMetadata(RoomMetadata(roomID: roomID, state: state))
     }
 }

@@ -38,8 +38,12 @@ extension ArchiveStore {
     /// Stores the outcome of one check, in one transaction. Where a status changed, the edits of the
     /// event (or the original it edits) are resolved again: whether an edit may replace a `verified`
     /// original's content depends on both statuses (see `resolveEdits`).
-    public func recordSenderKeyStatuses(_ statuses: [String: SenderKeyStatus]) throws {
-        guard !statuses.isEmpty else { return }
+    /// Returns how many events became `mismatch` by this check (a mismatch already recorded is asked
+    /// about again every sync, and is news only once).
+    @discardableResult
+    public func recordSenderKeyStatuses(_ statuses: [String: SenderKeyStatus]) throws -> Int {
+        guard !statuses.isEmpty else { return 0 }
+        var newMismatches = 0
         try db.transaction {
             let read = try db.statement("""
                 SELECT room_id, sender_key_status, rel_target, rel_type FROM events WHERE event_id = ? AND decryption = 'ok'
@@ -52,12 +56,14 @@ extension ArchiveStore {
                 }) else { continue }
                 try update.run(.text(status.rawValue), .text(eventID))
                 guard old != status.rawValue else { continue }
+                if status == .mismatch { newMismatches += 1 }
                 affected.append(EventKey(roomID: roomID, eventID: eventID))
                 if relType == "m.replace", let target { affected.append(EventKey(roomID: roomID, eventID: target)) }
             }
             var seen = Set<EventKey>()
             for key in affected where seen.insert(key).inserted { try resolveEdits(of: key) }
         }
+        return newMismatches
     }
 
     /// The sender-key statuses of a room's decrypted events (nil room: the whole archive).

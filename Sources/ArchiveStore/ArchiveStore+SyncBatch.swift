@@ -34,6 +34,13 @@ extension ArchiveStore {
             .run(.int(clock.now().milliseconds), .text(roomID))
     }
 
+    /// Records that the account is in the room (again): a room left and joined again is synced like any
+    /// other. Called whenever `/state` or /sync shows the account's own membership `join`, so a leave (or
+    /// one a hostile server forged) lasts only until the server says otherwise.
+    public func clearLeft(roomID: String) throws {
+        try db.statement("UPDATE rooms SET left_at = NULL WHERE room_id = ? AND left_at IS NOT NULL").run(.text(roomID))
+    }
+
     /// Stores the run's batch token and which rooms it covers, in one transaction, as the last step of a
     /// run: a kill before it keeps the previous token, from which the next /sync names this run's rooms
     /// again (their events are stored once: ingestion skips known ids).
@@ -63,15 +70,19 @@ extension ArchiveStore {
     public func applyStateChanges(roomID: String, events: [RawEvent]) throws -> RoomMetadata {
         try db.transaction {
             try insertState(events, roomID: roomID, replace: true)
-            let state = try db.statement("SELECT json FROM room_state WHERE room_id = ?").rows(.text(roomID)) {
-                $0.text(0) ?? "{}"
-            }.compactMap { json -> RawEvent? in
-                guard let value = try? JSONCoding.decode(json) else { return nil }
-                return try? RawEvent.parse(value, roomID: roomID).get()
-            }
-            let metadata = RoomMetadata(roomID: roomID, state: state)
+            let metadata = RoomMetadata(roomID: roomID, state: try currentState(roomID: roomID))
             try writeMetadata(metadata)
             return metadata
+        }
+    }
+
+    /// The room's stored current state, parsed (rows that do not parse are skipped).
+    func currentState(roomID: String) throws -> [RawEvent] {
+        try db.statement("SELECT json FROM room_state WHERE room_id = ?").rows(.text(roomID)) {
+            $0.text(0) ?? "{}"
+        }.compactMap { json -> RawEvent? in
+            guard let value = try? JSONCoding.decode(json) else { return nil }
+            return try? RawEvent.parse(value, roomID: roomID).get()
         }
     }
 }

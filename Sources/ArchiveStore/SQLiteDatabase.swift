@@ -8,6 +8,8 @@ final class SQLiteDatabase {
     fileprivate var handle: OpaquePointer?
     let path: String
     private var statementCache: [String: SQLiteStatement] = [:]
+    /// Every statement, step and transaction runs inside it: see `ExclusiveAccess`.
+    let access = ExclusiveAccess()
 
     /// - Parameter create: create the file when it is missing; false for commands that only read, which
     ///   must never leave an empty archive behind a mistyped path.
@@ -34,6 +36,10 @@ final class SQLiteDatabase {
 
     /// Runs one or more SQL statements that return no rows.
     func execute(_ sql: String) throws {
+        try access.during { try executeUnguarded(sql) }
+    }
+
+    private func executeUnguarded(_ sql: String) throws {
         var errorMessage: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if code != SQLITE_OK {
@@ -46,6 +52,10 @@ final class SQLiteDatabase {
 
     /// A prepared statement, cached by its text: ingestion runs the same few statements many times.
     func statement(_ sql: String) throws -> SQLiteStatement {
+        try access.during { try prepare(sql) }
+    }
+
+    private func prepare(_ sql: String) throws -> SQLiteStatement {
         if let cached = statementCache[sql] {
             cached.reset()
             return cached
@@ -79,14 +89,16 @@ final class SQLiteDatabase {
     /// Runs `body` in one transaction, committing on success and rolling back on any error. Writers begin
     /// IMMEDIATE (take the write lock up front); readers DEFERRED (one snapshot for many lookups).
     func transaction<T>(begin: String = "BEGIN IMMEDIATE", _ body: () throws -> T) throws -> T {
-        try execute(begin)
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
+        try access.during {
+            try execute(begin)
+            do {
+                let result = try body()
+                try execute("COMMIT")
+                return result
+            } catch {
+                try? execute("ROLLBACK")
+                throw error
+            }
         }
     }
 }
@@ -111,13 +123,15 @@ final class SQLiteStatement {
     /// Resets the statement and binds fresh values, so one prepared statement serves a whole loop.
     @discardableResult
     func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
-        reset()
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            switch value {
-            case .null: sqlite3_bind_null(handle, index)
-            case .int(let number): sqlite3_bind_int64(handle, index, number)
-            case .text(let text): bindText(text, at: index)
+        database.access.during {
+            reset()
+            for (offset, value) in values.enumerated() {
+                let index = Int32(offset + 1)
+                switch value {
+                case .null: sqlite3_bind_null(handle, index)
+                case .int(let number): sqlite3_bind_int64(handle, index, number)
+                case .text(let text): bindText(text, at: index)
+                }
             }
         }
         return self
@@ -141,7 +155,7 @@ final class SQLiteStatement {
 
     /// Steps once; true when a row is available.
     func step() throws -> Bool {
-        let code = sqlite3_step(handle)
+        let code = database.access.during { sqlite3_step(handle) }
         switch code {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false

@@ -44,6 +44,14 @@ public enum SecureFiles {
         guard fd >= 0 else {
             throw StoreError.filesystem("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
+        // open's mode is masked by the umask, and the search index sets 077 for the whole process: a
+        // file meant for another reader (0644) would end 0600. fchmod sets the mode asked for, exactly.
+        guard fchmod(fd, mode) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw StoreError.filesystem("cannot write \(temporary): \(reason)")
+        }
         // write() may write less than asked (Linux stops at 0x7ffff000 bytes per call, signals interrupt):
         // loop until everything is written.
         var written = 0

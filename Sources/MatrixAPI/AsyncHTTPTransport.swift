@@ -42,14 +42,18 @@ public struct AsyncHTTPTransport: HTTPTransport {
                 body.append(contentsOf: chunk.readableBytesView)
             }
             return HTTPResponseData(status: status, body: body, contentType: contentType)
-        } catch let error as HTTPClientError {
-            throw TransportFailure("\(error)")
-        } catch let error as NIOCore.IOError {
-            throw TransportFailure("\(error)")
-        } catch is CancellationError {
-            throw CancellationError()
         } catch {
-            throw TransportFailure("\(error)")
+            throw Self.transportError(error)
         }
+    }
+
+    /// A request of a cancelled task (the run ended: a revoked token, a room beside it failed the run)
+    /// is a cancellation, not a dropped connection: retried as transient, it would run on for minutes.
+    /// async-http-client says so with `HTTPClientError.cancelled`.
+    static func transportError(_ error: any Error) -> any Error {
+        if error is CancellationError || (error as? HTTPClientError) == .cancelled || Task.isCancelled {
+            return CancellationError()
+        }
+        return TransportFailure("\(error)")
     }
 }

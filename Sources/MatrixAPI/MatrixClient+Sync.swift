@@ -66,9 +66,13 @@ public struct SyncReply: Sendable {
         }
         self.nextBatch = nextBatch
         var rooms: [SyncedRoom] = []
+        let joined = Set((json.value(at: "rooms", "join")?.objectValue ?? [:]).keys)
         for (section, membership) in [("join", SyncedRoom.Membership.join), ("leave", .leave)] {
             // Sorted: a run's order does not depend on the JSON object's.
             for (roomID, room) in (json.value(at: "rooms", section)?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                // A room named under both is one the account is in now (left, then joined again since the
+                // token): `join` wins, so a reply cannot make the archive drop a room the account is in.
+                if membership == .leave, joined.contains(roomID) { continue }
                 rooms.append(SyncedRoom(
                     roomID: roomID, membership: membership,
                     timeline: room.value(at: "timeline", "events")?.arrayValue ?? [],

@@ -370,9 +370,14 @@ public actor MatrixClient {
     /// refresh token a second time.
     private func refreshOnce() async throws {
         if let refreshing { return try await refreshing.value }
-        let task = Task { try await self.refresh() }
+        // Cleared by the task itself as it ends (on this actor), not by this caller when it resumes: a
+        // request that meets a 401 on the new token in between must start a refresh of its own, not be
+        // handed this finished one.
+        let task = Task {
+            defer { self.refreshing = nil }
+            try await self.refresh()
+        }
         refreshing = task
-        defer { refreshing = nil }
         try await task.value
     }
 

@@ -66,7 +66,7 @@ struct ConfigCheck: ParsableCommand {
 
     func run() throws {
         let report = try ConfigCheckReport.check(file: file, store: global.store)
-        Console.print(report)
+        Console.printOutcome(report, succeeded: report.ok)
         if !report.ok { throw ExitCode(1) }
     }
 }

@@ -142,6 +142,7 @@ struct Export: ParsableCommand {
         if retainRedacted { request.retainRedacted = true }
         if allowIndexing { request.allowIndexing = true }
         if let templates { request.templates = templates }
+        if let pageMessages { request.pageMessages = pageMessages }
         if let mode { request.mode = mode }
         if let pageMessages { request.pageMessages = pageMessages }
     }
@@ -162,7 +163,13 @@ struct Export: ParsableCommand {
             throw ValidationError("refusing to write a tar to a terminal; redirect standard output or name a file")
         }
         let toStandardOutput = requests.contains(where: \.writesToStandardOutput)
-        try ExportJobs.run(requests, on: archive, results: toStandardOutput ? Console.lineOnStandardError : Console.line)
+        // --quiet: the summaries are left out, as for a plain export; problems are still said.
+        let quiet = Console.isQuiet
+        let results: (String) -> Void = { line in
+            if quiet { return }
+            if toStandardOutput { Console.lineOnStandardError(line) } else { Console.line(line) }
+        }
+        try ExportJobs.run(requests, on: archive, results: results)
     }
 }
 
@@ -190,7 +197,7 @@ struct VerifyExport: ParsableCommand {
     func run() throws {
         if global.store != nil { _ = try global.open(.read) }
         let report = try ExportCheckReport.check(path: path)
-        Console.print(report, json: json)
+        Console.printOutcome(report, json: json, succeeded: report.ok)
         if !report.ok { throw ExitCode(1) }
     }
 }

@@ -4,8 +4,8 @@ import ArgumentParser
 /// Runs config.toml's export jobs (`export --job NAME`, `sync --then-export`).
 enum ExportJobs {
     /// Every job in turn; one that fails is reported and the others still run, then the command fails.
-    static func runAll(_ jobs: [ExportJob], global: GlobalOptions, results: (String) -> Void) throws {
-        let archive = try global.open(.read)
+    /// `archive` is the sync's own (it holds the store's lock until the last job is done).
+    static func runAll(_ jobs: [ExportJob], on archive: ArchiveService.Archive, results: (String) -> Void) throws {
         var failed: [String] = []
         for job in jobs {
             do {

@@ -51,7 +51,7 @@ struct KeysBackup: AsyncParsableCommand {
     func run() async throws {
         let secret: BackupSecretFile = if let recoveryKeyFile { .recoveryKey(path: recoveryKeyFile) }
             else { .passphrase(path: passphraseFile ?? "-") }
-        Console.print(try await global.open(.update).importKeyBackup(secret), json: json)
+        Console.printOutcome(try await global.open(.update).importKeyBackup(secret), json: json)
     }
 }
 
@@ -77,7 +77,7 @@ struct KeysImport: ParsableCommand {
 
     func run() throws {
         let input = try KeyExportInput(path: file, passphraseFile: passphraseFile)
-        Console.print(try global.open(.update).importKeyFile(input), json: json)
+        Console.printOutcome(try global.open(.update).importKeyFile(input), json: json)
     }
 }
 
@@ -89,7 +89,7 @@ struct KeysForget: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        Console.line(try global.open(.maintain).forgetBackupKey() ? "the key-backup key is removed from the store"
+        Console.outcome(try global.open(.maintain).forgetBackupKey() ? "the key-backup key is removed from the store"
                                                                   : "no key-backup key was stored")
     }
 }

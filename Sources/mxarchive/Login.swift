@@ -37,6 +37,6 @@ struct Login: AsyncParsableCommand {
         guard let server = homeserver ?? config?.homeserver else { throw ValidationError("--homeserver is required") }
         guard let userID = user ?? config?.user else { throw ValidationError("--user is required") }
         guard let file = passwordFile ?? config?.passwordFile else { throw ValidationError("--password-file is required") }
-        Console.print(try await global.account.login(homeserver: server, user: userID, passwordFile: file))
+        Console.printOutcome(try await global.account.login(homeserver: server, user: userID, passwordFile: file))
     }
 }

@@ -114,6 +114,6 @@ struct Reindex: ParsableCommand {
     }
 
     func run() throws {
-        Console.print(try global.open(.maintain).reindex(language: language, shards: shards), json: json)
+        Console.printOutcome(try global.open(.maintain).reindex(language: language, shards: shards), json: json)
     }
 }

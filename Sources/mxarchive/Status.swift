@@ -26,7 +26,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let report = try global.open(.read).verify()
-        Console.print(report, json: json)
+        Console.printOutcome(report, json: json, succeeded: report.ok)
         if !report.ok { throw ExitCode(1) }
     }
 }

@@ -68,7 +68,7 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Walk every room with /state and /messages instead of learning from /sync what changed.")
     var walkAll = false
 
-    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"media\"}],\"http\":{\"requests\",\"bytes_received\"}} at the end.")
+    @Flag(help: "Print one JSON object {\"rooms\":[{\"room_id\",\"new_events\",\"total_events\",\"error\",\"media\",\"waiting_for_keys\"}],\"index\",\"key_backup\",\"http\":{\"requests\",\"bytes_received\"}} at the end (schemas/sync-result.schema.json).")
     var json = false
 
     /// The flags over config.toml over the defaults.
@@ -101,12 +101,17 @@ struct Sync: AsyncParsableCommand {
         let metrics = metricsFile.map { SyncMetrics(path: $0, storeDirectory: StoreLocation.resolve(global.store)) }
         let progress = SyncProgressDisplay(live: Console.redrawsProgress, summaries: !json && !global.quiet)
         let report: SyncReport
+        // Kept open (and so the store's lock held) until the export jobs are done: another sync must not
+        // start writing between this one and the exports of what it archived.
+        let archive: Archive
         do {
-            report = try await global.open(.update).sync(syncRequest, progress: progress)
+            archive = try global.open(.update)
+            report = try await archive.sync(syncRequest, progress: progress)
         } catch {
-            metrics?.write(report: nil, exitCode: ErrorReporter.exitCode(for: error))
+            metrics?.write(failure: error, exitCode: ErrorReporter.exitCode(for: error))
             throw error
         }
+        defer { withExtendedLifetime(archive) {} }
         // The index's line is a note (left out by --quiet, a record in a JSON log); --json as asked.
         if json { Console.print(report, json: true) } else { Console.print(report, results: { Console.note($0) }) }
         metrics?.write(report: report, exitCode: report.outcome.exitCode)
@@ -115,7 +120,7 @@ struct Sync: AsyncParsableCommand {
         if thenExport, let config {
             if report.failedRooms == 0 {
                 // The sync's JSON object stays alone on standard output.
-                try ExportJobs.runAll(config.exportJobs, global: global,
+                try ExportJobs.runAll(config.exportJobs, on: archive,
                                       results: json ? Console.lineOnStandardError : { Console.note($0) })
             } else {
                 Console.warning("the export jobs did not run: \(report.failedRooms) rooms failed to sync")

@@ -3,6 +3,9 @@ import ArchiveService
 import Foundation
 import Testing
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// config.toml: parsing through TOMLKit, every error kind at its line, flags over the file over the
 /// defaults, the export jobs' paths, and no secret in or out.
@@ -83,7 +86,7 @@ import TestSupport
                 + "retain_redacted, media, max_media_size, page_size, jobs, export)",
             "config.toml:3: media must be true or false, got a string",
             "config.toml:4: page_size must be between 1 and 1000, got 5000",
-            "config.toml:5: rooms: 'team' is not a room id (!…:server) or alias (#…:server)",
+            "config.toml:5: rooms: entry 1 is not a room id (!…:server) or alias (#…:server)",
             "config.toml:8: format must be json, html or txt",
             "config.toml:9: output uses {room}: the job must name its rooms (rooms = [...]) and no spaces",
             "config.toml:9: output: unknown placeholder {week} (known: {date}, {room})",
@@ -105,6 +108,68 @@ import TestSupport
                 == ["config.toml:1: unknown key `a` (known: homeserver, user, password_file, rooms, spaces, all_joined, "
                     + "retain_redacted, media, max_media_size, page_size, jobs, export)",
                     "config.toml:2: export.x.format must be a string, got an integer"])
+    }
+
+    /// A problem about a list entry names it by position: the value may be something pasted by mistake
+    /// (a token the secret check does not recognise), and a config's messages never repeat values.
+    @Test func listProblemsNameTheEntryByPosition() throws {
+        #expect(try problems("rooms = [\"#ok:x\", \"hunter2\"]\nspaces = [\"#alias:x\"]\n") == [
+            "config.toml:1: rooms: entry 2 is not a room id (!…:server) or alias (#…:server)",
+            "config.toml:2: spaces: entry 1 is not a room id (!…:server)",
+        ])
+        let senders = try problems("[export.a]\nformat = \"json\"\noutput = \"o\"\nsenders = [\"@a:x\", \"pa55word\"]\n")
+        #expect(senders == ["config.toml:4: senders: entry 2 is not a user id (@name:server)"])
+        #expect(!senders.joined().contains("pa55word"))
+    }
+
+    /// `https://user:password@host` puts a password in the file (and in every URL built from it).
+    @Test func aHomeserverWithUserinfoIsRefused() throws {
+        for url in ["https://archiver:s3cret@matrix.example.org", "https://archiver@matrix.example.org/"] {
+            let found = try problems("homeserver = \"\(url)\"\n")
+            #expect(found.count == 1 && found.first?.hasPrefix("config.toml:1: homeserver must not hold a user name or password") == true,
+                    "\(found)")
+            #expect(!found.joined().contains("s3cret"))
+        }
+        #expect(throws: Never.self) { try parse("homeserver = \"https://matrix.example.org:8448\"\n").get() }
+    }
+
+    /// `{room}` makes one file per room from a slug: two rooms whose slugs differ only in case (the same
+    /// file on a case-insensitive disk), or only in characters the slug replaces, would overwrite each other.
+    @Test func aJobWhoseRoomSlugsCollideIsRefused() throws {
+        for rooms in [##"["!team:x", "#team:x"]"##, ##"["#Team:x", "#team:x"]"##, ##"["#café:x", "#cafè:x"]"##] {
+            let found = try problems("[export.a]\nformat = \"json\"\nrooms = \(rooms)\noutput = \"/srv/{room}.zip\"\n")
+            #expect(found.count == 1 && found.first?.hasPrefix("config.toml:3: rooms: entries 1 and 2 make the same {room}") == true,
+                    "\(rooms): \(found)")
+        }
+        // Without {room} the rooms go into one export: nothing to collide.
+        #expect(throws: Never.self) {
+            try parse("[export.a]\nformat = \"json\"\nrooms = [\"!team:x\", \"#team:x\"]\noutput = \"/srv/a.zip\"\n").get()
+        }
+    }
+
+    /// CRLF line endings (a file written on Windows) and a UTF-8 byte order mark still give the line a
+    /// person sees in their editor.
+    @Test func crlfAndAByteOrderMarkKeepTheLineNumbers() throws {
+        let text = "# archive\r\nmedia = true\r\n\r\n[export.a]\r\nformat = \"pdf\"\r\noutput = \"o\"\r\nbogus = 1\r\n"
+        let expected = ["config.toml:5: format must be json, html or txt",
+                        "config.toml:7: unknown export job field `bogus` in [export.a] (known: format, output, rooms, spaces, "
+                            + "since, until, senders, include_media, retain_redacted, allow_indexing, templates, mode)"]
+        #expect(try problems(text) == expected)
+        #expect(try problems("\u{FEFF}" + text) == expected)
+        #expect(try problems("\u{FEFF}[export.a]\nformat = 1\noutput = \"o\"\n") == ["config.toml:2: export.a.format must be a string, got an integer"])
+        #expect(try problems("\u{FEFF}bogus = 1\n").first?.hasPrefix("config.toml:1: unknown key `bogus`") == true)
+    }
+
+    /// Keys nested deeper than any setting of ours are refused before the TOML parser sees them.
+    @Test func keysNestedTooDeeplyAreRefusedBeforeParsing() throws {
+        #expect(try problems("media = true\n[a.b.c.d.e.f.g.h.i]\nx = 1\n")
+                == ["config.toml:2: keys nest 9 deep here; a config nests at most 8"])
+        #expect(try problems("media = true\n\n[a.b.c.d]\ne.f.g.h.i = 1\n")
+                == ["config.toml:4: keys nest 9 deep here; a config nests at most 8"])
+        let deep = (0..<10_000).map { "k\($0)" }.joined(separator: ".") + " = 1\n"
+        #expect(try problems(deep) == ["config.toml:1: keys nest 10000 deep here; a config nests at most 8"])
+        // Eight is still a config (whose keys are then unknown, not refused for their depth).
+        #expect(try problems("[a.b.c.d.e.f.g]\nh = 1\n").first?.contains("nest") == false)
     }
 
     @Test func aConfigHoldingASecretIsRefusedWithoutRepeatingIt() throws {
@@ -220,5 +285,35 @@ import TestSupport
         try Data([0x6D, 0xFF, 0x0A]).write(to: file)
         #expect(try ConfigCheckReport.check(file: file.path, store: nil).problems == [ConfigProblem(line: 1, message: "not UTF-8 text")])
         #expect(throws: ArchiveError.self) { try ConfigCheckReport.check(file: folder.appendingPathComponent("none.toml").path, store: nil) }
+    }
+
+    /// config.toml must be a regular file of at most 1 MiB: a FIFO would block the read for ever (a
+    /// nightly sync that never ends), a device or a huge file would be read whole.
+    @Test func aConfigThatIsNoRegularFileOrTooBigIsRefusedAtOnce() throws {
+        let folder = uniqueTemporaryDirectory("mxa-config-kind")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = ArchiveConfig.url(inStore: folder)
+        #expect(mkfifo(file.path, 0o600) == 0)
+        #expect {
+            try ArchiveConfig.load(storeDirectory: folder)
+        } throws: { "\($0)".contains("\(file.path) is not a regular file") }
+        #expect(throws: ArchiveError.self) { try ConfigCheckReport.check(file: file.path, store: nil) }
+        try FileManager.default.removeItem(at: file)
+
+        try FileManager.default.createDirectory(at: file, withIntermediateDirectories: false)
+        #expect { try ArchiveConfig.load(storeDirectory: folder) } throws: { "\($0)".contains("is not a regular file") }
+        try FileManager.default.removeItem(at: file)
+
+        let elsewhere = folder.appendingPathComponent("real.toml")
+        try Data("media = true\n".utf8).write(to: elsewhere)
+        try FileManager.default.createSymbolicLink(at: file, withDestinationURL: elsewhere)
+        #expect { try ArchiveConfig.load(storeDirectory: folder) } throws: { "\($0)".contains("is not a regular file") }
+        try FileManager.default.removeItem(at: file)
+
+        try Data(("# " + String(repeating: "x", count: 1 << 20) + "\n").utf8).write(to: file)
+        #expect { try ArchiveConfig.load(storeDirectory: folder) } throws: { "\($0)".contains("larger than 1 MiB") }
+        try Data(("# " + String(repeating: "x", count: (1 << 20) - 3) + "\n").utf8).write(to: file)
+        #expect(try ArchiveConfig.load(storeDirectory: folder) != nil)
     }
 }

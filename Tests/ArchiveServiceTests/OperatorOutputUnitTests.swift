@@ -2,7 +2,11 @@ import ArchiveCore
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import ArchiveService
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The pure parts of issue 10 items 5 and 6: which runs are done with warnings, the Prometheus text, the
 /// JSON log records and the global options read before parsing. The CLI's behaviour end to end is in
@@ -39,6 +43,29 @@ import Testing
         // The size cap is the operator's choice, not a failure.
         #expect(Self.report([Self.room("!a:x", media: [.tooLarge: 2])]).outcome == .done)
         #expect(throws: DoneWithWarnings.self) { try Self.report([Self.room("!a:x", waiting: 1)]).outcome.check() }
+        // A room the server kept feeding empty pages stopped early: archived so far, and worth a look.
+        var stopped = Self.room("!a:x")
+        stopped.stoppedEarly = true
+        #expect(Self.report([stopped, Self.room("!b:x")]).outcome.exitCode == 3)
+        // The key backup or the sender-key check failing beside the rooms is a warning of the run too.
+        let progress = SyncProgressDisplay(live: false, summaries: false)
+        progress.keyBackupChecked(nil, error: "M_FORBIDDEN")
+        var checked = SenderKeyCheckOutcome()
+        checked.checked = 2
+        checked.statuses = [.mismatch: 2]
+        progress.senderKeysChecked(checked)
+        #expect(progress.runWarnings == ["the key backup could not be checked for new sessions (see above)"],
+                "a mismatch recorded by an earlier run is not news")
+        checked.newMismatches = 1
+        checked.error = "timeout"
+        progress.senderKeysChecked(checked)
+        #expect(progress.runWarnings.count == 3)
+        let warned = SyncReport(rooms: [Self.room("!a:x")], indexed: nil, keyBackup: nil, seconds: 1,
+                                runWarnings: progress.runWarnings)
+        guard case .doneWithWarnings(let warnings) = warned.outcome else {
+            Issue.record("a failed key backup is not done with warnings"); return
+        }
+        #expect(warnings == progress.runWarnings)
         #expect(ErrorReport.exitCode(for: DoneWithWarnings(warnings: ["x"])) == 3)
     }
 
@@ -74,6 +101,35 @@ import Testing
         #expect(text.contains("mxarchive_sync_duration_seconds 1000\n"))
         #expect(!text.contains("mxarchive_room_events"))
         #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int).map { $0 & 0o022 } == 0)
+    }
+
+    /// The search index sets umask 077 for the whole process (its files are private): a metrics file,
+    /// which node_exporter reads as another user, must still be 0644 after a sync that indexed.
+    @Test func metricsFileIsWorldReadableWhateverTheUmask() throws {
+        let folder = uniqueTemporaryDirectory("mxa-metrics-mode")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("m.prom").path
+        // What SearchIndex does when it opens an index; left so (it is what a sync process runs under).
+        umask(0o077)
+        SyncMetrics(path: path, storeDirectory: folder).write(report: Self.report([Self.room("!a:x")]), exitCode: 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o644)
+    }
+
+    /// A previous file's last success is carried over only when it is a time: `+Inf` or `NaN` there (a
+    /// hand-edited or corrupted file) would otherwise be written on and on.
+    @Test func onlyAFinitePreviousLastSuccessIsKept() throws {
+        let folder = uniqueTemporaryDirectory("mxa-metrics-previous")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("m.prom").path
+        let metrics = SyncMetrics(path: path, storeDirectory: folder)
+        for value in ["+Inf", "-Inf", "NaN", "nan", "inf", "1e400", "soon"] {
+            try Data("mxarchive_sync_last_success_timestamp_seconds \(value)\n".utf8).write(to: URL(fileURLWithPath: path))
+            #expect(metrics.previousLastSuccess() == nil, "\(value)")
+        }
+        try Data("mxarchive_sync_last_success_timestamp_seconds 1733011200\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(metrics.previousLastSuccess() == 1_733_011_200)
     }
 
     @Test func jsonLogHandlerWritesOneObjectWithNumbersAsNumbers() throws {

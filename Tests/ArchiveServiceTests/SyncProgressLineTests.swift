@@ -52,4 +52,12 @@ import Testing
         #expect(SyncRequest().jobs == 4)
         #expect(SyncRequest().problem == nil)
     }
+
+    /// The live line is cut to the terminal's width less one column, so `\r` redraws it in place.
+    @Test func theLiveLineFitsTheTerminal() {
+        let line = String(repeating: "x", count: 120)
+        #expect(Console.fitted(line, width: 80).count == 79)
+        #expect(Console.fitted("short", width: 80) == "short")
+        #expect(Console.fitted(line, width: 0) == line)
+    }
 }

@@ -157,7 +157,8 @@ struct Archive {
             room["error"] != nil || room["waiting_for_keys"] != nil
                 || (room.value(at: "media", "failed")?.objectValue ?? [:]).keys.contains { $0 != "too_large" }
         }
-        return warned ? 3 : 0
+        // A key backup that could not be read is a warning of the run (the sync goes on without it).
+        return warned || report?.value(at: "key_backup", "error") != nil ? 3 : 0
     }
 
     /// `sync --json` → room id → (new, total).

@@ -120,6 +120,30 @@ import Testing
         #expect(archive.syncCounts(after)[talked]?.new == 1)
         #expect(Org.http(after).requests == 1)
         #expect(try archive.events(left).count == events.count)
+
+        // Invited back by the admin and joined again: the plain sync's /sync names the room under `join`,
+        // so it is walked from its cursor (what was said while away, the invite, the join), is no longer
+        // left, and follows the token again like any other room.
+        let rejoin = try org.news(rooms: 1, messages: 2, kinds: "rejoin")
+        let whileAway = (rejoin["changed"]?.arrayValue?.first?["messages"]?.arrayValue ?? []).compactMap(\.stringValue)
+        #expect(whileAway.count == 2)
+        let back = try archive.sync(["--no-index"])
+        #expect(back.status == 0, "\(back.stderr)")
+        // Five: the message of the night before (sent to the first two rooms while the account was away),
+        // the two of tonight, the invite and the join.
+        #expect(archive.syncCounts(back)[left]?.new == 5, "\(archive.syncCounts(back))")
+        let rejoined = try archive.events(left)
+        let rejoinedIDs = Set(rejoined.compactMap { $0["event_id"]?.stringValue })
+        #expect(rejoinedIDs.isSuperset(of: whileAway))
+        #expect(rejoined.last?["state_key"]?.stringValue == org.memberID
+                && rejoined.last?["content"]?["membership"]?.stringValue == "join")
+        let statusBack = try archive.run(["status", "--json"]).jsonLines.first
+        let roomBack = statusBack?["rooms"]?.arrayValue?.first { $0["room_id"]?.stringValue == left }
+        #expect(roomBack?["left_at"] == .null, "\(String(describing: roomBack?["left_at"]))")
+        _ = try org.news(rooms: 1, messages: 1, kinds: "")
+        let next = try archive.sync(["--no-index"])
+        #expect(archive.syncCounts(next)[left]?.new == 1)
+        #expect(Org.http(next).requests == 1, "the re-joined room is not followed again")
     }
 }
 

@@ -132,6 +132,9 @@ import TestSupport
         #expect(result.status == 3, "\(result.stderr)")
         #expect(try String(contentsOf: held, encoding: .utf8) == old, "the metrics file was written in place")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["mxarchive.prom"])
+        // The sync indexed (the index sets umask 077 for the process): the collector still reads the file.
+        #expect(result.jsonLines.first?["index"] != nil, "\(result.stdout)")
+        #expect(try FileManager.default.attributesOfItem(atPath: metrics.path)[.posixPermissions] as? Int == 0o644)
 
         let samples = try Self.parsePrometheus(metrics)
         let rooms = result.jsonLines.first?["rooms"]?.arrayValue ?? []
@@ -162,9 +165,47 @@ import TestSupport
         #expect((after.value("mxarchive_sync_last_run_timestamp_seconds") ?? 0) >= lastSuccess)
 
         #expect(try archive.run(["sync", "--metrics-file", folder.appendingPathComponent("no/such.prom").path]).status == 2)
+
+        // A run that finds the store busy did nothing: the file stays the running sync's (no exit 1 in it).
+        let written = try Data(contentsOf: metrics)
+        let holder = try Self.holdStoreLock(archive)
+        defer { holder.terminate(); holder.waitUntilExit() }
+        let busy = try archive.run(["sync", "--metrics-file", metrics.path, "--room", Self.live])
+        #expect(busy.status == 1 && busy.stderr.contains("already running"), "\(busy.stderr)")
+        #expect(try Data(contentsOf: metrics) == written, "a busy store's run replaced the metrics file")
+    }
+
+    /// Commands that report a success print nothing under `--quiet`: cron mails only what needs a look.
+    @Test func quietSuccessReportsAreSilent() throws {
+        let archive = try Archive.loggedIn()
+        #expect(try archive.run(["sync", "--room", Self.live]).status == 0)
+        for arguments in [["--quiet", "verify"], ["--quiet", "reindex"], ["keys", "forget", "--quiet"],
+                          ["--quiet", "keys", "forget"]] {
+            let result = try archive.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty && result.stderr.isEmpty, "\(arguments): '\(result.stdout)' '\(result.stderr)'")
+        }
+        // Not quiet, the same commands say what they did; --json is printed whatever --quiet says.
+        #expect(try archive.run(["verify"]).stdout.contains("archive OK"))
+        let json = try archive.run(["--quiet", "verify", "--json"])
+        #expect(json.status == 0 && json.jsonLines.first?["ok"] == .bool(true), "\(json.stdout)")
     }
 
     // MARK: - helpers
+
+    /// `flock(1)` holding the store's sync lock, as a sync running beside would (the same flock(2) lock).
+    static func holdStoreLock(_ archive: Archive) throws -> Process {
+        let lock = archive.store.appendingPathComponent("sync.lock").path
+        let ready = archive.store.deletingLastPathComponent().appendingPathComponent("lock-held-\(UUID().uuidString)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        process.arguments = ["--exclusive", lock, "sh", "-c", "touch \"$0\" && exec sleep 60", ready.path]
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: ready.path) && Date() < deadline { usleep(20_000) }
+        try #require(FileManager.default.fileExists(atPath: ready.path), "flock did not take the lock")
+        return process
+    }
 
     /// Every non-empty line of `stderr` as a JSON object with the three fields every record has.
     static func records(_ stderr: String) throws -> [JSONValue] {

@@ -210,6 +210,7 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(output.contains("\r\u{1B}[K"))
         #expect(output.contains("Big room"))
-        #expect(output.contains("pages,") && output.contains("events/s"))
+        // The live line of `--jobs` (SyncProgressLine): rooms done of all, events per second, an ETA.
+        #expect(output.contains("rooms,") && output.contains("events/s") && output.contains("ETA"))
     }
 }

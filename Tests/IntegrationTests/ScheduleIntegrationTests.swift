@@ -8,8 +8,16 @@ import Testing
     @Test func systemdUnitsPassSystemdAnalyzeVerify() throws {
         let archive = try Archive.loggedIn()
         let units = try scratch("units")
-        try Data("[export.n]\nformat = \"json\"\noutput = \"\(units.path)/n-{date}.zip\"\n".utf8)
-            .write(to: archive.store.appendingPathComponent("config.toml"))
+        // A job whose folder does not exist yet: systemd must not fail the unit over it (226/NAMESPACE).
+        let missing = units.appendingPathComponent("not-yet").path
+        try Data("""
+            [export.n]
+            format = "json"
+            output = "\(units.path)/n-{date}.zip"
+            [export.later]
+            format = "json"
+            output = "\(missing)/{date}.zip"
+            """.utf8).write(to: archive.store.appendingPathComponent("config.toml"))
         let written = try archive.run(["schedule", "--systemd", "--unit-dir", units.path, "--at", "04:10"])
         #expect(written.status == 0, "\(written.stderr)")
         let service = units.appendingPathComponent("mxarchive.service")
@@ -17,7 +25,7 @@ import Testing
         let text = try readText(service)
         let binary = Archive.binary.resolvingSymlinksInPath().path
         #expect(text.contains("ExecStart=\(binary) --store \(archive.store.path) sync --then-export"), "\(text)")
-        #expect(text.contains("ReadWritePaths=\(archive.store.path) \(units.path)"))
+        #expect(text.contains("ReadWritePaths=\(archive.store.path) -\(missing) \(units.path)\n"), "\(text)")
         // verify exits 0 even for directives it ignores: a clean check prints nothing.
         let verify = try shell("systemd-analyze verify \(quoted(service.path)) \(quoted(timer.path)) 2>&1")
         #expect(verify.status == 0 && verify.output.isEmpty, "\(verify.output)")
@@ -46,8 +54,20 @@ import Testing
         // cron hands the rest to /bin/sh: it must parse there, and name this binary and the store.
         let command = fields[5]
         #expect(try shell("sh -n -c \(quoted(command))").status == 0)
-        #expect(command.hasPrefix("\(Archive.binary.resolvingSymlinksInPath().path) --store \(archive.store.path) sync "))
-        #expect(command.hasSuffix("| logger -t mxarchive"))
+        #expect(command.hasPrefix("\(Archive.binary.resolvingSymlinksInPath().path) --quiet --store \(archive.store.path) sync "))
+        #expect(command.hasSuffix("2>&1 | logger -s -t mxarchive"))
+        // What cron mails is logger's stderr: the warnings and errors --quiet lets through, nothing else.
+        let stub = try scratch("cron-bin")
+        let binary = stub.appendingPathComponent("mxarchive")
+        try Data("#!/bin/sh\necho 'warning: 3 encrypted events still wait for keys' >&2\n".utf8).write(to: binary)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary.path)
+        // (This machine has no /dev/log: logger is told not to fail over it, as it would not on a host.)
+        let stubbed = (binary.path + " " + command.split(separator: " ", maxSplits: 1)[1])
+            .replacingOccurrences(of: "| logger ", with: "| logger --socket-errors=off ")
+        let mailed = try shell("(\(stubbed)) 2>&1 >/dev/null")
+        #expect(mailed.status == 0, "\(mailed.output)")
+        #expect(mailed.output.split(separator: "\n").count == 1
+                && mailed.output.contains("mxarchive: warning: 3 encrypted events still wait for keys"), "\(mailed.output)")
         #expect(!command.contains("%"), "a % in a crontab command is a line break")
         #expect(try archive.run(["schedule"]).status == 2)
     }

@@ -31,10 +31,14 @@ struct ConfigReader {
         var config = ArchiveConfig(file: file)
         rejectUnknownKeys(document, known: Self.topLevelKeys, at: [], what: "key")
         if let url = string(document, ["homeserver"]) {
-            if url.hasPrefix("http://") || url.hasPrefix("https://") {
-                config.homeserver = url
-            } else {
+            if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 problem(["homeserver"], "homeserver must be an http:// or https:// URL")
+            } else if Self.hasUserinfo(url) {
+                // `https://user:password@host` is a password in the file, and in every URL built from it.
+                problem(["homeserver"], "homeserver must not hold a user name or password (…@host); "
+                        + "log in with `mxarchive login` and password_file instead")
+            } else {
+                config.homeserver = url
             }
         }
         config.user = nonEmptyString(document, ["user"])
@@ -88,6 +92,7 @@ struct ConfigReader {
         if let output = string(table, path + ["output"]) {
             job.output = output
             checkOutput(job, at: path + ["output"])
+            if job.perRoom { checkSlugs(job.rooms, at: path + ["rooms"]) }
         } else if table["output"] == nil {
             problem(path, "[export.\(name)] needs output = \"PATH\" (it may hold {date} and {room})")
         }
@@ -99,8 +104,9 @@ struct ConfigReader {
             if key == "since" { job.since = text } else { job.until = text }
         }
         job.senders = stringArray(table, path + ["senders"]) ?? []
-        for sender in job.senders where !sender.hasPrefix("@") || !sender.contains(":") {
-            problem(path + ["senders"], "senders: '\(sender)' is not a user id (@name:server)")
+        // By position, never by value: a value in the wrong place may be something pasted by mistake.
+        for (index, sender) in job.senders.enumerated() where !sender.hasPrefix("@") || !sender.contains(":") {
+            problem(path + ["senders"], "senders: entry \(index + 1) is not a user id (@name:server)")
         }
         job.includeMedia = bool(table, path + ["include_media"]) ?? false
         job.retainRedacted = bool(table, path + ["retain_redacted"]) ?? false
@@ -118,6 +124,22 @@ struct ConfigReader {
             }
         }
         return problems.count == problemsBefore ? job : nil
+    }
+
+    /// `{room}` names one file per room by its slug: two rooms with the same slug (`!team:x` and
+    /// `#team:x`, names differing only in characters the slug replaces) would write the same file, and
+    /// on a case-insensitive disk so would slugs differing only in case. Refused, by position.
+    private mutating func checkSlugs(_ rooms: [String], at path: [String]) {
+        var first: [String: Int] = [:]
+        for (index, room) in rooms.enumerated() {
+            let slug = ExportJob.slug(room).lowercased()
+            if let earlier = first[slug] {
+                problem(path, "rooms: entries \(earlier + 1) and \(index + 1) make the same {room} file name "
+                        + "(compared ignoring case); name each room once, by one id or alias")
+            } else {
+                first[slug] = index
+            }
+        }
     }
 
     private mutating func checkOutput(_ job: ExportJob, at path: [String]) {
@@ -168,6 +190,13 @@ struct ConfigReader {
                     + "a config names files holding secrets, never a secret itself")
         default: break
         }
+    }
+
+    /// Whether an http(s) URL names a user (`scheme://user[:password]@host`): an `@` before the end of
+    /// the authority.
+    static func hasUserinfo(_ url: String) -> Bool {
+        guard let start = url.range(of: "://")?.upperBound else { return false }
+        return url[start...].prefix { !"/?#".contains($0) }.contains("@")
     }
 
     /// Synapse's and MAS's token prefixes, and the shape of a recovery key (base58 in groups of four,
@@ -257,16 +286,16 @@ struct ConfigReader {
 
     private mutating func rooms(_ table: [String: ConfigValue], _ path: [String]) -> [String]? {
         guard let rooms = stringArray(table, path) else { return nil }
-        for room in rooms where !(room.hasPrefix("!") || room.hasPrefix("#")) || !room.contains(":") {
-            problem(path, "\(name(path)): '\(room)' is not a room id (!…:server) or alias (#…:server)")
+        for (index, room) in rooms.enumerated() where !(room.hasPrefix("!") || room.hasPrefix("#")) || !room.contains(":") {
+            problem(path, "\(name(path)): entry \(index + 1) is not a room id (!…:server) or alias (#…:server)")
         }
         return rooms
     }
 
     private mutating func spaces(_ table: [String: ConfigValue], _ path: [String]) -> [String]? {
         guard let spaces = stringArray(table, path) else { return nil }
-        for space in spaces where !space.hasPrefix("!") || !space.contains(":") {
-            problem(path, "\(name(path)): '\(space)' is not a room id (!…:server)")
+        for (index, space) in spaces.enumerated() where !space.hasPrefix("!") || !space.contains(":") {
+            problem(path, "\(name(path)): entry \(index + 1) is not a room id (!…:server)")
         }
         return spaces
     }

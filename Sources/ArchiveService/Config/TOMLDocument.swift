@@ -33,7 +33,8 @@ enum TOMLDocument {
     static func parse(_ text: String) -> Result<[String: ConfigValue], ConfigProblem> {
         // toml++ reads a C string: a NUL byte would silently end the document there.
         if let nul = text.firstIndex(of: "\0") {
-            let line = text[..<nul].filter { $0 == "\n" }.count + 1
+            // Line feed bytes, not Characters: "\r\n" is one Character.
+            let line = text[..<nul].utf8.filter { $0 == 0x0A }.count + 1
             return .failure(ConfigProblem(line: line, message: "the file holds a NUL byte; a config is plain text"))
         }
         do {

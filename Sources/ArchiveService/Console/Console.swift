@@ -85,7 +85,22 @@ public enum Console {
     public static func progress(_ text: String) {
         // Callers redraw only when `redrawsProgress`; a JSON log never gets terminal controls.
         guard ConsoleLog.shared.options.logFormat == .text else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(fitted(text, width: terminalWidth()))".utf8))
+    }
+
+    /// The text cut to one column less than the terminal: a line that wraps is not redrawn by `\r`, and
+    /// every redraw would leave a line behind.
+    static func fitted(_ text: String, width: Int) -> String {
+        guard width > 1, text.count >= width else { return text }
+        return String(text.prefix(width - 1))
+    }
+
+    /// Standard error's terminal width (TIOCGWINSZ), else `COLUMNS`, else 80.
+    static func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
+        return 80
     }
 
     /// A report as the user asked for it: its JSON object on one line, or its human lines. Its warnings go
@@ -97,6 +112,27 @@ public enum Console {
         } else {
             print(report)
         }
+    }
+
+    /// A command's report of what it did (`verify`, `reindex`, `keys …`, `login`): under `--quiet`, a
+    /// success says nothing (cron mails only what needs a look); its warnings, its problems, a failed
+    /// report's lines and `--json` output are printed as always.
+    public static func printOutcome(_ report: some HumanReport, json: Bool = false, succeeded: Bool = true) {
+        if isQuiet && succeeded && !json {
+            report.warnings.forEach { warning($0) }
+            for case .problem(let text) in report.humanOutput(terminal: false) { error(text) }
+            return
+        }
+        if json, let report = report as? any CommandReport {
+            print(report, json: true)
+        } else {
+            print(report)
+        }
+    }
+
+    /// One line saying what a command did, left out under `--quiet`.
+    public static func outcome(_ text: String) {
+        if !isQuiet { line(text) }
     }
 
     /// A report's warnings, then its human lines: results on standard output, problems on standard error.

@@ -44,6 +44,14 @@ public struct SyncMetrics: Sendable {
         }
     }
 
+    /// A run that failed before it had a report. One that found the store busy did nothing: the sync
+    /// that holds the lock writes this file when it ends, and an exit 1 in it now would page someone
+    /// over a run that was never meant to happen.
+    public func write(failure error: any Error, exitCode: Int32) {
+        if let error = error as? StoreError, error.code == .locked { return }
+        write(report: nil, exitCode: exitCode)
+    }
+
     func render(report: SyncReport?, exitCode: Int32, now: Date) -> String {
         var out = PrometheusText()
         let succeeded = report != nil && (exitCode == 0 || exitCode == DoneWithWarnings.exitCode)
@@ -91,7 +99,11 @@ public struct SyncMetrics: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let prefix = "mxarchive_sync_last_success_timestamp_seconds "
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
-            return Double(line.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces))
+            // Only a time: `+Inf`, `NaN` (or 1e400, read as infinity) in a hand-edited file would be carried
+            // over night after night and break every alert that subtracts it from time().
+            guard let value = Double(line.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)),
+                  value.isFinite, value >= 0 else { return nil }
+            return value
         }
         return nil
     }

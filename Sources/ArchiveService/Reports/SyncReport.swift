@@ -65,6 +65,11 @@ public struct SyncReport: CommandReport {
     public let seconds: Double
     /// What the run cost the server: requests sent and reply bytes read.
     var http = HTTPTraffic()
+    /// Things that went wrong beside the rooms (the key backup, the sender-key check), each a warning of
+    /// the outcome: the archive is fine, but someone should look.
+    var runWarnings: [String] = []
+    /// Why the /sync since the stored token failed, when it did (the run walked every room instead).
+    var syncFallback: String? = nil
 
     public var failedRooms: Int { rooms.filter { $0.error != nil }.count }
 
@@ -121,6 +126,10 @@ public struct SyncReport: CommandReport {
             return .failed(.failure("\(failedRooms) of \(rooms.count) rooms failed to sync"))
         }
         var warnings: [String] = []
+        if let syncFallback {
+            // Not silent: a token that keeps failing turns every nightly run into a full walk.
+            warnings.append("the /sync from the stored batch token failed (\(syncFallback)); every room was walked instead")
+        }
         if failedRooms > 0 {
             warnings.append("\(failedRooms) of \(rooms.count) rooms failed to sync (the others are archived)")
         }
@@ -131,6 +140,12 @@ public struct SyncReport: CommandReport {
         if mediaFailed > 0 {
             warnings.append("\(mediaFailed) attachments failed to download (the next `sync --media` tries again)")
         }
+        let stopped = rooms.filter { $0.error == nil && $0.stoppedEarly }.count
+        if stopped > 0 {
+            warnings.append("\(stopped) rooms stopped early: the server kept sending pages with nothing new "
+                            + "(the next sync goes on from there)")
+        }
+        warnings += runWarnings
         return warnings.isEmpty ? .done : .doneWithWarnings(warnings)
     }
 }
@@ -146,6 +161,7 @@ extension Archive {
                                   media: request.mediaOptions, jobs: request.jobs)
         options.walkAll = request.walkAll
         options.usesSyncToken = true
+        options.addsRejoinedRooms = request.rooms.isEmpty && request.spaces.isEmpty && !request.allJoined
         // The index is written on its own thread from its own connection, beside fetching and storing.
         let indexer = request.index ? try BackgroundIndexer(storeDirectory: directory) : nil
         indexer?.start()
@@ -167,7 +183,8 @@ extension Archive {
                                        + "run `mxarchive reindex`")
         }
         let report = SyncReport(rooms: results, indexed: indexed, keyBackup: progress.keyBackup,
-                                seconds: Date().timeIntervalSince(started), http: await client.traffic)
+                                seconds: Date().timeIntervalSince(started), http: await client.traffic,
+                                runWarnings: progress.runWarnings, syncFallback: progress.syncFallback)
         report.logSummary()
         return report
     }
@@ -189,6 +206,11 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
     private var drawnAt = Date.distantPast
     /// What the stored backup key fetched at the start (for `--json`).
     private(set) var keyBackup: JSONValue?
+    /// What went wrong beside the rooms, for the run's outcome (exit 3).
+    private var warnings: [String] = []
+    var runWarnings: [String] { lock.withLock { warnings } }
+    /// Why the /sync from the stored token failed, if it did (a warning of the run).
+    private(set) var syncFallback: String?
 
     /// - Parameters:
     ///   - live: redraw a progress line (standard error is a terminal).
@@ -267,11 +289,17 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
             + "the next sync goes on from there"
     }
 
+    public func syncTokenFallback(reason: String) {
+        lock.withLock { syncFallback = reason }
+    }
+
     public func keyBackupChecked(_ report: KeyImportReport?, error: String?) {
         lock.withLock { keyBackup = error.map { ["error": .string($0)] } ?? report?.jsonValue }
         if let error {
-            Console.error("key backup: \(error) (syncing on with the keys already stored)",
-                          fields: LogFields(phase: "key_backup"))
+            // A warning, not an error: the sync goes on and archives; the outcome makes it exit 3.
+            Console.warning("key backup: \(error) (syncing on with the keys already stored)",
+                            fields: LogFields(phase: "key_backup"))
+            lock.withLock { warnings.append("the key backup could not be checked for new sessions (see above)") }
         } else if let report, !summaries || Console.logsJSON {
             Console.record("key backup checked", fields: LogFields(phase: "key_backup", counts: [
                 "new_sessions": report.outcome.added + report.outcome.improved,
@@ -286,14 +314,21 @@ public final class SyncProgressDisplay: SyncObserver, @unchecked Sendable {
 
     public func senderKeysChecked(_ outcome: SenderKeyCheckOutcome) {
         if let error = outcome.error {
-            Console.error("sender keys: could not read the senders' devices (\(error)); "
-                          + "\(outcome.checked) decrypted events stay unknown until the next sync",
-                          fields: LogFields(phase: "sender_keys"))
+            Console.warning("sender keys: could not read the senders' devices (\(error)); "
+                            + "\(outcome.checked) decrypted events stay unknown until the next sync",
+                            fields: LogFields(phase: "sender_keys"))
+            lock.withLock { warnings.append("the senders' devices could not be read (see above)") }
         }
-        if let mismatches = outcome.statuses[.mismatch], mismatches > 0 {
+        // Only mismatches found by this run: one already reported is checked again every night, and is
+        // `verify`'s to count from then on.
+        if outcome.newMismatches > 0 {
+            let mismatches = outcome.newMismatches
             Console.warning("\(mismatches) decrypted events were encrypted in a session of another user's "
                             + "device (sender_key: mismatch in `events --jsonl`; counted by `verify`)",
                         fields: LogFields(phase: "sender_keys", counts: ["mismatches": mismatches]))
+            lock.withLock {
+                warnings.append("\(mismatches) decrypted events were found in a session of another user's device")
+            }
         }
     }
 

@@ -40,10 +40,33 @@ public struct ScheduleRequest: Sendable {
     public mutating func follow(_ config: ArchiveConfig?) {
         guard let config, !config.exportJobs.isEmpty else { return }
         thenExport = true
+        let store = storeDirectory.standardizedFileURL.path
         for job in config.exportJobs {
-            let folder = Self.fixedFolder(of: job.output)
-            // Relative outputs live in the store, which is writable already.
-            if folder.hasPrefix("/") && !exportFolders.contains(folder) { exportFolders.append(folder) }
+            // A relative output is the store's (as `ExportJob.requests` joins it); `../x` still leaves it.
+            let pattern = job.output.hasPrefix("/") ? job.output : store + "/" + job.output
+            let folder = URL(fileURLWithPath: Self.fixedFolder(of: pattern)).standardizedFileURL.path
+            // Folders inside the store are writable already.
+            if folder != store && !folder.hasPrefix(store + "/") && !exportFolders.contains(folder) {
+                exportFolders.append(folder)
+            }
+        }
+    }
+
+    /// ReadWritePaths=: the store, then the export jobs' folders, standardised. systemd fails the whole
+    /// unit (226/NAMESPACE) when a listed path does not exist, so one missing now (an export folder the
+    /// first export creates, a store the first sync creates) carries `-`, which tells systemd to skip it
+    /// while it is missing. `/` would make the whole system writable, undoing ProtectSystem=strict.
+    func readWritePaths(fileManager: FileManager = .default) throws -> [String] {
+        let paths = [storeDirectory.path] + exportFolders
+        var seen: Set<String> = []
+        return try paths.compactMap { raw in
+            let path = URL(fileURLWithPath: raw).standardizedFileURL.path
+            guard path != "/" else {
+                throw ArchiveError.usage("'\(raw)' is the root folder: a unit may not make / writable "
+                                         + "(give the store and the export jobs' outputs a folder of their own)")
+            }
+            guard seen.insert(path).inserted else { return nil }
+            return fileManager.fileExists(atPath: path) ? path : "-" + path
         }
     }
 
@@ -75,6 +98,7 @@ public struct ScheduleRequest: Sendable {
     /// systemd or cron would read specially (`%` is a specifier in units and a newline in crontabs).
     func checkPaths() throws {
         let store = storeDirectory.standardizedFileURL.path
+        if store == "/" { throw ArchiveError.usage("the store cannot be the root folder /") }
         for (what, path) in [("the binary's path", binary), ("the store's path", store)]
             + exportFolders.map({ ("an export job's folder", $0) }) {
             guard path.hasPrefix("/") else { throw ArchiveError.usage("\(what) must be absolute, got '\(path)'") }

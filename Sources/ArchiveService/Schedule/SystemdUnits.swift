@@ -35,7 +35,7 @@ public struct SystemdUnits: Sendable {
             NoNewPrivileges=yes
             ProtectSystem=strict
             ProtectHome=read-only
-            ReadWritePaths=\(([store] + request.exportFolders).joined(separator: " "))
+            ReadWritePaths=\(try request.readWritePaths().joined(separator: " "))
             PrivateTmp=yes
             PrivateDevices=yes
             ProtectKernelTunables=yes
@@ -82,8 +82,8 @@ public struct SystemdUnits: Sendable {
 
 /// `mxarchive schedule --cron`: one crontab line. Two runs never interleave: `sync` takes the store's
 /// lock (flock, released by the kernel even on SIGKILL) and a second run exits at once with an error
-/// that says so. The output goes to syslog (the journal on systemd hosts) through logger(1): no log
-/// files, no logrotate.
+/// that says so. The output goes to syslog (the journal on systemd hosts) through logger(1), and to cron's
+/// mail (only what `--quiet` lets through): no log files, no logrotate.
 public struct CronLine: Sendable {
     public let line: String
     public let text: String
@@ -91,8 +91,10 @@ public struct CronLine: Sendable {
     public init(_ request: ScheduleRequest) throws {
         try request.checkPaths()
         let (hour, minute) = try request.time()
-        let command = ([request.binary] + request.arguments).joined(separator: " ")
-        line = "\(minute) \(hour) * * * \(command) 2>&1 | logger -t mxarchive"
+        // --quiet: a good night says nothing. logger -s copies each line to its standard error, which
+        // cron mails: exactly the warnings and errors --quiet lets through; syslog keeps them as well.
+        let command = ([request.binary, "--quiet"] + request.arguments).joined(separator: " ")
+        line = "\(minute) \(hour) * * * \(command) 2>&1 | logger -s -t mxarchive"
         text = """
             # mxarchive: nightly sync of \(request.storeDirectory.standardizedFileURL.path) (a run that finds the \
             store busy exits at once); output in syslog or the journal: journalctl -t mxarchive
