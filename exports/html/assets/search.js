@@ -19,12 +19,19 @@
   var sizeParam = /[?&]n=([0-9]+)/.exec(window.location.search);
   var pageSize = sizeParam ? Math.max(1, Math.min(100000, parseInt(sizeParam[1], 10))) : 20;
 
-  var fragments = {};  // fragment name -> {term: postings} ({} when the file does not exist)
+  var fragments = {};  // fragment name -> Map term -> postings (empty when the file does not exist)
   var chunks = {};     // chunk number -> summaries
   var pending = {};    // file -> callbacks waiting for it
   window.mxaSearch = {
-    fragment: function (name, terms) { fragments[name] = terms; },
-    chunk: function (number, list) { chunks[number] = list; }
+    // [term, postings, term, postings, ...]: pairs, so that a term "__proto__" is a key like any other.
+    fragment: function (name, pairs) {
+      var map = new Map();
+      for (var i = 0; i + 1 < pairs.length; i += 2) map.set(pairs[i], pairs[i + 1]);
+      fragments[name] = map;
+    },
+    chunk: function (number, list) { chunks[number] = list; },
+    // The query tokeniser, for XapianTokenizerParityTests (which compare it with Xapian's).
+    words: function (text) { return words(text); }
   };
 
   function load(file, isLoaded, done) {
@@ -168,7 +175,8 @@
   var digitValue = {};
   for (var a = 0; a < alphabet.length; a++) digitValue[alphabet.charAt(a)] = a;
 
-  // A term's postings in a segment: {ranks: [...], positions: [[...], ...]}.
+  // A term's postings in a segment: {ranks: [...], positions: [[...], ...]}; a message's list has
+  // `more` set when the writer kept only the first position_cap of its positions.
   function decode(text, segment) {
     var ranks = [];
     var positions = [];
@@ -186,9 +194,11 @@
     while (index < text.length) {
       rank += number();
       var count = number();
+      var kept = Math.min(count, meta.position_cap);
       var list = [];
       var position = 0;
-      for (var p = 0; p < count; p++) { position += number(); list.push(position); }
+      for (var p = 0; p < kept; p++) { position += number(); list.push(position); }
+      if (count > kept) list.more = true;
       ranks.push(rank);
       positions.push(list);
     }
@@ -196,8 +206,9 @@
   }
 
   function postings(segment, term) {
-    var fragment = fragments[fragmentName(segment, term)] || {};
-    return Object.prototype.hasOwnProperty.call(fragment, term) ? decode(fragment[term], segment) : { ranks: [], positions: [] };
+    var fragment = fragments[fragmentName(segment, term)];
+    var text = fragment && fragment.get(term);
+    return text !== undefined ? decode(text, segment) : { ranks: [], positions: [] };
   }
 
   function setOf(list) { var set = new Set(); for (var i = 0; i < list.length; i++) set.add(list[i]); return set; }
@@ -207,14 +218,12 @@
     var i, t;
     if (group.kind === "prefix") {
       var union = new Set();
-      var fragment = fragments[fragmentName(segment, group.terms[0])] || {};
-      for (var key in fragment) {
-        if (!Object.prototype.hasOwnProperty.call(fragment, key) || key.charAt(0) === "@") continue;
-        if (key.lastIndexOf(group.terms[0], 0) === 0) {
-          var found = decode(fragment[key], segment).ranks;
-          for (i = 0; i < found.length; i++) union.add(found[i]);
-        }
-      }
+      var fragment = fragments[fragmentName(segment, group.terms[0])] || new Map();
+      fragment.forEach(function (text, key) {
+        if (key.charAt(0) === "@" || key.lastIndexOf(group.terms[0], 0) !== 0) return;
+        var found = decode(text, segment).ranks;
+        for (var f = 0; f < found.length; f++) union.add(found[f]);
+      });
       return union;
     }
     if (group.kind === "from") return setOf(postings(segment, group.terms[0]).ranks);
@@ -238,8 +247,11 @@
       for (var s = 0; s < starts.length; s++) {
         var ok = true;
         for (var w = 1; w < sets.length && ok; w++) ok = sets[w].has(starts[s] + w);
-        if (ok) { phrase.add(rank); break; }
+        if (ok) { phrase.add(rank); return; }
       }
+      // A word with positions past the cap may continue the phrase there: kept as a candidate, so a
+      // hostile message costs a false hit at worst, never a lost one.
+      if (maps.some(function (map) { return map.get(rank).more; })) phrase.add(rank);
     });
     return phrase;
   }
@@ -302,7 +314,7 @@
         return { path: path, isLoaded: function () { return fragments[name] !== undefined; }, name: name };
       });
       loadAll(files, function () {
-        files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = {}; });
+        files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = new Map(); });
         if (state !== current) return;
         current.matches = current.matches.concat(segmentMatches(segment, current.groups));
         current.segment++;
