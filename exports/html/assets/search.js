@@ -62,7 +62,21 @@
   // MARK: Words, as Xapian's term generator makes them
 
   var wordChar = /[\p{L}\p{N}\p{M}\p{Pc}]/u;
-  var digit = /\p{N}/u;
+  var digit = /\p{Nd}/u;  // Xapian's digit infix rule is for decimal digits only (not ², not Ⅻ)
+  var upper = /[A-Z]/;  // Xapian's U_isupper for initials is ASCII only ("É.T." is two words)
+  // Xapian's infix characters (termgenerator_internal.cc check_infix / check_infix_digit): kept inside a
+  // word between word characters; zero-width characters there are dropped, joining the two halves.
+  function isZeroWidth(c) { return c === "\u200B" || c === "\u200C" || c === "\u200D" || c === "\u2060" || c === "\uFEFF"; }
+  function infix(c) {
+    if (c === "'" || c === "&" || c === "\u00B7" || c === "\u05F4" || c === "\u2027") return c;
+    if (c === "\u2019" || c === "\u201B") return "'";
+    return isZeroWidth(c) ? "" : null;
+  }
+  var digitInfixes = ",.;\u037E\u0589\u060D\u07F8\u2044\uFE10\uFE13\uFE14";
+  function digitInfix(c) {
+    if (digitInfixes.indexOf(c) >= 0) return c;
+    return isZeroWidth(c) ? "" : null;
+  }
   function isCJK(c) {
     var p = c.codePointAt(0);
     return (p >= 0x2E80 && p <= 0x2FDF) || (p >= 0x3000 && p <= 0x9FFF) || (p >= 0xA700 && p <= 0xA71F) ||
@@ -70,6 +84,7 @@
       (p >= 0xFF00 && p <= 0xFFEF) || (p >= 0x20000 && p <= 0x2A6DF) || (p >= 0x2F800 && p <= 0x2FA1F);
   }
   function isWord(c) { return c !== undefined && wordChar.test(c) && !isCJK(c); }
+  function lower(c) { return c === "\u0130" ? "i" : c.toLowerCase(); }
 
   // The words of `text`: [{terms: [...], cjk: bool}], a CJK run as its two-character grams (one character
   // alone as itself), every other word as one term.
@@ -89,29 +104,35 @@
         continue;
       }
       if (!isWord(c)) { i++; continue; }
+      // Initials: U.S.A. (trailing dot or not) is one term "usa" when no word character follows.
+      if (upper.test(c)) {
+        var initials = "";
+        var k = i;
+        do { initials += lower(chars[k++]); } while (k < chars.length && chars[k] === "." && ++k < chars.length && upper.test(chars[k]));
+        // One letter is no acronym (M&S is handled below).
+        if (initials.length > 1 && !(k < chars.length && wordChar.test(chars[k]))) {
+          result.push({ terms: [initials], cjk: false });
+          i = k;
+          continue;
+        }
+      }
       var term = "";
       while (i < chars.length) {
         c = chars[i];
-        if (isWord(c)) { term += c === "\u0130" ? "i" : c.toLowerCase(); i++; continue; }
+        if (isWord(c)) { term += lower(c); i++; continue; }
         var next = chars[i + 1];
         var previous = chars[i - 1];
-        if ((c === "'" || c === "\u2019" || c === "\u201B" || c === "&" || c === "\u00B7") && isWord(next) && isWord(previous)) {
-          term += (c === "\u2019" || c === "\u201B") ? "'" : c;
-          i++;
-          continue;
-        }
-        if ((c === "." || c === ",") && next !== undefined && digit.test(next) && previous !== undefined && digit.test(previous)) {
-          term += c;
-          i++;
-          continue;
-        }
-        break;
+        if (!isWord(next) || !isWord(previous)) break;
+        var joined = digit.test(previous) && digit.test(next) ? digitInfix(c) : infix(c);
+        if (joined === null) break;
+        term += joined;
+        i++;
       }
-      // C++, C#: up to three + or # right after a word, when no word character follows them.
-      var suffix = "";
+      // C++, C#: a run of at most three + or # right after a word, when no word character follows it
+      // (a longer run is no suffix: "c++++" is "c").
       var j = i;
-      while (j < chars.length && (chars[j] === "+" || chars[j] === "#") && suffix.length < 3) suffix += chars[j++];
-      if (suffix && !(j < chars.length && wordChar.test(chars[j]))) { term += suffix; i = j; }
+      while (j < chars.length && (chars[j] === "+" || chars[j] === "#")) j++;
+      if (j > i && j - i <= 3 && !(j < chars.length && wordChar.test(chars[j]))) { term += chars.slice(i, j).join(""); i = j; }
       result.push({ terms: [term], cjk: false });
     }
     return result;
