@@ -150,6 +150,14 @@
         continue;
       }
       var token = match[2];
+      // The CLI's operators, which this page does not run: refused, so that "-spam" never finds spam.
+      if (token === "OR" || token === "NOT" || (token.length > 1 && token.charAt(0) === "-")) {
+        return { error: "OR, NOT and -word work only in mxarchive search; this page ANDs its words." };
+      }
+      if (/^(in|has|thread|before|after|date):/i.test(token)) {
+        return { error: token.split(":")[0] + ": works only in mxarchive search; this page knows from:." };
+      }
+      if (token === "AND") continue;  // what the page does anyway
       if (/^from:/i.test(token)) {
         if (token.length > 5) groups.push({ kind: "from", terms: [token.slice(5)] });
         continue;
@@ -327,9 +335,16 @@
     var step = function () {
       if (state !== current) return;
       if (current.matches.length >= current.shown + pageSize || current.segment >= meta.segments) { show(current); return; }
-      var segment = current.segment;
+      // The newest segment first (a frequent word fills a page there, and older segments are never
+      // fetched); when it does not, every remaining segment at once, one round trip rather than one per
+      // segment. Results are merged segment by segment, so still newest first.
+      var last = current.segment === 0 ? 1 : meta.segments;
       var names = {};
-      current.groups.forEach(function (group) { group.terms.forEach(function (term) { names[fragmentName(segment, term)] = true; }); });
+      for (var segment = current.segment; segment < last; segment++) {
+        current.groups.forEach(function (group) {
+          group.terms.forEach(function (term) { names[fragmentName(segment, term)] = true; });
+        });
+      }
       var files = Object.keys(names).map(function (name) {
         var path = "search/f/" + name + ".js";
         return { path: path, isLoaded: function () { return fragments[name] !== undefined; }, name: name };
@@ -337,8 +352,9 @@
       loadAll(files, function () {
         files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = new Map(); });
         if (state !== current) return;
-        current.matches = current.matches.concat(segmentMatches(segment, current.groups));
-        current.segment++;
+        for (; current.segment < last; current.segment++) {
+          current.matches = current.matches.concat(segmentMatches(current.segment, current.groups));
+        }
         step();
       });
     };
@@ -388,7 +404,9 @@
   box.addEventListener("input", function () { run(box.value); });
   var query = /[?&]q=([^&#]*)/.exec(window.location.search);
   if (query) {
-    box.value = decodeURIComponent(query[1].replace(/\+/g, " "));
+    var text = query[1].replace(/\+/g, " ");
+    try { text = decodeURIComponent(text); } catch (error) { /* a malformed %-escape: the query as written */ }
+    box.value = text;
     run(box.value);
   }
 })();
