@@ -14,19 +14,35 @@ enum HTMLSearchLayout {
     static let chunkSize = 64
     /// Characters of a message's text in its summary (the whole text is indexed, only this much is shown).
     static let snippetLength = 200
+    /// Positions kept per (term, message). A hostile "the the the …" message would otherwise put 16k
+    /// positions into one posting (and every query's download); past the cap the count is written as
+    /// `positionCap + 1` with `positionCap` positions after it, and search.js takes a phrase that may
+    /// continue past the kept positions as matching (a candidate, never a lost result).
+    static let positionCap = 64
 
-    /// The fragment key of a term: its first two Unicode scalars (all of a shorter term).
-    static func prefix(of term: String) -> String {
-        String(String.UnicodeScalarView(term.unicodeScalars.prefix(2)))
+    /// The fragment key of a term: the UTF-8 bytes of its first two Unicode scalars (all of a shorter
+    /// term). Bytes, never `String`: Swift compares strings by canonical equivalence, Xapian by bytes.
+    static func prefix(of term: [UInt8]) -> [UInt8] {
+        var scalars = 0
+        var end = 0
+        while end < term.count {
+            // A scalar starts at every byte that is not a continuation byte (10xxxxxx).
+            if term[end] & 0xC0 != 0x80 {
+                if scalars == 2 { break }
+                scalars += 1
+            }
+            end += 1
+        }
+        return Array(term[0..<end])
     }
 
     /// `search/f/<segment>-<hex of the prefix's UTF-8>.js`: a name any file system takes, whatever the term.
-    static func fragmentPath(segment: Int, prefix: String) -> String {
+    static func fragmentPath(segment: Int, prefix: [UInt8]) -> String {
         directory + "/f/" + fragmentName(segment: segment, prefix: prefix) + ".js"
     }
 
-    static func fragmentName(segment: Int, prefix: String) -> String {
-        "\(segment)-" + prefix.utf8.map { byte in
+    static func fragmentName(segment: Int, prefix: [UInt8]) -> String {
+        "\(segment)-" + prefix.map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

@@ -3,9 +3,11 @@ import Foundation
 
 /// The second half of `HTMLSearchIndexWriter.finish`: merges the sorted temporary runs term by term,
 /// renumbers each term's messages by rank and writes one fragment file per (segment, term prefix):
-/// `mxaSearch.fragment("<name>",{"<term>":"<postings>",...});`, the postings in `SearchNumberText`:
-/// for each message, the rank's distance from the previous one (the segment's first rank minus one to
-/// start with), the number of positions, then the positions as distances from the previous one.
+/// `mxaSearch.fragment("<name>",["<term>","<postings>",...]);` (pairs in an array, not an object literal,
+/// in which a term `__proto__` would set the prototype instead of a key), the postings in
+/// `SearchNumberText`: for each message, the rank's distance from the previous one (the segment's first
+/// rank minus one to start with), the number of positions (`positionCap + 1`: more than the cap, of
+/// which `positionCap` follow), then the positions as distances from the previous one.
 struct HTMLSearchFragmentWriter {
     let runs: [UnsafeMutablePointer<FILE>]
     let rankOfDoc: [UInt32]
@@ -13,19 +15,20 @@ struct HTMLSearchFragmentWriter {
     func write(to writer: ExportWriter) throws {
         var readers = runs.map(RunReader.init)
         var heads = try readers.indices.map { try readers[$0].next() }
-        var prefix: String?
+        var prefix: [UInt8]?
         var segments: [Int: [UInt8]] = [:]
         while let term = heads.compactMap({ $0?.term }).min(by: { $0.lexicographicallyPrecedes($1) }) {
             var positions: [UInt32] = []
-            var spans: [(rank: UInt32, start: Int, count: Int)] = []
+            var spans: [Span] = []
             for index in heads.indices where heads[index]?.term == term {
-                decode(heads[index]!.postings, into: &spans, positions: &positions)
+                try decode(heads[index]!.postings, into: &spans, positions: &positions)
                 heads[index] = try readers[index].next()
             }
             spans.sort { $0.rank < $1.rank }
-            let entries: [(rank: UInt32, positions: ArraySlice<UInt32>)] = spans.map { ($0.rank, positions[$0.start..<($0.start + $0.count)]) }
+            let entries: [Entry] = spans.map { ($0.rank, positions[$0.start..<($0.start + $0.count)], $0.more) }
             let text = String(decoding: term, as: UTF8.self)
-            let termPrefix = HTMLSearchLayout.prefix(of: text)
+            // Compared as bytes: two canonically equivalent prefixes are two fragment files, as search.js names them.
+            let termPrefix = HTMLSearchLayout.prefix(of: term)
             if termPrefix != prefix {
                 if let prefix { try flush(prefix, &segments, writer) }
                 prefix = termPrefix
@@ -35,25 +38,31 @@ struct HTMLSearchFragmentWriter {
         if let prefix { try flush(prefix, &segments, writer) }
     }
 
-    private func decode(_ bytes: [UInt8], into spans: inout [(rank: UInt32, start: Int, count: Int)],
-                        positions: inout [UInt32]) {
+    typealias Span = (rank: UInt32, start: Int, count: Int, more: Bool)
+    typealias Entry = (rank: UInt32, positions: ArraySlice<UInt32>, more: Bool)
+
+    private func decode(_ bytes: [UInt8], into spans: inout [Span],
+                        positions: inout [UInt32]) throws {
         var index = 0
         var doc: Int64 = -1
         while index < bytes.count {
             doc += Int64(VarInt.read(bytes, &index))
-            let count = Int(VarInt.read(bytes, &index))
+            let written = Int(VarInt.read(bytes, &index))
+            let count = min(written, HTMLSearchLayout.positionCap)
+            // Read back from a file: a damaged one must fail the export, not index out of range.
+            guard doc >= 0, doc < Int64(rankOfDoc.count), count <= bytes.count - index else { throw RunReader.truncated }
             let start = positions.count
             var position: UInt32 = 0
             for _ in 0..<count {
                 position &+= UInt32(truncatingIfNeeded: VarInt.read(bytes, &index))
                 positions.append(position)
             }
-            spans.append((rankOfDoc[Int(doc)], start, count))
+            spans.append((rankOfDoc[Int(doc)], start, count, written > count))
         }
     }
 
     /// Adds one term's postings (in rank order) to the fragments of its prefix, one per segment it has.
-    private func append(_ term: String, _ entries: [(rank: UInt32, positions: ArraySlice<UInt32>)],
+    private func append(_ term: String, _ entries: [Entry],
                         to segments: inout [Int: [UInt8]]) {
         let key = Array(JSONCoding.encodeForScript(.string(term)).utf8)
         var segment = -1
@@ -64,12 +73,12 @@ struct HTMLSearchFragmentWriter {
             var fragment = segments[segment] ?? []
             if !fragment.isEmpty { fragment.append(UInt8(ascii: ",")) }
             fragment.append(contentsOf: key)
-            fragment.append(contentsOf: ":\"".utf8)
+            fragment.append(contentsOf: ",\"".utf8)
             fragment.append(contentsOf: encoded)
             fragment.append(UInt8(ascii: "\""))
             segments[segment] = fragment
         }
-        for (rank, positions) in entries {
+        for (rank, positions, more) in entries {
             let entrySegment = Int(rank) / HTMLSearchLayout.segmentSize
             if entrySegment != segment {
                 close()
@@ -79,7 +88,7 @@ struct HTMLSearchFragmentWriter {
             }
             SearchNumberText.append(UInt64(Int64(rank) - previous), to: &encoded)
             previous = Int64(rank)
-            SearchNumberText.append(UInt64(positions.count), to: &encoded)
+            SearchNumberText.append(UInt64(positions.count + (more ? 1 : 0)), to: &encoded)
             var last: UInt32 = 0
             for position in positions {
                 SearchNumberText.append(UInt64(position &- last), to: &encoded)
@@ -89,14 +98,14 @@ struct HTMLSearchFragmentWriter {
         close()
     }
 
-    private func flush(_ prefix: String, _ segments: inout [Int: [UInt8]], _ writer: ExportWriter) throws {
+    private func flush(_ prefix: [UInt8], _ segments: inout [Int: [UInt8]], _ writer: ExportWriter) throws {
         // In segment order, so that an export is the same file list every time (SOURCE_DATE_EPOCH).
         for (segment, body) in segments.sorted(by: { $0.key < $1.key }) {
             let name = HTMLSearchLayout.fragmentName(segment: segment, prefix: prefix)
             let file = ExportFile()
-            file.append("mxaSearch.fragment(\"\(name)\",{")
+            file.append("mxaSearch.fragment(\"\(name)\",[")
             body.withUnsafeBytes { file.append($0) }
-            file.append("});\n")
+            file.append("]);\n")
             try writer.add(HTMLSearchLayout.fragmentPath(segment: segment, prefix: prefix), file)
         }
         segments = [:]

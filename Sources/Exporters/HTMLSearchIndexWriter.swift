@@ -25,16 +25,16 @@ final class HTMLSearchIndexWriter {
     private var summaryOffsets: [Int64] = [0]
     private let summaries: UnsafeMutablePointer<FILE>
     private var summaryBuffer: [UInt8] = []
-    private var run: [String: RunPostings] = [:]
+    /// Keyed by the term's UTF-8 bytes, as Xapian keys its terms: a `String` key would merge canonically
+    /// equivalent spellings ("é" and "e" + U+0301) that the CLI's index keeps apart.
+    private var run: [[UInt8]: RunPostings] = [:]
     private var runBytes = 0
     private var runs: [UnsafeMutablePointer<FILE>] = []
 
     init(tokenizer: any TextTokenizer, runLimit: Int = 24 << 20) throws {
         self.tokenizer = tokenizer
         self.runLimit = runLimit
-        // tmpfile(): created 0600 and already unlinked, so decrypted text never outlives the process.
-        guard let file = tmpfile() else { throw ExportError.failure("cannot create a temporary file for the search index") }
-        summaries = file
+        summaries = try HTMLSearchSpillFile.create()
     }
 
     deinit {
@@ -62,15 +62,15 @@ final class HTMLSearchIndexWriter {
         // The sender as a term of its own (`from:`): no word term starts with "@".
         addPosting(item.sender, doc: doc, positions: [])
         times.append(item.originServerTS)
-        appendSummary(item, room: room, href: href)
+        try appendSummary(item, room: room, href: href)
         if runBytes > runLimit { try flushRun() }
     }
 
     private func addPosting(_ term: String, doc: Int64, positions: [UInt32]) {
-        run[term, default: RunPostings()].append(doc: doc, positions: positions, counting: &runBytes)
+        run[Array(term.utf8), default: RunPostings()].append(doc: doc, positions: positions, counting: &runBytes)
     }
 
-    private func appendSummary(_ item: TimelineItem, room: Int, href: String) {
+    private func appendSummary(_ item: TimelineItem, room: Int, href: String) throws {
         var text = EventText.body(item)
         if text.count > HTMLSearchLayout.snippetLength { text = String(text.prefix(HTMLSearchLayout.snippetLength)) + "…" }
         let time = UTCTime(millis: item.originServerTS)
@@ -78,33 +78,33 @@ final class HTMLSearchIndexWriter {
                                       .string(item.senderName), .string(item.sender), .string(text)])
         summaryBuffer.append(contentsOf: line.utf8)
         summaryOffsets.append(summaryOffsets[summaryOffsets.count - 1] + Int64(line.utf8.count))
-        if summaryBuffer.count > 1 << 20 { flushSummaries() }
+        if summaryBuffer.count > 1 << 20 { try flushSummaries() }
     }
 
-    private func flushSummaries() {
-        summaryBuffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, summaries) }
+    private func flushSummaries() throws {
+        try HTMLSearchSpillFile.write(summaryBuffer, to: summaries)
         summaryBuffer.removeAll(keepingCapacity: true)
     }
 
     /// Writes the current run to a temporary file, its terms in byte order.
     private func flushRun() throws {
         guard !run.isEmpty else { return }
-        guard let file = tmpfile() else { throw ExportError.failure("cannot create a temporary file for the search index") }
+        let file = try HTMLSearchSpillFile.create()
+        runs.append(file)  // closed by deinit even when a write below fails
         var buffer: [UInt8] = []
-        for term in run.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        for term in run.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let postings = run[term]!.bytes
-            VarInt.append(UInt64(term.utf8.count), to: &buffer)
-            buffer.append(contentsOf: term.utf8)
+            VarInt.append(UInt64(term.count), to: &buffer)
+            buffer.append(contentsOf: term)
             VarInt.append(UInt64(postings.count), to: &buffer)
             buffer.append(contentsOf: postings)
             if buffer.count > 1 << 20 {
-                buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+                try HTMLSearchSpillFile.write(buffer, to: file)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
-        guard fflush(file) == 0 else { throw ExportError.failure("cannot write the search index's temporary file") }
-        runs.append(file)
+        try HTMLSearchSpillFile.write(buffer, to: file)
+        try HTMLSearchSpillFile.finish(file)
         run = [:]
         runBytes = 0
     }
@@ -113,8 +113,8 @@ final class HTMLSearchIndexWriter {
     func finish(writer: ExportWriter) throws -> String? {
         guard !times.isEmpty else { return nil }
         try flushRun()
-        flushSummaries()
-        guard fflush(summaries) == 0 else { throw ExportError.failure("cannot write the search index's temporary file") }
+        try flushSummaries()
+        try HTMLSearchSpillFile.finish(summaries)
         // Newest first; of two at the same millisecond the later in the timeline first.
         let order = times.indices.sorted { times[$0] != times[$1] ? times[$0] > times[$1] : $0 > $1 }
         var rankOfDoc = [UInt32](repeating: 0, count: order.count)
@@ -124,7 +124,7 @@ final class HTMLSearchIndexWriter {
         let segments = (times.count + HTMLSearchLayout.segmentSize - 1) / HTMLSearchLayout.segmentSize
         let meta: JSONValue = [
             "messages": .int(Int64(times.count)), "segments": .int(Int64(segments)),
-            "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
+            "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "position_cap": .int(Int64(HTMLSearchLayout.positionCap)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
             "rooms": .array(roomNames.map(JSONValue.string)),
         ]
         try writer.add(HTMLSearchLayout.metaPath, text: "window.mxaSearchMeta = " + JSONCoding.encodeForScript(meta) + ";\n")
@@ -159,9 +159,10 @@ extension HTMLSearchIndexWriter.RunPostings {
     fileprivate mutating func append(doc: Int64, positions: [UInt32], counting total: inout Int) {
         let before = bytes.count
         VarInt.append(UInt64(doc - lastDoc), to: &bytes)
-        VarInt.append(UInt64(positions.count), to: &bytes)
+        let kept = positions.prefix(HTMLSearchLayout.positionCap)
+        VarInt.append(UInt64(positions.count > kept.count ? kept.count + 1 : kept.count), to: &bytes)
         var previous: UInt32 = 0
-        for position in positions {
+        for position in kept {
             VarInt.append(UInt64(position &- previous), to: &bytes)
             previous = position
         }

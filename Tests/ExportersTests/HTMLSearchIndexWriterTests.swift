@@ -5,21 +5,22 @@ import Testing
 @testable import Exporters
 
 /// A hand-made tokeniser for these unit tests (the export uses SearchIndex's Xapian one): words split at
-/// spaces, lower-cased, numbered from 1.
+/// spaces, lower-cased, numbered from 1; terms are told apart by their bytes, as Xapian's are.
 struct SpaceTokenizer: TextTokenizer {
     func terms(of parts: [String]) throws -> [(term: String, positions: [UInt32])] {
-        var positions: [String: [UInt32]] = [:]
-        var order: [String] = []
+        var positions: [[UInt8]: [UInt32]] = [:]
+        var order: [[UInt8]] = []
         var position: UInt32 = 0
         for part in parts {
             for word in part.lowercased().split(separator: " ") {
                 position += 1
-                if positions[String(word)] == nil { order.append(String(word)) }
-                positions[String(word), default: []].append(position)
+                let key = Array(word.utf8)
+                if positions[key] == nil { order.append(key) }
+                positions[key, default: []].append(position)
             }
             position += 100
         }
-        return order.map { ($0, positions[$0]!) }
+        return order.map { (String(decoding: $0, as: UTF8.self), positions[$0]!) }
     }
 }
 
@@ -48,14 +49,15 @@ struct SpaceTokenizer: TextTokenizer {
         return files
     }
 
-    /// A fragment's terms and their (rank, positions) postings, decoded as search.js decodes them.
-    static func postings(_ fragment: String, segment: Int = 0) throws -> [String: [(rank: Int, positions: [Int])]] {
-        let json = String(fragment.drop { $0 != "{" }.dropLast(3))  // "...,{...});\n"
-        let object = try #require(try JSONCoding.decode(json).objectValue)
+    /// A fragment's terms and their (rank, positions, more than kept) postings, decoded as search.js does.
+    static func postings(_ fragment: String, segment: Int = 0) throws -> [String: [(rank: Int, positions: [Int], more: Bool)]] {
+        let json = String(fragment.drop { $0 != "[" }.dropLast(3))  // "...,[...]);\n"
+        let pairs = try #require(try JSONCoding.decode(json).arrayValue).map { $0.stringValue ?? "" }
+        #expect(pairs.count % 2 == 0)
         let alphabet = Array(String(decoding: SearchNumberText.alphabet, as: UTF8.self))
-        var result: [String: [(rank: Int, positions: [Int])]] = [:]
-        for (term, value) in object {
-            let chars = Array(value.stringValue ?? "")
+        var result: [String: [(rank: Int, positions: [Int], more: Bool)]] = [:]
+        for pair in stride(from: 0, to: pairs.count, by: 2) {
+            let chars = Array(pairs[pair + 1])
             var index = 0
             func number() -> Int {
                 var value = 0, shift = 0, digit = 0
@@ -68,15 +70,17 @@ struct SpaceTokenizer: TextTokenizer {
                 return value
             }
             var rank = segment * HTMLSearchLayout.segmentSize - 1
-            var list: [(rank: Int, positions: [Int])] = []
+            var list: [(rank: Int, positions: [Int], more: Bool)] = []
             while index < chars.count {
                 rank += number()
+                let count = number()
                 var positions: [Int] = []
                 var position = 0
-                for _ in 0..<number() { position += number(); positions.append(position) }
-                list.append((rank, positions))
+                for _ in 0..<min(count, HTMLSearchLayout.positionCap) { position += number(); positions.append(position) }
+                list.append((rank, positions, count > HTMLSearchLayout.positionCap))
             }
-            result[term] = list
+            #expect(result[pairs[pair]] == nil)
+            result[pairs[pair]] = list
         }
         return result
     }
@@ -110,6 +114,50 @@ struct SpaceTokenizer: TextTokenizer {
         #expect(order == order.sorted())
         #expect(!chunk.contains("needle") && chunk.contains("fill…"))
         #expect(spilled["search/meta.js"]?.contains("\"messages\":4") == true)
+    }
+
+    /// "école" precomposed and decomposed are two terms in Xapian (bytes); Swift's `String` equality would
+    /// merge them under whichever came first, and search.js, asking for the other's fragment, found nothing.
+    @Test func canonicallyEquivalentTermsStayApart() throws {
+        let composed = "\u{E9}cole", decomposed = "e\u{301}cole"
+        let items = [
+            Self.item("$decomposed", ts: 1000, body: decomposed),
+            Self.item("$composed", ts: 2000, body: composed),
+            Self.item("$both", ts: 3000, body: composed + " " + decomposed),
+        ]
+        for runLimit in [1, 1 << 30] {
+            let files = try Self.write(items, runLimit: runLimit)
+            // Ranks: $both 0, $composed 1, $decomposed 2.
+            let precomposed = try Self.postings(try #require(files["search/f/0-c3a963.js"]))
+            #expect(Array(precomposed.keys.map { Array($0.utf8) }) == [Array(composed.utf8)])
+            #expect(precomposed.values.first?.map(\.rank) == [0, 1])
+            let combining = try Self.postings(try #require(files["search/f/0-65cc81.js"]))
+            #expect(Array(combining.keys.map { Array($0.utf8) }) == [Array(decomposed.utf8)])
+            #expect(combining.values.first?.map(\.rank) == [0, 2])
+            #expect(combining.values.first?.first?.positions == [2])
+        }
+    }
+
+    @Test func prefixIsTwoScalarsOfBytes() {
+        #expect(HTMLSearchLayout.prefix(of: Array("e\u{301}cole".utf8)) == [0x65, 0xCC, 0x81])
+        #expect(HTMLSearchLayout.prefix(of: Array("\u{E9}cole".utf8)) == [0xC3, 0xA9, 0x63])
+        #expect(HTMLSearchLayout.prefix(of: Array("a".utf8)) == [0x61])
+        #expect(HTMLSearchLayout.prefix(of: Array("\u{1F600}\u{1F600}x".utf8)).count == 8)
+        #expect(HTMLSearchLayout.prefix(of: []) == [])
+    }
+
+    /// A term repeated past the cap keeps `positionCap` positions and says there are more; a term
+    /// `__proto__` is a key like any other (an object literal would have set the prototype instead).
+    @Test func positionsCappedAndProtoIsATerm() throws {
+        let body = Array(repeating: "the", count: 100).joined(separator: " ") + " __proto__"
+        let files = try Self.write([Self.item("$a", ts: 1, body: body), Self.item("$b", ts: 2, body: "the end")], runLimit: 1)
+        let th = try Self.postings(try #require(files["search/f/0-7468.js"]))
+        #expect(th["the"]?.map(\.rank) == [0, 1])
+        #expect(th["the"]?.map(\.more) == [false, true])
+        #expect(th["the"]?.last?.positions == Array(1...HTMLSearchLayout.positionCap))
+        let proto = try Self.postings(try #require(files["search/f/0-5f5f.js"]))
+        #expect(proto["__proto__"]?.map(\.rank) == [1])
+        #expect(files["search/meta.js"]?.contains("\"position_cap\":64") == true)
     }
 
     @Test func nothingSearchedWritesNothing() throws {

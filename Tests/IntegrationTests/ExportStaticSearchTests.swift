@@ -236,6 +236,16 @@ final class LoggingFileServer {
         let (pagedIDs, pagedStatus) = Self.results(paged)
         #expect(pagedIDs.count == 20 && pagedStatus.contains("the newest 20 are shown") && paged.contains(">More results</a>"), "\(pagedStatus)")
 
+        // A malformed ?q= is searched as written instead of stopping the script; the CLI's operators the
+        // page does not run are refused with a message, never read as words ("-message" finding "message").
+        let base = out.appendingPathComponent("index.html").absoluteString
+        let malformed = Self.results(try Chromium.dumpDOM(URL(string: base + "?q=%E0message")!))
+        #expect(malformed.status == "No messages match.", "\(malformed.status)")
+        for refused in ["-message", "message OR export", "message NOT export"] {
+            let (ids, status) = Self.results(try Chromium.dumpDOM(Self.url(base, query: refused, pageSize: 20)))
+            #expect(ids.isEmpty && status.contains("only in mxarchive search"), "\(refused): \(ids.count) results, \(status)")
+        }
+
         // A screenshot of a result page, for people (and reviewers) to look at.
         let shots = ProcessInfo.processInfo.environment["MXARCHIVE_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("mxarchive-screenshots")

@@ -19,12 +19,19 @@
   var sizeParam = /[?&]n=([0-9]+)/.exec(window.location.search);
   var pageSize = sizeParam ? Math.max(1, Math.min(100000, parseInt(sizeParam[1], 10))) : 20;
 
-  var fragments = {};  // fragment name -> {term: postings} ({} when the file does not exist)
+  var fragments = {};  // fragment name -> Map term -> postings (empty when the file does not exist)
   var chunks = {};     // chunk number -> summaries
   var pending = {};    // file -> callbacks waiting for it
   window.mxaSearch = {
-    fragment: function (name, terms) { fragments[name] = terms; },
-    chunk: function (number, list) { chunks[number] = list; }
+    // [term, postings, term, postings, ...]: pairs, so that a term "__proto__" is a key like any other.
+    fragment: function (name, pairs) {
+      var map = new Map();
+      for (var i = 0; i + 1 < pairs.length; i += 2) map.set(pairs[i], pairs[i + 1]);
+      fragments[name] = map;
+    },
+    chunk: function (number, list) { chunks[number] = list; },
+    // The query tokeniser, for XapianTokenizerParityTests (which compare it with Xapian's).
+    words: function (text) { return words(text); }
   };
 
   function load(file, isLoaded, done) {
@@ -55,7 +62,21 @@
   // MARK: Words, as Xapian's term generator makes them
 
   var wordChar = /[\p{L}\p{N}\p{M}\p{Pc}]/u;
-  var digit = /\p{N}/u;
+  var digit = /\p{Nd}/u;  // Xapian's digit infix rule is for decimal digits only (not ², not Ⅻ)
+  var upper = /[A-Z]/;  // Xapian's U_isupper for initials is ASCII only ("É.T." is two words)
+  // Xapian's infix characters (termgenerator_internal.cc check_infix / check_infix_digit): kept inside a
+  // word between word characters; zero-width characters there are dropped, joining the two halves.
+  function isZeroWidth(c) { return c === "\u200B" || c === "\u200C" || c === "\u200D" || c === "\u2060" || c === "\uFEFF"; }
+  function infix(c) {
+    if (c === "'" || c === "&" || c === "\u00B7" || c === "\u05F4" || c === "\u2027") return c;
+    if (c === "\u2019" || c === "\u201B") return "'";
+    return isZeroWidth(c) ? "" : null;
+  }
+  var digitInfixes = ",.;\u037E\u0589\u060D\u07F8\u2044\uFE10\uFE13\uFE14";
+  function digitInfix(c) {
+    if (digitInfixes.indexOf(c) >= 0) return c;
+    return isZeroWidth(c) ? "" : null;
+  }
   function isCJK(c) {
     var p = c.codePointAt(0);
     return (p >= 0x2E80 && p <= 0x2FDF) || (p >= 0x3000 && p <= 0x9FFF) || (p >= 0xA700 && p <= 0xA71F) ||
@@ -63,6 +84,7 @@
       (p >= 0xFF00 && p <= 0xFFEF) || (p >= 0x20000 && p <= 0x2A6DF) || (p >= 0x2F800 && p <= 0x2FA1F);
   }
   function isWord(c) { return c !== undefined && wordChar.test(c) && !isCJK(c); }
+  function lower(c) { return c === "\u0130" ? "i" : c.toLowerCase(); }
 
   // The words of `text`: [{terms: [...], cjk: bool}], a CJK run as its two-character grams (one character
   // alone as itself), every other word as one term.
@@ -82,29 +104,35 @@
         continue;
       }
       if (!isWord(c)) { i++; continue; }
+      // Initials: U.S.A. (trailing dot or not) is one term "usa" when no word character follows.
+      if (upper.test(c)) {
+        var initials = "";
+        var k = i;
+        do { initials += lower(chars[k++]); } while (k < chars.length && chars[k] === "." && ++k < chars.length && upper.test(chars[k]));
+        // One letter is no acronym (M&S is handled below).
+        if (initials.length > 1 && !(k < chars.length && wordChar.test(chars[k]))) {
+          result.push({ terms: [initials], cjk: false });
+          i = k;
+          continue;
+        }
+      }
       var term = "";
       while (i < chars.length) {
         c = chars[i];
-        if (isWord(c)) { term += c === "\u0130" ? "i" : c.toLowerCase(); i++; continue; }
+        if (isWord(c)) { term += lower(c); i++; continue; }
         var next = chars[i + 1];
         var previous = chars[i - 1];
-        if ((c === "'" || c === "\u2019" || c === "\u201B" || c === "&" || c === "\u00B7") && isWord(next) && isWord(previous)) {
-          term += (c === "\u2019" || c === "\u201B") ? "'" : c;
-          i++;
-          continue;
-        }
-        if ((c === "." || c === ",") && next !== undefined && digit.test(next) && previous !== undefined && digit.test(previous)) {
-          term += c;
-          i++;
-          continue;
-        }
-        break;
+        if (!isWord(next) || !isWord(previous)) break;
+        var joined = digit.test(previous) && digit.test(next) ? digitInfix(c) : infix(c);
+        if (joined === null) break;
+        term += joined;
+        i++;
       }
-      // C++, C#: up to three + or # right after a word, when no word character follows them.
-      var suffix = "";
+      // C++, C#: a run of at most three + or # right after a word, when no word character follows it
+      // (a longer run is no suffix: "c++++" is "c").
       var j = i;
-      while (j < chars.length && (chars[j] === "+" || chars[j] === "#") && suffix.length < 3) suffix += chars[j++];
-      if (suffix && !(j < chars.length && wordChar.test(chars[j]))) { term += suffix; i = j; }
+      while (j < chars.length && (chars[j] === "+" || chars[j] === "#")) j++;
+      if (j > i && j - i <= 3 && !(j < chars.length && wordChar.test(chars[j]))) { term += chars.slice(i, j).join(""); i = j; }
       result.push({ terms: [term], cjk: false });
     }
     return result;
@@ -122,6 +150,14 @@
         continue;
       }
       var token = match[2];
+      // The CLI's operators, which this page does not run: refused, so that "-spam" never finds spam.
+      if (token === "OR" || token === "NOT" || (token.length > 1 && token.charAt(0) === "-")) {
+        return { error: "OR, NOT and -word work only in mxarchive search; this page ANDs its words." };
+      }
+      if (/^(in|has|thread|before|after|date):/i.test(token)) {
+        return { error: token.split(":")[0] + ": works only in mxarchive search; this page knows from:." };
+      }
+      if (token === "AND") continue;  // what the page does anyway
       if (/^from:/i.test(token)) {
         if (token.length > 5) groups.push({ kind: "from", terms: [token.slice(5)] });
         continue;
@@ -168,7 +204,8 @@
   var digitValue = {};
   for (var a = 0; a < alphabet.length; a++) digitValue[alphabet.charAt(a)] = a;
 
-  // A term's postings in a segment: {ranks: [...], positions: [[...], ...]}.
+  // A term's postings in a segment: {ranks: [...], positions: [[...], ...]}; a message's list has
+  // `more` set when the writer kept only the first position_cap of its positions.
   function decode(text, segment) {
     var ranks = [];
     var positions = [];
@@ -186,9 +223,11 @@
     while (index < text.length) {
       rank += number();
       var count = number();
+      var kept = Math.min(count, meta.position_cap);
       var list = [];
       var position = 0;
-      for (var p = 0; p < count; p++) { position += number(); list.push(position); }
+      for (var p = 0; p < kept; p++) { position += number(); list.push(position); }
+      if (count > kept) list.more = true;
       ranks.push(rank);
       positions.push(list);
     }
@@ -196,8 +235,9 @@
   }
 
   function postings(segment, term) {
-    var fragment = fragments[fragmentName(segment, term)] || {};
-    return Object.prototype.hasOwnProperty.call(fragment, term) ? decode(fragment[term], segment) : { ranks: [], positions: [] };
+    var fragment = fragments[fragmentName(segment, term)];
+    var text = fragment && fragment.get(term);
+    return text !== undefined ? decode(text, segment) : { ranks: [], positions: [] };
   }
 
   function setOf(list) { var set = new Set(); for (var i = 0; i < list.length; i++) set.add(list[i]); return set; }
@@ -207,14 +247,12 @@
     var i, t;
     if (group.kind === "prefix") {
       var union = new Set();
-      var fragment = fragments[fragmentName(segment, group.terms[0])] || {};
-      for (var key in fragment) {
-        if (!Object.prototype.hasOwnProperty.call(fragment, key) || key.charAt(0) === "@") continue;
-        if (key.lastIndexOf(group.terms[0], 0) === 0) {
-          var found = decode(fragment[key], segment).ranks;
-          for (i = 0; i < found.length; i++) union.add(found[i]);
-        }
-      }
+      var fragment = fragments[fragmentName(segment, group.terms[0])] || new Map();
+      fragment.forEach(function (text, key) {
+        if (key.charAt(0) === "@" || key.lastIndexOf(group.terms[0], 0) !== 0) return;
+        var found = decode(text, segment).ranks;
+        for (var f = 0; f < found.length; f++) union.add(found[f]);
+      });
       return union;
     }
     if (group.kind === "from") return setOf(postings(segment, group.terms[0]).ranks);
@@ -238,8 +276,11 @@
       for (var s = 0; s < starts.length; s++) {
         var ok = true;
         for (var w = 1; w < sets.length && ok; w++) ok = sets[w].has(starts[s] + w);
-        if (ok) { phrase.add(rank); break; }
+        if (ok) { phrase.add(rank); return; }
       }
+      // A word with positions past the cap may continue the phrase there: kept as a candidate, so a
+      // hostile message costs a false hit at worst, never a lost one.
+      if (maps.some(function (map) { return map.get(rank).more; })) phrase.add(rank);
     });
     return phrase;
   }
@@ -294,18 +335,26 @@
     var step = function () {
       if (state !== current) return;
       if (current.matches.length >= current.shown + pageSize || current.segment >= meta.segments) { show(current); return; }
-      var segment = current.segment;
+      // The newest segment first (a frequent word fills a page there, and older segments are never
+      // fetched); when it does not, every remaining segment at once, one round trip rather than one per
+      // segment. Results are merged segment by segment, so still newest first.
+      var last = current.segment === 0 ? 1 : meta.segments;
       var names = {};
-      current.groups.forEach(function (group) { group.terms.forEach(function (term) { names[fragmentName(segment, term)] = true; }); });
+      for (var segment = current.segment; segment < last; segment++) {
+        current.groups.forEach(function (group) {
+          group.terms.forEach(function (term) { names[fragmentName(segment, term)] = true; });
+        });
+      }
       var files = Object.keys(names).map(function (name) {
         var path = "search/f/" + name + ".js";
         return { path: path, isLoaded: function () { return fragments[name] !== undefined; }, name: name };
       });
       loadAll(files, function () {
-        files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = {}; });
+        files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = new Map(); });
         if (state !== current) return;
-        current.matches = current.matches.concat(segmentMatches(segment, current.groups));
-        current.segment++;
+        for (; current.segment < last; current.segment++) {
+          current.matches = current.matches.concat(segmentMatches(current.segment, current.groups));
+        }
         step();
       });
     };
@@ -355,7 +404,9 @@
   box.addEventListener("input", function () { run(box.value); });
   var query = /[?&]q=([^&#]*)/.exec(window.location.search);
   if (query) {
-    box.value = decodeURIComponent(query[1].replace(/\+/g, " "));
+    var text = query[1].replace(/\+/g, " ");
+    try { text = decodeURIComponent(text); } catch (error) { /* a malformed %-escape: the query as written */ }
+    box.value = text;
     run(box.value);
   }
 })();
