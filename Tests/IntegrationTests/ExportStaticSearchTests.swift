@@ -90,7 +90,7 @@ enum ReferenceWords {
 /// Serves a folder on loopback and logs every request with the bytes it sent, so a test can say what a
 /// page fetched.
 final class LoggingFileServer {
-    let process: Process
+    let server: ChildProcess
     let log: URL
     let port: Int
 
@@ -116,19 +116,10 @@ final class LoggingFileServer {
             server.serve_forever()
             """.write(to: script, atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, root.path, log.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { throw HarnessError("the test HTTP server did not start") }
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        server = try ChildProcess("/usr/bin/env", ["python3", script.path, root.path, log.path],
+                                  outputFile: dir.appendingPathComponent("port.txt"))
+        let line = try server.awaitOutput(within: 30, what: "the test HTTP server") { $0.contains("\n") }
+        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// The requests logged since the last call: path and bytes sent (or the error status).
@@ -141,7 +132,9 @@ final class LoggingFileServer {
         }
     }
 
-    func stop() { process.terminate(); process.waitUntilExit() }
+    /// SIGKILL to its process group: `terminate()` on a Foundation `Process` started from a test task
+    /// was the ExportStaticSearchTests hang (the server inherited SIGTERM blocked; see ChildProcess).
+    func stop() { server.killGroup() }
 }
 
 @Suite(.serialized) struct ExportStaticSearchTests {
