@@ -70,13 +70,13 @@ struct HTMLSearchFragmentWriter {
         var previous: Int64 = 0
         func close() {
             guard segment >= 0 else { return }
-            var fragment = segments[segment] ?? []
-            if !fragment.isEmpty { fragment.append(UInt8(ascii: ",")) }
-            fragment.append(contentsOf: key)
-            fragment.append(contentsOf: ",\"".utf8)
-            fragment.append(contentsOf: encoded)
-            fragment.append(UInt8(ascii: "\""))
-            segments[segment] = fragment
+            // In place through the `default:` subscript: a copy taken out and written back would be a second
+            // reference to the buffer, so every append copied the whole fragment (quadratic in its terms).
+            if segments[segment]?.isEmpty == false { segments[segment, default: []].append(UInt8(ascii: ",")) }
+            segments[segment, default: []].append(contentsOf: key)
+            segments[segment, default: []].append(contentsOf: ",\"".utf8)
+            segments[segment, default: []].append(contentsOf: encoded)
+            segments[segment, default: []].append(UInt8(ascii: "\""))
         }
         for (rank, positions, more) in entries {
             let entrySegment = Int(rank) / HTMLSearchLayout.segmentSize
@@ -132,14 +132,20 @@ private struct RunReader {
 
     static let truncated = ExportError.failure("the search index's temporary file is truncated")
 
-    private mutating func fill(_ needed: Int) -> Bool {
+    static let unreadable = ExportError.failure("cannot read the search index's temporary file")
+
+    /// False at the end of the file; a read error throws: taken for the end, it would drop the rest of the run.
+    private mutating func fill(_ needed: Int) throws -> Bool {
         if buffer.count - index >= needed { return true }
         buffer.removeFirst(index)
         index = 0
         var block = [UInt8](repeating: 0, count: max(needed, 1 << 20))
         while buffer.count < needed {
             let read = block.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if read == 0 { return false }
+            if read == 0 {
+                if ferror(file) != 0 { throw Self.unreadable }
+                return false
+            }
             buffer.append(contentsOf: block[0..<read])
         }
         return true
@@ -150,7 +156,7 @@ private struct RunReader {
         var shift: UInt64 = 0
         var first = true
         while true {
-            guard fill(1) else {
+            guard try fill(1) else {
                 if first { return nil }
                 throw Self.truncated
             }
@@ -164,7 +170,7 @@ private struct RunReader {
     }
 
     private mutating func bytes(_ count: Int) throws -> [UInt8] {
-        guard fill(count) else { throw Self.truncated }
+        guard try fill(count) else { throw Self.truncated }
         defer { index += count }
         return Array(buffer[index..<(index + count)])
     }

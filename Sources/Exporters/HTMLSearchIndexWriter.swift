@@ -72,7 +72,11 @@ final class HTMLSearchIndexWriter {
 
     private func appendSummary(_ item: TimelineItem, room: Int, href: String) throws {
         var text = EventText.body(item)
-        if text.count > HTMLSearchLayout.snippetLength { text = String(text.prefix(HTMLSearchLayout.snippetLength)) + "…" }
+        // Cut by Unicode scalars, not grapheme clusters: one cluster of thousands of combining marks would
+        // pass `prefix` whole and make every summary chunk it lands in tens of KB.
+        if text.unicodeScalars.count > HTMLSearchLayout.snippetLength {
+            text = String(String.UnicodeScalarView(text.unicodeScalars.prefix(HTMLSearchLayout.snippetLength))) + "…"
+        }
         let time = UTCTime(millis: item.originServerTS)
         let line = JSONCoding.encodeForScript([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
                                       .string(item.senderName), .string(item.sender), .string(text)])

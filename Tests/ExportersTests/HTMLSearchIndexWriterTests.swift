@@ -160,6 +160,91 @@ struct SpaceTokenizer: TextTokenizer {
         #expect(files["search/meta.js"]?.contains("\"position_cap\":64") == true)
     }
 
+    /// Indexes `count` distinct terms of one prefix ("zz…", 1,000 to a message) and times `finish` alone
+    /// (the fragment merge); checks the one fragment holds every term, first and last.
+    static func timeOnePrefix(_ count: Int) throws -> Duration {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-ssearch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
+        let index = try HTMLSearchIndexWriter(tokenizer: SpaceTokenizer())
+        let room = index.beginRoom(name: "Room")
+        for start in stride(from: 0, to: count, by: 1000) {
+            let words = (start..<min(start + 1000, count)).map { "zz" + String(100_000_000 + $0) }
+            try index.add(Self.item("$m\(start)", ts: Int64(start), body: words.joined(separator: " ")), room: room, href: "x")
+        }
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure { _ = try index.finish(writer: writer) }
+        try writer.finish()
+        let fragment = try String(contentsOf: base.appendingPathComponent("search/f/0-7a7a.js"), encoding: .utf8)
+        #expect(fragment.components(separatedBy: "\"zz1").count - 1 == count)
+        #expect(fragment.contains("\"zz100000000\"") && fragment.contains("\"zz\(100_000_000 + count - 1)\""))
+        return elapsed
+    }
+
+    /// H1: the fragment of one (segment, prefix) grows in place. Copied out of the dictionary and written
+    /// back per term, it grew quadratically (a bot's 10^5 distinct ids in one prefix took minutes, 10^6
+    /// about 17). Compared with a linear reference in this same run, not a wall-clock bound: 300k terms
+    /// at once must take at most 3 times as long as 30k terms ten times (quadratic would be ~10 times).
+    @Test func oneHugePrefixMergesInLinearTime() throws {
+        var reference: Duration = .zero
+        for _ in 0..<10 { reference += try Self.timeOnePrefix(30_000) }
+        let large = try Self.timeOnePrefix(300_000)
+        #expect(large <= reference * 3, "300k terms: \(large); 10 × 30k terms: \(reference)")
+    }
+
+    /// L5: the summary is cut at 200 Unicode scalars: "a" with 30,000 combining marks is one grapheme
+    /// cluster, which `prefix(200)` of characters kept whole (60 KB in the chunk).
+    @Test func snippetCutByScalarsNotClusters() throws {
+        let body = "a" + String(repeating: "\u{301}", count: 30_000) + " tail"
+        let files = try Self.write([Self.item("$z", ts: 1, body: body)], runLimit: 1 << 30)
+        let chunk = try #require(files["search/s/0.js"])
+        #expect(chunk.utf8.count < 1_000, "chunk is \(chunk.utf8.count) bytes")
+        // "a" and 199 marks, then the ellipsis (compared by scalars: as Characters the cluster is one).
+        #expect(chunk.unicodeScalars.filter { $0 == "\u{301}" }.count == 199)
+        #expect(chunk.unicodeScalars.contains("…"))
+    }
+
+    /// L2: a read error on a run is an error, not the end of the run (which silently dropped its rest).
+    /// The run here is a file open only for appending, so fread fails with EBADF.
+    @Test func unreadableRunFailsTheExport() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-run-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        var run: [UInt8] = []
+        VarInt.append(2, to: &run)
+        run.append(contentsOf: "zz".utf8)
+        VarInt.append(2, to: &run)
+        run.append(contentsOf: [1, 0])  // message 0, no positions
+        let writing = try #require(fopen(path, "w"))
+        try HTMLSearchSpillFile.write(run, to: writing)
+        fclose(writing)
+        let appendOnly = try #require(fopen(path, "a"))
+        defer { fclose(appendOnly) }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-ssearch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
+        #expect(throws: ExportError.self) {
+            try HTMLSearchFragmentWriter(runs: [appendOnly], rankOfDoc: [0]).write(to: writer)
+        }
+    }
+
+    /// L3: a spill file that cannot be written names the directory and $TMPDIR, where a full tmpfs is the
+    /// usual cause (a read-only stream stands in for the full disk).
+    @Test func spillWriteErrorNamesTMPDIR() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-spill-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let readOnly = try #require(fopen(path, "r"))
+        defer { fclose(readOnly) }
+        do {
+            try HTMLSearchSpillFile.write(Array(repeating: 1, count: 10), to: readOnly)
+            Issue.record("the write to a read-only stream succeeded")
+        } catch {
+            let message = (error as? ExportError)?.description ?? ""
+            let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            #expect(message.contains("$TMPDIR") && message.contains(directory), "\(message)")
+        }
+    }
+
     @Test func nothingSearchedWritesNothing() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-ssearch-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
