@@ -70,13 +70,16 @@ struct HTMLSearchFragmentWriter {
         var previous: Int64 = 0
         func close() {
             guard segment >= 0 else { return }
-            // In place through the `default:` subscript: a copy taken out and written back would be a second
-            // reference to the buffer, so every append copied the whole fragment (quadratic in its terms).
-            if segments[segment]?.isEmpty == false { segments[segment, default: []].append(UInt8(ascii: ",")) }
-            segments[segment, default: []].append(contentsOf: key)
-            segments[segment, default: []].append(contentsOf: ",\"".utf8)
-            segments[segment, default: []].append(contentsOf: encoded)
-            segments[segment, default: []].append(UInt8(ascii: "\""))
+            // In place (the `default:` subscript passed inout): a copy taken out and written back would be a
+            // second reference to the buffer, so every append copied the whole fragment (quadratic in its terms).
+            func add(to fragment: inout [UInt8]) {
+                if !fragment.isEmpty { fragment.append(UInt8(ascii: ",")) }
+                fragment.append(contentsOf: key)
+                fragment.append(contentsOf: ",\"".utf8)
+                fragment.append(contentsOf: encoded)
+                fragment.append(UInt8(ascii: "\""))
+            }
+            add(to: &segments[segment, default: []])
         }
         for (rank, positions, more) in entries {
             let entrySegment = Int(rank) / HTMLSearchLayout.segmentSize
