@@ -31,7 +31,9 @@
     },
     chunk: function (number, list) { chunks[number] = list; },
     // The query tokeniser, for XapianTokenizerParityTests (which compare it with Xapian's).
-    words: function (text) { return words(text); }
+    words: function (text) { return words(text); },
+    // The query's groups, for XapianTokenizerParityTests (which compare them with Xapian's QueryParser).
+    parse: function (query) { return parse(query); }
   };
 
   function load(file, isLoaded, done) {
@@ -86,8 +88,11 @@
   function isWord(c) { return c !== undefined && wordChar.test(c) && !isCJK(c); }
   function lower(c) { return c === "\u0130" ? "i" : c.toLowerCase(); }
 
-  // The words of `text`: [{terms: [...], cjk: bool}], a CJK run as its two-character grams (one character
-  // alone as itself), every other word as one term.
+  // The words of `text`: [{terms: [...], cjk: bool, start, end}], a CJK run as its two-character grams
+  // (one character alone as itself) with its characters in `chars` (the index gives each of them a
+  // position: a phrase is matched on them), every other word as one term; start/end are the indexes of
+  // its first character and the one after it in Array.from(text), so that the query parser can see
+  // what joins two words.
   function words(text) {
     var chars = Array.from(text);
     var result = [];
@@ -96,14 +101,16 @@
       var c = chars[i];
       if (wordChar.test(c) && isCJK(c)) {
         var run = [];
+        var runStart = i;
         while (i < chars.length && wordChar.test(chars[i]) && isCJK(chars[i])) run.push(chars[i++].toLowerCase());
         var grams = [];
         if (run.length === 1) grams.push(run[0]);
         for (var g = 0; g + 1 < run.length; g++) grams.push(run[g] + run[g + 1]);
-        result.push({ terms: grams, cjk: true });
+        result.push({ terms: grams, cjk: true, chars: run, start: runStart, end: i });
         continue;
       }
       if (!isWord(c)) { i++; continue; }
+      var start = i;
       // Initials: U.S.A. (trailing dot or not) is one term "usa" when no word character follows.
       if (upper.test(c)) {
         var initials = "";
@@ -111,7 +118,7 @@
         do { initials += lower(chars[k++]); } while (k < chars.length && chars[k] === "." && ++k < chars.length && upper.test(chars[k]));
         // One letter is no acronym (M&S is handled below).
         if (initials.length > 1 && !(k < chars.length && wordChar.test(chars[k]))) {
-          result.push({ terms: [initials], cjk: false });
+          result.push({ terms: [initials], cjk: false, start: start, end: k });
           i = k;
           continue;
         }
@@ -133,20 +140,21 @@
       var j = i;
       while (j < chars.length && (chars[j] === "+" || chars[j] === "#")) j++;
       if (j > i && j - i <= 3 && !(j < chars.length && wordChar.test(chars[j]))) { term += chars.slice(i, j).join(""); i = j; }
-      result.push({ terms: [term], cjk: false });
+      result.push({ terms: [term], cjk: false, start: start, end: i });
     }
     return result;
   }
 
   // The query's groups: {kind: "all" | "phrase" | "prefix" | "from", terms: [...]}; null when empty;
-  // {error} when it cannot be run.
+  // {error} when it cannot be run. Each part is read as `mxarchive search` reads it: the CLI splits the
+  // query at spaces and parentheses and hands each word and "phrase" to Xapian's QueryParser.
   function parse(query) {
     var groups = [];
     var pattern = /"([^"]*)"?|(\S+)/g;
     var match;
     while ((match = pattern.exec(query)) !== null) {
       if (match[1] !== undefined) {
-        addWords(groups, words(match[1]), true);
+        addPhrase(groups, words(match[1]));
         continue;
       }
       var token = match[2];
@@ -154,39 +162,77 @@
       if (token === "OR" || token === "NOT" || (token.length > 1 && token.charAt(0) === "-")) {
         return { error: "OR, NOT and -word work only in mxarchive search; this page ANDs its words." };
       }
+      // The CLI groups with parentheses ("(from:@a:hs)" is a filter there, not the words from, a, hs).
+      if (/[()]/.test(token)) {
+        return { error: "Parentheses work only in mxarchive search; this page ANDs its words." };
+      }
       if (/^(in|has|thread|before|after|date):/i.test(token)) {
         return { error: token.split(":")[0] + ": works only in mxarchive search; this page knows from:." };
       }
       if (token === "AND") continue;  // what the page does anyway
       if (/^from:/i.test(token)) {
-        if (token.length > 5) groups.push({ kind: "from", terms: [token.slice(5)] });
+        // As the CLI checks it: anything else would be searched as words (from:hello finding "hello").
+        var user = token.slice(5);
+        if (user.charAt(0) !== "@" || user.indexOf(":") < 0) return { error: "from: takes a user id such as @alice:example.org." };
+        groups.push({ kind: "from", terms: [user] });
         continue;
       }
-      if (token.length > 1 && token.charAt(token.length - 1) === "*") {
-        var parts = words(token.slice(0, -1));
-        var last = parts.pop();
-        addWords(groups, parts, true);
-        if (!last) continue;
-        var stem = last.terms[last.terms.length - 1];
-        if (Array.from(stem).length < 2) return { error: "A prefix needs at least two characters before the *." };
-        if (last.terms.length > 1) groups.push({ kind: "all", terms: last.terms.slice(0, -1) });
-        groups.push({ kind: "prefix", terms: [stem] });
+      var star = token.length > 1 && token.charAt(token.length - 1) === "*";
+      var text = star ? token.slice(0, -1) : token;
+      var parts = groupsOfToken(words(text), Array.from(text));
+      var last = parts.pop();
+      for (var p = 0; p < parts.length; p++) groups.push(parts[p]);
+      if (!last) continue;
+      if (!star || last.kind === "phrase") {
+        // QueryParser drops the * of a word joined to the one before it (e-ma* is the phrase e ma).
+        groups.push(last);
         continue;
       }
-      // A word the generator splits (e.g. "e-mail") is a phrase, as the CLI's query parser reads it.
-      addWords(groups, words(token), true);
+      var stem = last.terms[last.terms.length - 1];
+      if (Array.from(stem).length < 2) return { error: "A prefix needs at least two characters before the *." };
+      if (last.terms.length > 1) groups.push({ kind: "all", terms: last.terms.slice(0, -1) });
+      groups.push({ kind: "prefix", terms: [stem] });
     }
     return groups.length ? { groups: groups } : null;
   }
 
-  function addWords(groups, parts, asPhrase) {
-    var plain = [];
-    for (var i = 0; i < parts.length; i++) {
-      if (parts[i].cjk) groups.push({ kind: "all", terms: parts[i].terms });
-      else plain.push(parts[i].terms[0]);
+  // Xapian's QueryParser (1.4, queryparser.lemony is_phrase_generator) makes a phrase of words joined only
+  // by . - / : \ @ (e-mail, a.b/c); any other joint (key=value, fish+chips, foo,bar, a|b, foo—bar) ANDs
+  // them, and a CJK run ends the phrase, its grams AND-ed (Mac版Office is mac AND 版 AND office).
+  function groupsOfToken(parts, chars) {
+    var groups = [];
+    var run = [];
+    function close() {
+      if (run.length === 1) groups.push({ kind: "all", terms: run });
+      else if (run.length > 1) groups.push({ kind: "phrase", terms: run });
+      run = [];
     }
-    if (plain.length === 1 || (plain.length > 1 && !asPhrase)) groups.push({ kind: "all", terms: plain });
-    else if (plain.length > 1) groups.push({ kind: "phrase", terms: plain });
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i];
+      if (part.cjk) {
+        close();
+        groups.push({ kind: "all", terms: part.terms });
+        continue;
+      }
+      var joined = run.length > 0 && parts[i - 1].end < part.start;
+      for (var c = i > 0 ? parts[i - 1].end : 0; joined && c < part.start; c++) joined = ".-/:\\@".indexOf(chars[c]) >= 0;
+      if (!joined) close();
+      run.push(part.terms[0]);
+    }
+    close();
+    return groups;
+  }
+
+  // "a quoted phrase": every word in order, a CJK run as its characters at their own positions, as the
+  // index numbers them ("hello 世界 world" is hello 世 界 world, one position apart each).
+  function addPhrase(groups, parts) {
+    var terms = [];
+    for (var i = 0; i < parts.length; i++) {
+      if (parts[i].cjk) terms = terms.concat(parts[i].chars);
+      else terms.push(parts[i].terms[0]);
+    }
+    if (terms.length === 1) groups.push({ kind: "all", terms: terms });
+    else if (terms.length > 1) groups.push({ kind: "phrase", terms: terms });
   }
 
   // MARK: The index
@@ -285,20 +331,14 @@
     return phrase;
   }
 
+  // Every group must match, from: included: two senders find nothing, as in the CLI (a message has one).
   function segmentMatches(segment, groups) {
-    var senders = groups.filter(function (g) { return g.kind === "from"; });
-    var others = groups.filter(function (g) { return g.kind !== "from"; });
     var result = null;
     function keep(set) {
       if (result === null) { result = set; return; }
       result.forEach(function (rank) { if (!set.has(rank)) result.delete(rank); });
     }
-    for (var i = 0; i < others.length; i++) keep(groupRanks(segment, others[i]));
-    if (senders.length) {
-      var any = new Set();
-      for (var s = 0; s < senders.length; s++) groupRanks(segment, senders[s]).forEach(function (r) { any.add(r); });
-      keep(any);
-    }
+    for (var i = 0; i < groups.length; i++) keep(groupRanks(segment, groups[i]));
     return Array.from(result || []).sort(function (x, y) { return x - y; });
   }
 
