@@ -168,8 +168,10 @@ struct SpaceTokenizer: TextTokenizer {
         let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
         let index = try HTMLSearchIndexWriter(tokenizer: SpaceTokenizer())
         let room = index.beginRoom(name: "Room")
+        let padding = String(repeating: "x", count: 29)
         for start in stride(from: 0, to: count, by: 1000) {
-            let words = (start..<min(start + 1000, count)).map { "zz" + String(100_000_000 + $0) }
+            // 40 bytes each, about what a bot's ids and hashes are (Xapian keeps words up to 64 bytes).
+            let words = (start..<min(start + 1000, count)).map { "zz" + String(100_000_000 + $0) + padding }
             try index.add(Self.item("$m\(start)", ts: Int64(start), body: words.joined(separator: " ")), room: room, href: "x")
         }
         let clock = ContinuousClock()
@@ -177,19 +179,21 @@ struct SpaceTokenizer: TextTokenizer {
         try writer.finish()
         let fragment = try String(contentsOf: base.appendingPathComponent("search/f/0-7a7a.js"), encoding: .utf8)
         #expect(fragment.components(separatedBy: "\"zz1").count - 1 == count)
-        #expect(fragment.contains("\"zz100000000\"") && fragment.contains("\"zz\(100_000_000 + count - 1)\""))
+        #expect(fragment.contains("\"zz100000000\(padding)\"") && fragment.contains("\"zz\(100_000_000 + count - 1)\(padding)\""))
         return elapsed
     }
 
     /// H1: the fragment of one (segment, prefix) grows in place. Copied out of the dictionary and written
     /// back per term, it grew quadratically (a bot's 10^5 distinct ids in one prefix took minutes, 10^6
     /// about 17). Compared with a linear reference in this same run, not a wall-clock bound: 300k terms
-    /// at once must take at most 3 times as long as 30k terms ten times (quadratic would be ~10 times).
+    /// at once must take at most twice as long as 30k terms ten times. (Quadratic is 10 times in theory;
+    /// measured in a debug build, where the per-term work is slow, the old code took 8 times: 372 s.)
     @Test func oneHugePrefixMergesInLinearTime() throws {
         var reference: Duration = .zero
         for _ in 0..<10 { reference += try Self.timeOnePrefix(30_000) }
         let large = try Self.timeOnePrefix(300_000)
-        #expect(large <= reference * 3, "300k terms: \(large); 10 × 30k terms: \(reference)")
+        print("fragment merge: 300k terms of one prefix \(large), 10 × 30k terms \(reference)")
+        #expect(large <= reference * 2, "300k terms: \(large); 10 × 30k terms: \(reference)")
     }
 
     /// L5: the summary is cut at 200 Unicode scalars: "a" with 30,000 combining marks is one grapheme
