@@ -8,10 +8,14 @@ extension ArchiveStore {
                          _ body: (TimelineItem) throws -> Void) throws {
         // A thread's replies are found through the relation index; the unary `+` keeps SQLite from
         // scanning the room's time or position index instead (which would read the whole room per thread).
+        // A redaction strips the relation from raw_json but leaves the columns: the reply must also still
+        // say it is in the thread, as `TimelineItem.threadRoot` and `timelineMarks` read it, or a redacted
+        // reply would be on its month page and on the thread's page.
         let filter = threadRoot == nil
             ? "room_id = ? AND is_timeline_item = 1 AND origin_server_ts >= ? AND origin_server_ts < ?"
             : "+room_id = ? AND is_timeline_item = 1 AND +origin_server_ts >= ? AND +origin_server_ts < ? "
-                + "AND rel_type = 'm.thread' AND rel_target = ?"
+                + "AND rel_type = 'm.thread' AND rel_target = ? "
+                + "AND json_extract(raw_json, '$.content.\"m.relates_to\".rel_type') = 'm.thread'"
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
                    redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json,

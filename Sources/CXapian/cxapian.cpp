@@ -320,6 +320,32 @@ void mxa_xresults_free(mxa_xresults *results) {
     }
 }
 
+int mxa_xtokenize(const char *text, size_t length, void *context, mxa_xtoken_fn each, char **error) {
+    return guarded(error, [&] {
+        // The writer's generator with its flags but no stemmer: the static search finds words as written.
+        Xapian::Document document;
+        Xapian::TermGenerator generator;
+        generator.set_flags(text_flags);
+        generator.set_document(document);
+        size_t start = 0;
+        for (size_t index = 0; index <= length; ++index) {
+            if (index < length && text[index] != 0x1f) continue;
+            if (start > 0) generator.increase_termpos(100);
+            if (index > start) generator.index_text(std::string(text + start, index - start));
+            start = index + 1;
+        }
+        std::vector<uint32_t> positions;
+        for (Xapian::TermIterator term = document.termlist_begin(); term != document.termlist_end(); ++term) {
+            positions.clear();
+            for (Xapian::PositionIterator p = term.positionlist_begin(); p != term.positionlist_end(); ++p) {
+                positions.push_back(*p);
+            }
+            std::string name = *term;
+            each(context, name.data(), name.size(), positions.data(), positions.size());
+        }
+    }) ? 0 : -1;
+}
+
 size_t mxa_xresults_count(mxa_xresults *results) { return results->mset.size(); }
 
 uint64_t mxa_xresults_estimate(mxa_xresults *results) { return results->mset.get_matches_estimated(); }

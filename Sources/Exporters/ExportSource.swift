@@ -5,6 +5,9 @@ import Foundation
 /// items, the few lookups a page needs about other events, and stored media. `ArchiveStore` conforms (in
 /// ArchiveService); the exporters never see SQLite, so they build and are tested without it.
 public protocol ExportSource {
+    /// Runs `body` in one read snapshot: a room's plan and its pages are read inside one, so that a
+    /// `sync` writing meanwhile (WAL lets it) cannot put an event on a page the plan never saw.
+    func reading<T>(_ body: () throws -> T) throws -> T
     func room(_ roomID: String) throws -> StoredRoom?
     /// Every archived room, ordered by id.
     func rooms() throws -> [StoredRoom]

@@ -37,6 +37,9 @@ public struct ExportOptions: Sendable {
     public static let defaultPageMessages = 1000
     /// `--page-messages` accepts 1 ... this.
     public static let maxPageMessages = 100_000
+    /// The search index's tokeniser, for the HTML export's static search (`HTMLSearchIndexWriter`): the
+    /// service hands SearchIndex's in, so that the page finds what the CLI finds. Nil: no search data.
+    public var searchTokenizer: (any TextTokenizer)?
 
     public init(format: Format, roomIDs: [String] = [], spaceIDs: [String] = [], since: Int64? = nil,
                 until: Int64? = nil, sinceText: String? = nil, untilText: String? = nil, senders: [String] = [],
@@ -233,8 +236,12 @@ public final class Exporter {
                                           path: directory + "/" + renderer.roomEntryName)
             let before = writer.files.count
             let skippedBefore = writer.skippedPaths.count
-            try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
-                observer?.progress(events: events, bytes: writer.bytesWritten)
+            // One snapshot per room: the HTML plan (counts, pages, where each event is) and the pages
+            // must see the same events however a concurrent sync moves on; the next room sees its news.
+            try store.reading {
+                try renderer.renderRoom(context, result: &result, writer: writer) { [observer] events in
+                    observer?.progress(events: events, bytes: writer.bytesWritten)
+                }
             }
             result.files = writer.files[before...].map(\.path)
             // A page that could not be written (its name was taken) is reported with the events that

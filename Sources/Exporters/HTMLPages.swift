@@ -80,27 +80,4 @@ enum HTMLPages {
         return (page, "<section class=\"thread-root\">" + quote(rootSummary, label: "Thread root", plan: plan, onThreadPage: true)
                     + "</section>\n")
     }
-
-    // MARK: Search data
-
-    /// The start of a room's `search.js`: the room's name and folder, then its documents.
-    static func searchHeader(_ plan: HTMLRoomPlan) -> String {
-        "(window.mxaSearchRooms = window.mxaSearchRooms || []).push({\"name\": "
-            + JSONCoding.encode(.string(plan.displayName)) + ", \"base\": "
-            + JSONCoding.encode(.string(plan.directory + "/")) + ", \"docs\": [\n"
-    }
-
-    static let searchFooter = "[]]});\n"
-
-    /// An item's search document (`[href, time, sender, text]`), or nil for items that are not searched:
-    /// state events, deleted and undecryptable messages.
-    static func searchEntry(_ item: TimelineItem, page: String) -> String? {
-        guard item.stateKey == nil, !EventText.isStripped(item), !EventText.isUndecryptable(item) else { return nil }
-        var text = EventText.body(item)
-        if text.count > 500 { text = String(text.prefix(500)) + "…" }
-        let time = UTCTime(millis: item.originServerTS)
-        let entry: JSONValue = [.string(page + "#" + item.eventID), .string(time.dayKey + " " + time.clock),
-                                .string(item.senderName), .string(text)]
-        return JSONCoding.encode(entry) + ",\n"
-    }
 }

@@ -12,13 +12,14 @@ final class HTMLRenderer: ExportRenderer {
     let templates: HTMLTemplates
     let chrome: HTMLChrome
     let source: any ExportSource
-    /// Each room's search data file, for the index page.
-    private var searchScripts: [String] = []
+    /// The static search index, built as the rooms stream by (nil without the index's tokeniser).
+    private let searchIndex: HTMLSearchIndexWriter?
 
     init(options: ExportOptions, source: any ExportSource) throws {
         self.source = source
         chrome = HTMLChrome(options: options)
         templates = try HTMLTemplates(directory: try HTMLTemplates.locate(options.templates))
+        searchIndex = try options.searchTokenizer.map { try HTMLSearchIndexWriter(tokenizer: $0) }
     }
 
     func open(_ page: HTMLPage) -> ExportFile {
@@ -38,6 +39,8 @@ final class HTMLRenderer: ExportRenderer {
         try close(file, page, writer: writer)
     }
 
+    private var hasPermalinkAsset: Bool { templates.assets.contains { $0.name == "permalink.js" } }
+
     func begin(rooms: [StoredRoom], writer: ExportWriter) throws {
         for asset in templates.assets {
             let file = ExportFile()
@@ -49,27 +52,26 @@ final class HTMLRenderer: ExportRenderer {
     func renderRoom(_ context: RoomContext, result: inout RoomExportResult, writer: ExportWriter,
                     progress: (_ eventsSoFar: Int) -> Void) throws {
         let plan = try HTMLRoomPlan.load(context)
-        let search = plan.isSearchable ? ExportFile() : nil
-        search?.append(HTMLPages.searchHeader(plan))
+        let searchRoom = searchIndex?.beginRoom(name: plan.displayName)
         let permalinks = PermalinkIndex(expectedEvents: plan.itemCount)
-        try renderMonths(context, plan, search: search, permalinks: permalinks, result: &result, writer: writer,
-                         progress: progress)
-        try renderThreads(context, plan, search: search, permalinks: permalinks, result: &result, writer: writer)
-        if let search {
-            search.append(HTMLPages.searchFooter)
-            try writer.add(context.directory + "/search.js", search)
-            searchScripts.append(context.directory + "/search.js")
+        try renderMonths(context, plan, searchRoom: searchRoom, permalinks: permalinks, result: &result,
+                         writer: writer, progress: progress)
+        try renderThreads(context, plan, permalinks: permalinks, result: &result, writer: writer)
+        // Templates without the permalink script get no permalink page: a page that can never find
+        // anything (and its lookup files) would only be dead weight in the export.
+        if hasPermalinkAsset {
+            _ = try permalinks.write(directory: context.directory, writer: writer)
+            let permalinkPage = HTMLPages.permalinkPage(plan, shardCount: permalinks.shardCount)
+            try write(permalinkPage.page, body: permalinkPage.body, writer: writer)
         }
-        _ = try permalinks.write(directory: context.directory, writer: writer)
-        let permalinkPage = HTMLPages.permalinkPage(plan, shardCount: permalinks.shardCount)
-        try write(permalinkPage.page, body: permalinkPage.body, writer: writer)
         let index = HTMLPages.roomIndex(plan, result: result)
         try write(index.page, body: index.body, writer: writer)
     }
 
     /// The month pages, written as the timeline streams by (a new file at each month and every
-    /// `pageLimit` items, by the same `MonthPager` as the plan); thread replies are only counted here.
-    private func renderMonths(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
+    /// `pageLimit` items, by the same `MonthPager` as the plan); thread replies are only counted (and
+    /// indexed for search, with the link to their thread page) here.
+    private func renderMonths(_ context: RoomContext, _ plan: HTMLRoomPlan, searchRoom: Int?,
                               permalinks: PermalinkIndex, result: inout RoomExportResult, writer: ExportWriter,
                               progress: (_ eventsSoFar: Int) -> Void) throws {
         var pager = MonthPager(limit: plan.pageLimit)
@@ -85,6 +87,7 @@ final class HTMLRenderer: ExportRenderer {
             progress(localResult.events)
         }
         try context.forEachItem { item in
+            if let searchRoom { try addToSearch(item, plan: plan, room: searchRoom) }
             if plan.isOnThreadPage(item) {
                 localResult.count(item)
                 return
@@ -104,7 +107,6 @@ final class HTMLRenderer: ExportRenderer {
             file?.append(days.heading(before: item.originServerTS))
             file?.append(itemHTML(item, context, plan, onThreadPage: false, result: &localResult))
             permalinks.add(eventID: item.eventID, page: pagePath)
-            if let entry = HTMLPages.searchEntry(item, page: pagePath) { search?.append(entry) }
             localResult.count(item)
             if localResult.events % 2000 == 0 { progress(localResult.events) }
         }
@@ -114,8 +116,8 @@ final class HTMLRenderer: ExportRenderer {
 
     /// The pages of each thread of the plan: its root quoted on the first, then its replies, at most
     /// `pageLimit` a page.
-    private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan, search: ExportFile?,
-                               permalinks: PermalinkIndex, result: inout RoomExportResult, writer: ExportWriter) throws {
+    private func renderThreads(_ context: RoomContext, _ plan: HTMLRoomPlan, permalinks: PermalinkIndex,
+                               result: inout RoomExportResult, writer: ExportWriter) throws {
         for root in plan.threadRoots {
             let rootSummary = try context.quotedEvent(root)
             var file: ExportFile?
@@ -142,10 +144,20 @@ final class HTMLRenderer: ExportRenderer {
                 file?.append(days.heading(before: item.originServerTS))
                 file?.append(itemHTML(item, context, plan, onThreadPage: true, result: &result))
                 permalinks.add(eventID: item.eventID, page: path)
-                if let entry = HTMLPages.searchEntry(item, page: path) { search?.append(entry) }
             }
             if let file, let page { try close(file, page, writer: writer) }
         }
+    }
+
+    /// Indexes an item for the static search, linked where the plan says it lives (`href(of:)`).
+    private func addToSearch(_ item: TimelineItem, plan: HTMLRoomPlan, room: Int) throws {
+        guard let searchIndex else { return }
+        let summary = EventSummary(eventID: item.eventID, roomID: item.roomID, sender: item.sender,
+                                   senderDisplayName: item.senderDisplayName, originServerTS: item.originServerTS,
+                                   content: item.content, redacted: item.redacted, isTimelineItem: true,
+                                   threadRoot: item.threadRoot)
+        guard let href = plan.href(of: summary) else { return }
+        try searchIndex.add(item, room: room, href: plan.directory + "/" + href)
     }
 
     /// An item with the lookups it needs (the message it replies to, as this export may quote it; its
@@ -171,6 +183,7 @@ final class HTMLRenderer: ExportRenderer {
     }
 
     func finish(rooms: [RoomExportResult], spaces: [String: [String]], writer: ExportWriter) throws {
+        let searchScripts = try searchIndex?.finish(writer: writer).map { [$0] } ?? []
         let index = HTMLPages.archiveIndex(rooms: rooms, spaces: spaces, searchScripts: searchScripts,
                                            hasSearchAsset: templates.assets.contains { $0.name == "search.js" })
         try write(index.page, body: index.body, writer: writer)

@@ -19,9 +19,6 @@ struct HTMLRoomPlan {
         let number: Int
     }
 
-    /// Rooms with more messages than this get no client-side search data (the file would be too large
-    /// for a browser to load comfortably).
-    static let searchLimit = 200_000
     /// `--page-messages` unless given.
     static let defaultPageLimit = ExportOptions.defaultPageMessages
 
@@ -52,6 +49,11 @@ struct HTMLRoomPlan {
     /// per-event table the plan keeps (a link can name any event of the room, so every page must be known
     /// before the first is written).
     private var locations: [UInt64: UInt32] = [:]
+    /// Keys two planned events share (a 64-bit collision: rare, but anyone can mint ids to make one):
+    /// neither is looked up by key, both link through the permalink page, which matches whole ids.
+    private var ambiguousKeys: Set<UInt64> = []
+    /// `EventKey.of`; a test hands in a colliding one.
+    private let eventKey: (String) -> UInt64
     /// The newest page of each thread and of the current month: where the next item goes.
     private var threadLastPage: [Int] = []
     private var monthLastPage = -1
@@ -61,7 +63,8 @@ struct HTMLRoomPlan {
     private var pager: MonthPager
 
     init(room: StoredRoom, directory: String, senders: SenderFilter, since: Int64?, until: Int64?,
-         pageLimit: Int = HTMLRoomPlan.defaultPageLimit) {
+         pageLimit: Int = HTMLRoomPlan.defaultPageLimit, eventKey: @escaping (String) -> UInt64 = EventKey.of) {
+        self.eventKey = eventKey
         self.room = room
         self.directory = directory
         self.senders = senders
@@ -116,7 +119,7 @@ struct HTMLRoomPlan {
                     threadLastPage[thread] = pages.count - 1
                 }
                 threadCounts[thread] += 1
-                locations[EventKey.of(eventID)] = UInt32(threadLastPage[thread])
+                locate(eventID, page: threadLastPage[thread])
                 return
             }
         }
@@ -128,7 +131,14 @@ struct HTMLRoomPlan {
             pages.append(Page(owner: .month(months.count - 1), number: place.number))
             monthLastPage = pages.count - 1
         }
-        locations[EventKey.of(eventID)] = UInt32(monthLastPage)
+        locate(eventID, page: monthLastPage)
+    }
+
+    /// Records an event's page; a key already taken (by another id: the timeline holds each id once)
+    /// becomes ambiguous rather than pointing one event at the other's page.
+    private mutating func locate(_ eventID: String, page: Int) {
+        let key = eventKey(eventID)
+        if locations.updateValue(UInt32(page), forKey: key) != nil { ambiguousKeys.insert(key) }
     }
 
     var roomID: String { room.roomID }
@@ -137,7 +147,6 @@ struct HTMLRoomPlan {
     var monthItemCount: Int { months.reduce(0) { $0 + $1.count } }
     /// Every planned item: month items and thread replies.
     var itemCount: Int { monthItemCount + threadCounts.reduce(0, +) }
-    var isSearchable: Bool { monthItemCount + threadRoots.count > 0 && monthItemCount <= Self.searchLimit }
 
     func hasThreadPage(_ root: String) -> Bool { threadIndex[root] != nil }
 
@@ -161,15 +170,20 @@ struct HTMLRoomPlan {
     }
 
     /// The page an event of the plan is on.
-    func page(of eventID: String) -> Page? { locations[EventKey.of(eventID)].map { pages[Int($0)] } }
+    /// The page an event of the plan is on; nil when the plan did not see it or its key is ambiguous.
+    func page(of eventID: String) -> Page? {
+        let key = eventKey(eventID)
+        guard !ambiguousKeys.contains(key) else { return nil }
+        return locations[key].map { pages[Int($0)] }
+    }
 
     /// The permalink page: finds any event's page by its id from the room's sharded lookup.
     static let permalinkPage = "event.html"
 
     /// THE place that says where an event lives: the href (relative to the room's folder) of its anchor
     /// on its month or thread page, or nil when the event is not in this export. An event the export
-    /// includes but the plan did not see (the archive changed between the plan and the pages) links to
-    /// the permalink page, which finds it if it was written.
+    /// includes but the plan cannot place (its key collides with another event's, or the plan did not see
+    /// it) links to the permalink page, which finds it by its whole id.
     func href(of summary: EventSummary) -> String? {
         guard summary.roomID == roomID, summary.isTimelineItem, senders.includes(summary.sender) else { return nil }
         if let since, summary.originServerTS < since { return nil }

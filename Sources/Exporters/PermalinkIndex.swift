@@ -68,7 +68,7 @@ final class PermalinkIndex {
                 let page = String(decoding: bytes[offset + idLength..<offset + idLength + pageLength], as: UTF8.self)
                 offset += idLength + pageLength
                 texts[shard] += (texts[shard].isEmpty ? "" : ",\n")
-                    + JSONCoding.encode(.array([.string(id), .string(page)]))
+                    + JSONCoding.encodeForScript(.array([.string(id), .string(page)]))
             }
             for shard in stride(from: groupIndex, to: shardCount, by: groups.count) {
                 let path = directory + "/events/\(shard).js"

@@ -253,3 +253,31 @@ final class XapianResults {
         return HTMLText.decodeEntities(String(cString: snippet))
     }
 }
+
+/// The index's term generator run over text, with no database (`XapianTokenizer`).
+enum XapianTerms {
+    static func terms(of parts: [String]) throws -> [(term: String, positions: [UInt32])] {
+        final class Sink { var terms: [(term: String, positions: [UInt32])] = [] }
+        guard parts.contains(where: { !$0.isEmpty }) else { return [] }
+        var text: [UInt8] = []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { text.append(0x1F) }
+            text.append(contentsOf: part.utf8)
+        }
+        let sink = Sink()
+        var error: UnsafeMutablePointer<CChar>?
+        let status = text.withUnsafeBufferPointer { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) { pointer in
+                mxa_xtokenize(pointer, bytes.count, Unmanaged.passUnretained(sink).toOpaque(), { context, term, length, positions, count in
+                    guard let context, let term else { return }
+                    let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+                    let name = String(decoding: UnsafeRawBufferPointer(start: term, count: length), as: UTF8.self)
+                    let list = positions.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+                    sink.terms.append((name, list))
+                }, &error)
+            }
+        }
+        if status != 0 { throw takeError(error, step: "tokenize") }
+        return sink.terms
+    }
+}

@@ -144,6 +144,7 @@ struct Export: ParsableCommand {
         if let templates { request.templates = templates }
         if let pageMessages { request.pageMessages = pageMessages }
         if let mode { request.mode = mode }
+        if let pageMessages { request.pageMessages = pageMessages }
     }
 
     /// `--job NAME`: the job's requests (one per room with {room}), the flags over each.

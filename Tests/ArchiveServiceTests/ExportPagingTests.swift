@@ -2,6 +2,7 @@ import ArchiveCore
 import ArchiveStore
 @testable import Exporters
 import Foundation
+import SearchIndex
 import Testing
 import TestSupport
 
@@ -113,6 +114,22 @@ import TestSupport
     /// so that the test checks the exporter's shards against the browser's rule, not against itself.
     static func fnv1a(_ text: String) -> UInt32 {
         text.utf8.reduce(UInt32(0x811C_9DC5)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+    }
+
+    /// The static search's results link where the plan put each message: page 2 and later of a month
+    /// included (`HTMLRoomPlan.href(of:)`, the one place that says where an event lives).
+    @Test mutating func searchResultsLinkToTheMessagesOwnPages() throws {
+        let exported = try export(january: 5) {
+            $0.pageMessages = 2
+            $0.searchTokenizer = XapianTokenizer()
+        }
+        defer { try? FileManager.default.removeItem(at: exported.folder.deletingLastPathComponent()) }
+        let summaries = exported.text.filter { $0.key.hasPrefix("search/s/") }.values.joined()
+        let dir = exported.roomDir
+        for (n, page) in ["2024-01.html", "2024-01.html", "2024-01-p2.html", "2024-01-p2.html", "2024-01-p3.html"].enumerated() {
+            let link = JSONCoding.encode(.string(dir + "/" + page + "#" + exported.ids[n]))
+            #expect(summaries.contains(link), "\(link) not among the search summaries")
+        }
     }
 
     @Test mutating func aMonthOf2500MessagesIsThreePagesAndEveryMessageIsOnExactlyOne() throws {

@@ -56,4 +56,42 @@ import TestSupport
         let quotePage = try #require(monthFiles.compactMap(read).first { $0.contains("id=\"$quote\"") })
         #expect(quotePage.contains("<a href=\"threads/\(hash)-p3.html#$reply5\">"))
     }
+
+    /// A redaction strips a reply's relation from its raw JSON but not from the relation columns: the
+    /// reply is then an ordinary month item, on one page only, and the thread is paged by what is left
+    /// (found by review: the thread query read the columns, the plan the JSON).
+    @Test mutating func aRedactedThreadReplyIsOnExactlyOnePage() throws {
+        var events = [room.message("the root", id: "$root")]
+        for n in 1...5 {
+            events.append(room.event(id: "$reply\(n)", content: [
+                "msgtype": "m.text", "body": .string("thread reply \(n)"),
+                "m.relates_to": ["rel_type": "m.thread", "event_id": "$root"]]))
+        }
+        events.append(room.redaction(of: "$reply3", id: "$redaction", v11: false))
+        events.append(room.message("last", id: "$last"))
+        _ = try store.ingest(PageIngest(roomID: room.roomID, roomVersion: version, events: events, placement: .after,
+                                        cursors: RoomCursors(backward: .complete, forward: "f"), retainRedacted: false))
+        let folder = uniqueTemporaryDirectory("mxa-thread-redacted-out").appendingPathComponent("export")
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        var options = ExportOptions(format: .html, roomIDs: [room.roomID], exportTime: 0, toolVersion: "test")
+        options.pageMessages = 2
+        _ = try Exporter(store: store, options: options).run(to: .directory(folder.path))
+        #expect(try ExportVerifier.verify(path: folder.path).ok)
+        let dir = folder.appendingPathComponent("rooms/" + ExportPath.component(forID: room.roomID))
+        let hash = ExportPath.component(forID: "$root")
+        let threadFiles = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("threads").path).sorted()
+        // Four replies left in the thread at two a page: the plan's two pages, and no third.
+        #expect(threadFiles == ["\(hash)-p2.html", "\(hash).html"])
+        let monthFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            .filter { $0.hasSuffix(".html") && $0.first?.isNumber == true }
+        let pages = (monthFiles + threadFiles.map { "threads/" + $0 }).compactMap {
+            FileManager.default.contents(atPath: dir.appendingPathComponent($0).path).map { String(decoding: $0, as: UTF8.self) }
+        }
+        for id in ["$root", "$reply1", "$reply2", "$reply3", "$reply4", "$reply5", "$last"] {
+            let onPages = pages.filter { $0.contains("id=\"\(id)\"") }.count
+            #expect(onPages == 1, "\(id) is on \(onPages) pages")
+        }
+        // Root, the redacted reply and the last message on the months: two pages at two a page.
+        #expect(monthFiles.count == 2, "\(monthFiles)")
+    }
 }

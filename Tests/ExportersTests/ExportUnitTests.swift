@@ -231,8 +231,8 @@ import TestSupport
         killed = nil  // deinit removes it as a failed export does; put one back as a kill would leave it
         try FileManager.default.createDirectory(atPath: output + ".partial", withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
-        FileManager.default.createFile(atPath: output + ".partial/" + ExportWriter.stagingMarker, contents: Data())
-        FileManager.default.createFile(atPath: output + ".partial/a.txt", contents: Data("half\n".utf8))
+        _ = FileManager.default.createFile(atPath: output + ".partial/" + ExportWriter.stagingMarker, contents: Data())
+        _ = FileManager.default.createFile(atPath: output + ".partial/a.txt", contents: Data("half\n".utf8))
         let writer = try ExportWriter(destination: .directory(output + "/"), modificationTime: 0)
         try writer.add("b.txt", text: "whole\n")
         try writer.finish()

@@ -66,8 +66,6 @@ import Testing
         #expect(plan.months == [.init(key: "2024-01", count: 2), .init(key: "2024-02", count: 2)])
         #expect(plan.threadRoots == ["$root2", "$root1"] && plan.threadCounts == [2, 1])
         #expect(plan.monthItemCount == 4)
-        #expect(plan.isSearchable)
-        #expect(!Self.plan(marks: []).isSearchable)
     }
 
     @Test func linksPointAtTheMonthOrThreadPageOfEventsInTheExport() {
@@ -178,25 +176,16 @@ import Testing
             RoomExportResult(roomID: id, name: name, canonicalAlias: nil, roomType: type, path: "rooms/\(id.dropFirst())/index.html")
         }
         let rooms = [result("!a", "A & co"), result("!s", "Space", type: "m.space"), result("!c", "Child")]
-        let (page, body) = HTMLPages.archiveIndex(rooms: rooms, spaces: ["!s": ["!c"]], searchScripts: ["rooms/a/search.js"],
+        let (page, body) = HTMLPages.archiveIndex(rooms: rooms, spaces: ["!s": ["!c"]], searchScripts: ["search/meta.js"],
                                                   hasSearchAsset: true)
         #expect(body.hasPrefix("<ul class=\"rooms\">\n<li><a href=\"rooms/a/index.html\"><bdi>A &amp; co</bdi></a>"))
         #expect(body.contains("Space</bdi></a> <span class=\"meta\">(space)</span>"))
         #expect(body.contains("\n<ul class=\"rooms\">\n<li><a href=\"rooms/c/index.html\"><bdi>Child</bdi></a>"))
         #expect(body.components(separatedBy: "rooms/c/index.html").count == 2)  // listed once, under its space
         #expect(body.contains("id=\"mxa-search\""))
-        #expect(page.subheading == "3 rooms" && page.scripts == ["rooms/a/search.js", "assets/search.js"])
+        #expect(page.subheading == "3 rooms" && page.scripts == ["search/meta.js", "assets/search.js"])
         let plain = HTMLPages.archiveIndex(rooms: rooms, spaces: [:], searchScripts: [], hasSearchAsset: true)
         #expect(!plain.body.contains("mxa-search") && plain.page.scripts.isEmpty)
-    }
-
-    @Test func searchEntriesSkipWhatIsNotText() {
-        let entry = HTMLPages.searchEntry(Self.item(content: ["msgtype": "m.text", "body": .string(String(repeating: "x", count: 600))]),
-                                          page: "2024-01.html")
-        #expect(entry == "[\"2024-01.html#$e1\",\"2024-01-02 13:04:05\",\"Alice\",\"\(String(repeating: "x", count: 500))…\"],\n")
-        #expect(HTMLPages.searchEntry(Self.item(decryption: .missingKey), page: "p") == nil)
-        #expect(HTMLPages.searchEntry(Self.item(type: "m.room.member", stateKey: "@alice:hs"), page: "p") == nil)
-        #expect(HTMLPages.searchHeader(Self.plan()).contains("\"base\": \"rooms/room_3Ahs/\""))
     }
 
     // MARK: Items

@@ -1,6 +1,8 @@
 import ArchiveCore
 @testable import Exporters
+import Foundation
 import Testing
+import TestSupport
 
 /// Issue 11.2: bounded pages, from values alone: where the page boundaries fall, how pages link across
 /// months, and that the plan's `href(of:)` names the page an event is on.
@@ -120,5 +122,51 @@ import Testing
         let (page, body) = HTMLPages.permalinkPage(Self.plan(january: 1, limit: 10), shardCount: 7)
         #expect(page.path == "rooms/r/event.html" && page.scripts == ["assets/permalink.js"])
         #expect(body.contains("id=\"mxa-permalink\"") && body.contains("data-shards=\"7\"") && !body.contains("<script"))
+    }
+
+    /// Two ids whose 64-bit keys collide (forced here with a key function that maps both alike): the
+    /// plan points neither at the other's page but links both through the permalink page, which matches
+    /// whole ids; an id without a collision keeps its page.
+    @Test func aKeyCollisionLinksThroughThePermalinkPage() {
+        var plan = HTMLRoomPlan(room: HTMLPageBuilderTests.room(), directory: "rooms/r", senders: SenderFilter([]),
+                                since: nil, until: nil, pageLimit: 1) { id in id == "$b" ? EventKey.of("$a") : EventKey.of(id) }
+        for (n, id) in ["$a", "$b", "$c"].enumerated() {
+            plan.add(eventID: id, sender: "@a:hs", originServerTS: Self.jan + Int64(n), threadRoot: nil) { _ in true }
+        }
+        #expect(Self.href(plan, "$a") == "event.html#$a")
+        #expect(Self.href(plan, "$b") == "event.html#$b")
+        #expect(Self.href(plan, "$c") == "2024-01-p3.html#$c")
+    }
+
+    /// Ids with everything a script file could trip on go through the permalink lookup and come back as
+    /// they went in; U+2028/U+2029 are escaped (a string literal ends at them before ES2019).
+    @Test func hostileIdsRoundTripThroughThePermalinkLookup() throws {
+        let ids = ["$quote\"q", "$back\\slash", "$</script><script>alert(1)</script>", "$line\u{2028}sep\u{2029}x",
+                   "$nul\u{0}byte", "$__proto__", "$%41", "$\u{202E}rtl"]
+        let index = PermalinkIndex(expectedEvents: ids.count)
+        for (n, id) in ids.enumerated() { index.add(eventID: id, page: "2024-01-p\(n + 1).html") }
+        let base = uniqueTemporaryDirectory("mxa-permalink-ids").appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: base.deletingLastPathComponent()) }
+        let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
+        let paths = try index.write(directory: "rooms/r", writer: writer)
+        try writer.finish()
+        var found: [String: String] = [:]
+        for path in paths {
+            let bytes = try #require(FileManager.default.contents(atPath: base.appendingPathComponent(path).path))
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(!text.contains("\u{2028}") && !text.contains("\u{2029}") && !bytes.contains(0))
+            let shard = try #require(Int(path.split(separator: "/").last!.dropLast(3)))
+            let prefix = "mxaEventShard(\(shard), ", suffix = ");\n"
+            #expect(text.hasPrefix(prefix) && text.hasSuffix(suffix))
+            let json = try JSONCoding.decode(String(text.dropFirst(prefix.count).dropLast(suffix.count)))
+            for entry in json.arrayValue ?? [] {
+                let id = try #require(entry.arrayValue?.first?.stringValue)
+                #expect(PermalinkIndex.shard(of: id, count: index.shardCount) == shard)
+                found[id] = entry.arrayValue?.last?.stringValue
+            }
+        }
+        #expect(found == Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, "2024-01-p\($0 + 1).html") }))
+        #expect(JSONCoding.encodeForScript(.string("a\u{2028}b\u{2029}")) == #""a\u2028b\u2029""#)
+        #expect(JSONCoding.encode(.string("a\u{2028}")) == "\"a\u{2028}\"")
     }
 }

@@ -10,27 +10,24 @@ enum Chromium {
         return nil
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+    /// Longest one Chromium run may take: `--virtual-time-budget` is page time, not wall time, and a
+    /// page whose script never returns keeps Chromium running for ever; CI must fail, not stall.
+    static let timeout: Double = 120
+
+    /// `started` sees the browser's process (its pid is its process group), for the tests of the timeout.
+    static func run(_ arguments: [String], timeout: Double = Chromium.timeout,
+                    started: (ChildProcess) -> Void = { _ in }) throws -> (status: Int32, stdout: String) {
         guard let binary else { throw HarnessError("chromium is not installed (scripts/install-deps installs it)") }
         let profile = try scratch("chromium-profile")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-                             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-                             "--user-data-dir=\(profile.path)"] + arguments
-        // Standard output goes to a file, not a pipe: Chromium's helper processes inherit it and can
-        // outlive the browser, so a pipe might never reach its end.
-        let outFile = profile.appendingPathComponent("stdout.txt")
-        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outFile)
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        let data = try Data(contentsOf: outFile)
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        // Its own process group, output in a file, a deadline: see ChildProcess.
+        let chromium = try ChildProcess(binary, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+                                                 "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+                                                 "--user-data-dir=\(profile.path)"] + arguments,
+                                        outputFile: profile.appendingPathComponent("output.txt"))
+        started(chromium)
+        let status = try chromium.finish(within: timeout, what: "chromium \(arguments.last ?? "")")
+        return (status, chromium.output())
     }
 
     /// The DOM after the page ran (scripts, event handlers, network) for a few seconds of virtual time.
@@ -51,14 +48,11 @@ enum Chromium {
 /// A TCP listener on the port the seeded hostile HTML points at: any connection is a request the page
 /// should never have made.
 final class Canary {
-    let process: Process
-    let output = Pipe()
+    let server: ChildProcess
 
     init(port: Int) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let python = ProcessInfo.processInfo.environment["MXARCHIVE_TEST_PYTHON"] ?? "python3"
-        process.arguments = [python, "-u", "-c", """
+        server = try ChildProcess("/usr/bin/env", [python, "-u", "-c", """
             import socket, sys
             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", \(port))); s.listen(16); print("listening", flush=True)
@@ -68,27 +62,14 @@ final class Canary {
                 except Exception: data = b""
                 print("REQUEST", data.split(b"\\r\\n")[0].decode("latin-1"), flush=True)
                 c.close()
-            """]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Wait for "listening".
-        let handle = output.fileHandleForReading
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("listening") {
-            let chunk = handle.availableData
-            if chunk.isEmpty { throw HarnessError("the canary listener did not start") }
-            seen += chunk
-        }
+            """], outputFile: try scratch("canary").appendingPathComponent("requests.txt"))
+        _ = try server.awaitOutput(within: 30, what: "the canary listener") { $0.contains("listening") }
     }
 
     /// Stops the listener and returns the requests it saw.
     func stop() -> [String] {
-        // SIGKILL: a child of the test process may inherit a blocked SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(separator: "\n").filter { $0.hasPrefix("REQUEST") }.map(String.init)
+        server.killGroup()
+        return server.output().split(separator: "\n").filter { $0.hasPrefix("REQUEST") }.map(String.init)
     }
 }
 

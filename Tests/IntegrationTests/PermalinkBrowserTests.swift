@@ -5,14 +5,12 @@ import Testing
 /// A static file server on a free loopback port that logs each request's path and the bytes it sent, for
 /// the browser tests that must hold over HTTP as well as from `file://`.
 final class LoopbackFileServer {
-    let process = Process()
-    let output = Pipe()
+    let server: ChildProcess
     private(set) var port = 0
 
     init(root: URL) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let python = ProcessInfo.processInfo.environment["MXARCHIVE_TEST_PYTHON"] ?? "python3"
-        process.arguments = [python, "-u", "-c", """
+        server = try ChildProcess("/usr/bin/env", [python, "-u", "-c", """
             import functools, http.server, sys
             class Handler(http.server.SimpleHTTPRequestHandler):
                 def log_request(self, code="-", size="-"):
@@ -22,16 +20,8 @@ final class LoopbackFileServer {
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=sys.argv[1]))
             print("port", server.server_address[1], flush=True)
             server.serve_forever()
-            """, root.path]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw HarnessError("the loopback file server did not start") }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+            """, root.path], outputFile: try scratch("loopback").appendingPathComponent("served.txt"))
+        let seen = try server.awaitOutput(within: 30, what: "the loopback file server") { $0.contains("\n") }
         guard let line = seen.split(separator: "\n").first, line.hasPrefix("port "), let port = Int(line.dropFirst(5)) else {
             throw HarnessError("the loopback file server said \(seen)")
         }
@@ -42,10 +32,8 @@ final class LoopbackFileServer {
 
     /// Stops the server and returns the paths it served (status 200), in order.
     func stop() -> [String] {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(separator: "\n").filter { $0.hasPrefix("SERVED 200 ") }.map { String($0.split(separator: " ")[2]) }
+        server.killGroup()
+        return server.output().split(separator: "\n").filter { $0.hasPrefix("SERVED 200 ") }.map { String($0.split(separator: " ")[2]) }
     }
 }
 
@@ -117,7 +105,13 @@ final class LoopbackFileServer {
         defer { _ = server.stop() }
         for base in [site.absoluteString, server.url("").absoluteString] {
             let dom = try Chromium.dumpDOM(URL(string: base + roomDir + "event.html#$nosuchevent:localhost")!)
-            #expect(dom.contains("No message with the id $nosuchevent:localhost is in this export."), "\(base): \(dom.suffix(800))")
+            // The id (anyone's text) in a <bdi> of its own, so that its direction cannot reorder the sentence.
+            #expect(dom.contains("No message with the id <bdi>$nosuchevent:localhost</bdi> is in this export."),
+                    "\(base): \(dom.suffix(800))")
+            // An id of any length is cut to 200 characters in what the page says.
+            let long = "$" + String(repeating: "x", count: 400)
+            let longDOM = try Chromium.dumpDOM(URL(string: base + roomDir + "event.html#" + long)!)
+            #expect(longDOM.contains("<bdi>" + long.prefix(200) + "…</bdi> is in this export."), "\(base): \(longDOM.suffix(800))")
         }
     }
 }

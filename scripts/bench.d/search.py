@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export as export_bench  # noqa: E402  (the empty store with mxarchive's schema)
+
 SERVER = "bench.example"
 START_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z
 SPAN_MS = 3 * 365 * 86_400_000
@@ -65,7 +68,7 @@ def generate(args, work, mxarchive):
     rooms = [f"!room{n}:{SERVER}" for n in range(50)]
     store = os.path.join(work, "store")
     shutil.rmtree(store, ignore_errors=True)
-    subprocess.run([mxarchive, "--store", store, "status"], check=True, stdout=subprocess.DEVNULL)
+    export_bench.create_store(mxarchive, store)
     db = sqlite3.connect(os.path.join(store, "archive.sqlite"))
     db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN")

@@ -270,14 +270,16 @@ public struct JSONParser {
 /// Writes `JSONValue`s as compact JSON with sorted keys (stable bytes for golden files, reproducible
 /// exports and idempotent storage).
 public enum JSONWriter {
-    public static func write(_ value: JSONValue) -> String {
+    /// `forScript`: also escape U+2028 and U+2029 (line terminators inside a JavaScript string literal
+    /// before ES2019), for JSON written into `.js` files; other output keeps its bytes as they were.
+    public static func write(_ value: JSONValue, forScript: Bool = false) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(512)
-        write(value, into: &output)
+        write(value, forScript: forScript, into: &output)
         return String(decoding: output, as: UTF8.self)
     }
 
-    static func write(_ value: JSONValue, into output: inout [UInt8]) {
+    static func write(_ value: JSONValue, forScript: Bool = false, into output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
@@ -289,29 +291,37 @@ public enum JSONWriter {
             } else {
                 output.append(contentsOf: "null".utf8)  // JSON has no NaN or infinity
             }
-        case .string(let text): writeString(text, into: &output)
+        case .string(let text): writeString(text, forScript: forScript, into: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))
             for (offset, item) in items.enumerated() {
                 if offset > 0 { output.append(UInt8(ascii: ",")) }
-                write(item, into: &output)
+                write(item, forScript: forScript, into: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let fields):
             output.append(UInt8(ascii: "{"))
             for (offset, key) in fields.keys.sorted().enumerated() {
                 if offset > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(key, into: &output)
+                writeString(key, forScript: forScript, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(fields[key]!, into: &output)
+                write(fields[key]!, forScript: forScript, into: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
     }
 
-    static func writeString(_ text: String, into output: inout [UInt8]) {
+    static func writeString(_ text: String, forScript: Bool = false, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
+            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9: the lead bytes are already out (escapes are ASCII,
+            // so two output bytes E2 80 can only be this string's own), and are replaced by the escape.
+            if forScript, byte == 0xA8 || byte == 0xA9, output.count >= 2,
+               output[output.count - 2] == 0xE2, output[output.count - 1] == 0x80 {
+                output.removeLast(2)
+                output.append(contentsOf: (byte == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                continue
+            }
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])

@@ -1,5 +1,6 @@
 import ArchiveCore
 import Exporters
+import SearchIndex
 import Foundation
 
 /// What `mxarchive export` asks for, as typed: room and space names are resolved against the archive,
@@ -104,6 +105,7 @@ extension Archive {
             }
             options.pageMessages = pageMessages
         }
+        options.searchTokenizer = XapianTokenizer()
         let summary = try Exporter(store: store, options: options, observer: progress)
             .run(to: ExportDestination.forOutput(request.output))
         progress?.finish()

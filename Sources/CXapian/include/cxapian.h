@@ -37,6 +37,13 @@ typedef struct {
     size_t data_length;
 } mxa_xdoc;
 
+/* The words of `text` as the index's term generator makes them (case-folded, CJK as n-grams) with no
+ * stemming: parts separated by 0x1F, as in mxa_xdoc, are 100 positions apart. `each` gets every term
+ * once, with its positions in ascending order (none for terms without positions, such as CJK bigrams). */
+typedef void (*mxa_xtoken_fn)(void *context, const char *term, size_t length, const uint32_t *positions,
+                              size_t count);
+int mxa_xtokenize(const char *text, size_t length, void *context, mxa_xtoken_fn each, char **error);
+
 /* Opens (creating when missing) a shard for writing. overwrite != 0 starts it empty. `language` is a
  * Xapian stemmer name ("english", "german", ... or "none"). */
 mxa_xwriter *mxa_xwriter_open(const char *path, int overwrite, const char *language, char **error);

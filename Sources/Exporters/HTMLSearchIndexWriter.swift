@@ -1,0 +1,177 @@
+import ArchiveCore
+import Foundation
+
+/// Builds the HTML export's static search index (layout: `HTMLSearchLayout`) as the rooms stream by.
+///
+/// Every searched message (the rule of `SearchDocument.searchedText`, so the page finds what the CLI
+/// finds) is tokenised by the search index's own tokeniser; its postings go into an in-memory run that is
+/// written, sorted by term, to an unlinked temporary file whenever it grows past `runLimit`, and its
+/// summary line to another. Only a few numbers per message stay in memory (time, summary offset), so a
+/// million-message export stays bounded. `finish` ranks the messages newest first, merges the runs term by
+/// term (terms of one prefix are adjacent in byte order, so one prefix's postings are in memory at a time)
+/// and writes the fragment files, the summary chunks in rank order and `search/meta.js`.
+final class HTMLSearchIndexWriter {
+    /// A term's postings in the current run: (message delta, position count, position deltas) as `VarInt`s.
+    fileprivate struct RunPostings {
+        var bytes: [UInt8] = []
+        var lastDoc: Int64 = -1
+    }
+
+    private let tokenizer: any TextTokenizer
+    private let runLimit: Int
+    private var roomNames: [String] = []
+    private var times: [Int64] = []
+    /// Where each message's summary starts in `summaries`; one more entry at the end.
+    private var summaryOffsets: [Int64] = [0]
+    private let summaries: UnsafeMutablePointer<FILE>
+    private var summaryBuffer: [UInt8] = []
+    /// Keyed by the term's UTF-8 bytes, as Xapian keys its terms: a `String` key would merge canonically
+    /// equivalent spellings ("é" and "e" + U+0301) that the CLI's index keeps apart.
+    private var run: [[UInt8]: RunPostings] = [:]
+    private var runBytes = 0
+    private var runs: [UnsafeMutablePointer<FILE>] = []
+
+    init(tokenizer: any TextTokenizer, runLimit: Int = 24 << 20) throws {
+        self.tokenizer = tokenizer
+        self.runLimit = runLimit
+        summaries = try HTMLSearchSpillFile.create()
+    }
+
+    deinit {
+        fclose(summaries)
+        for file in runs { fclose(file) }
+    }
+
+    var messageCount: Int { times.count }
+
+    /// Starts a room; its messages are added with the number returned.
+    func beginRoom(name: String) -> Int {
+        roomNames.append(name)
+        return roomNames.count - 1
+    }
+
+    /// Adds one exported item when it is searched; `href` is its anchor from the export's root.
+    func add(_ item: TimelineItem, room: Int, href: String) throws {
+        guard HTMLPages.showsContent(item), item.stateKey == nil,
+              let parts = SearchDocument.searchedText(type: item.type, content: item.shownContent, stripped: false)
+        else { return }
+        let doc = Int64(times.count)
+        for (term, positions) in try tokenizer.terms(of: parts) where !term.isEmpty {
+            addPosting(term, doc: doc, positions: positions)
+        }
+        // The sender as a term of its own (`from:`): no word term starts with "@".
+        addPosting(item.sender, doc: doc, positions: [])
+        times.append(item.originServerTS)
+        try appendSummary(item, room: room, href: href)
+        if runBytes > runLimit { try flushRun() }
+    }
+
+    private func addPosting(_ term: String, doc: Int64, positions: [UInt32]) {
+        run[Array(term.utf8), default: RunPostings()].append(doc: doc, positions: positions, counting: &runBytes)
+    }
+
+    private func appendSummary(_ item: TimelineItem, room: Int, href: String) throws {
+        var text = EventText.body(item)
+        // Cut by Unicode scalars, not grapheme clusters: one cluster of thousands of combining marks would
+        // pass `prefix` whole and make every summary chunk it lands in tens of KB.
+        if text.unicodeScalars.count > HTMLSearchLayout.snippetLength {
+            text = String(String.UnicodeScalarView(text.unicodeScalars.prefix(HTMLSearchLayout.snippetLength))) + "…"
+        }
+        let time = UTCTime(millis: item.originServerTS)
+        let line = JSONCoding.encodeForScript([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
+                                      .string(item.senderName), .string(item.sender), .string(text)])
+        summaryBuffer.append(contentsOf: line.utf8)
+        summaryOffsets.append(summaryOffsets[summaryOffsets.count - 1] + Int64(line.utf8.count))
+        if summaryBuffer.count > 1 << 20 { try flushSummaries() }
+    }
+
+    private func flushSummaries() throws {
+        try HTMLSearchSpillFile.write(summaryBuffer, to: summaries)
+        summaryBuffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the current run to a temporary file, its terms in byte order.
+    private func flushRun() throws {
+        guard !run.isEmpty else { return }
+        let file = try HTMLSearchSpillFile.create()
+        runs.append(file)  // closed by deinit even when a write below fails
+        var buffer: [UInt8] = []
+        for term in run.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let postings = run[term]!.bytes
+            VarInt.append(UInt64(term.count), to: &buffer)
+            buffer.append(contentsOf: term)
+            VarInt.append(UInt64(postings.count), to: &buffer)
+            buffer.append(contentsOf: postings)
+            if buffer.count > 1 << 20 {
+                try HTMLSearchSpillFile.write(buffer, to: file)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try HTMLSearchSpillFile.write(buffer, to: file)
+        try HTMLSearchSpillFile.finish(file)
+        run = [:]
+        runBytes = 0
+    }
+
+    /// Writes the index's files; returns the script `index.html` loads (nil when no message is searched).
+    func finish(writer: ExportWriter) throws -> String? {
+        guard !times.isEmpty else { return nil }
+        try flushRun()
+        try flushSummaries()
+        try HTMLSearchSpillFile.finish(summaries)
+        // Newest first; of two at the same millisecond the later in the timeline first.
+        let order = times.indices.sorted { times[$0] != times[$1] ? times[$0] > times[$1] : $0 > $1 }
+        var rankOfDoc = [UInt32](repeating: 0, count: order.count)
+        for (rank, doc) in order.enumerated() { rankOfDoc[doc] = UInt32(rank) }
+        try HTMLSearchFragmentWriter(runs: runs, rankOfDoc: rankOfDoc).write(to: writer)
+        try writeChunks(order: order, writer: writer)
+        let segments = (times.count + HTMLSearchLayout.segmentSize - 1) / HTMLSearchLayout.segmentSize
+        let meta: JSONValue = [
+            "messages": .int(Int64(times.count)), "segments": .int(Int64(segments)),
+            "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "position_cap": .int(Int64(HTMLSearchLayout.positionCap)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
+            "rooms": .array(roomNames.map(JSONValue.string)),
+        ]
+        try writer.add(HTMLSearchLayout.metaPath, text: "window.mxaSearchMeta = " + JSONCoding.encodeForScript(meta) + ";\n")
+        return HTMLSearchLayout.metaPath
+    }
+
+    /// The summaries in rank order, `chunkSize` to a file, read back from the temporary file by offset.
+    private func writeChunks(order: [Int], writer: ExportWriter) throws {
+        let descriptor = fileno(summaries)
+        var chunk: [UInt8] = []
+        var line: [UInt8] = []
+        for (rank, doc) in order.enumerated() {
+            if rank % HTMLSearchLayout.chunkSize == 0 { chunk = Array("mxaSearch.chunk(\(rank / HTMLSearchLayout.chunkSize),[".utf8) }
+            let start = summaryOffsets[doc]
+            let length = Int(summaryOffsets[doc + 1] - start)
+            line = [UInt8](repeating: 0, count: length)
+            let read = line.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, length, off_t(start)) }
+            guard read == length else { throw ExportError.failure("cannot read the search index's temporary file") }
+            if rank % HTMLSearchLayout.chunkSize != 0 { chunk.append(UInt8(ascii: ",")) }
+            chunk.append(contentsOf: line)
+            if rank % HTMLSearchLayout.chunkSize == HTMLSearchLayout.chunkSize - 1 || rank == order.count - 1 {
+                chunk.append(contentsOf: "]);\n".utf8)
+                let file = ExportFile()
+                chunk.withUnsafeBytes { file.append($0) }
+                try writer.add(HTMLSearchLayout.chunkPath(rank / HTMLSearchLayout.chunkSize), file)
+            }
+        }
+    }
+}
+
+extension HTMLSearchIndexWriter.RunPostings {
+    fileprivate mutating func append(doc: Int64, positions: [UInt32], counting total: inout Int) {
+        let before = bytes.count
+        VarInt.append(UInt64(doc - lastDoc), to: &bytes)
+        let kept = positions.prefix(HTMLSearchLayout.positionCap)
+        VarInt.append(UInt64(positions.count > kept.count ? kept.count + 1 : kept.count), to: &bytes)
+        var previous: UInt32 = 0
+        for position in kept {
+            VarInt.append(UInt64(position &- previous), to: &bytes)
+            previous = position
+        }
+        lastDoc = doc
+        // A new term costs its key and bookkeeping too: counted roughly, so many rare terms flush as well.
+        total += bytes.count - before + (before == 0 ? 64 : 0)
+    }
+}
