@@ -14,6 +14,8 @@ enum HTMLSearchLayout {
     static let chunkSize = 64
     /// Characters of a message's text in its summary (the whole text is indexed, only this much is shown).
     static let snippetLength = 200
+    /// Unicode scalars of a sender's display name kept in a summary.
+    static let senderNameLength = 100
     /// Positions kept per (term, message). A hostile "the the the …" message would otherwise put 16k
     /// positions into one posting (and every query's download); past the cap the count is written as
     /// `positionCap + 1` with `positionCap` positions after it, and search.js takes a phrase that may

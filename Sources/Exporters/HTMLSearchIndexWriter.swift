@@ -71,18 +71,24 @@ final class HTMLSearchIndexWriter {
     }
 
     private func appendSummary(_ item: TimelineItem, room: Int, href: String) throws {
-        var text = EventText.body(item)
-        // Cut by Unicode scalars, not grapheme clusters: one cluster of thousands of combining marks would
-        // pass `prefix` whole and make every summary chunk it lands in tens of KB.
-        if text.unicodeScalars.count > HTMLSearchLayout.snippetLength {
-            text = String(String.UnicodeScalarView(text.unicodeScalars.prefix(HTMLSearchLayout.snippetLength))) + "…"
-        }
+        let text = Self.cut(EventText.body(item), to: HTMLSearchLayout.snippetLength)
+        // A display name is bounded only by the event size on a federated server (64 KiB): cut too, or a
+        // sender with a huge name makes every chunk holding their messages megabytes.
+        let name = Self.cut(item.senderName, to: HTMLSearchLayout.senderNameLength)
         let time = UTCTime(millis: item.originServerTS)
         let line = JSONCoding.encodeForScript([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
-                                      .string(item.senderName), .string(item.sender), .string(text)])
+                                      .string(name), .string(item.sender), .string(text)])
         summaryBuffer.append(contentsOf: line.utf8)
         summaryOffsets.append(summaryOffsets[summaryOffsets.count - 1] + Int64(line.utf8.count))
         if summaryBuffer.count > 1 << 20 { try flushSummaries() }
+    }
+
+    /// `text` cut to `limit` Unicode scalars (and "…"). By scalars, not grapheme clusters: one cluster of
+    /// thousands of combining marks would pass `prefix` whole and make every summary chunk it lands in
+    /// tens of KB.
+    static func cut(_ text: String, to limit: Int) -> String {
+        guard text.unicodeScalars.count > limit else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) + "…"
     }
 
     private func flushSummaries() throws {

@@ -36,7 +36,13 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 2, outputFile.path + ".stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         // No descriptor of the test process (another test's pipe, the store) reaches the child: a helper
         // that outlived its test would otherwise hold that pipe open and its reader would never see EOF.
-        for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        // Closed in the child itself (closefrom), so a pipe another test opens meanwhile is closed too;
+        // without glibc's closefrom action (before 2.34), the ones open now.
+        if let closeFrom = Self.addCloseFrom {
+            _ = closeFrom(&actions, 3)
+        } else {
+            for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -58,13 +64,21 @@ final class ChildProcess {
         pid = child
     }
 
-    deinit {
-        // A helper is never left behind by a test that threw before stopping it.
-        if status == nil { kill(-pid, SIGKILL); _ = wait(seconds: 5) }
-    }
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not
+    /// declare: looked up by name.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     private static func openDescriptors() -> [Int32] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
+    deinit {
+        // A helper is never left behind by a test that threw before stopping it.
+        if status == nil || !Self.members(ofGroup: pid).isEmpty { kill(-pid, SIGKILL); _ = wait(seconds: 5) }
     }
 
     /// Whether it is still running (reaps it when it has ended).
