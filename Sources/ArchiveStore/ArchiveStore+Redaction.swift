@@ -94,14 +94,11 @@ extension ArchiveStore {
     /// redaction's sender may redact it. Under legal hold (`--retain-redacted`) the copy stays whole.
     func redactMemberHistory(_ target: String, redactionID: String, because: JSONValue?, roomID: String,
                              roomVersion: RoomVersion, retain: Bool) throws {
-        guard !retain, let text = try db.statement("SELECT json FROM member_history WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(target), .text(roomID), row: { $0.text(0) }) ?? nil else { return }
-        let event = try JSONCoding.decode(text)
-        let party = RedactionRights.Party(eventID: target, sender: event["sender"]?.stringValue ?? "")
-        guard try mayRedact(redactionID, target: party, roomID: roomID, roomVersion: roomVersion) else { return }
-        let stripped = Redactor.redact(event, roomVersion: roomVersion, because: because)
+        guard !retain, let copy = try redactedCopy(of: target, in: "member_history", redactionID: redactionID,
+                                                   because: because, roomID: roomID, roomVersion: roomVersion)
+        else { return }
         try db.statement("UPDATE member_history SET json = ? WHERE event_id = ? AND room_id = ?")
-            .run(.text(JSONCoding.encode(stripped)), .text(target), .text(roomID))
+            .run(.text(copy.stripped), .text(target), .text(roomID))
     }
 
     /// When `target` is the room's current state event for its key (a rename redacted after a /sync brought
@@ -110,19 +107,31 @@ extension ArchiveStore {
     /// room's name in every listing and export. Under legal hold the copy stays whole, as the event does.
     func redactCurrentState(_ target: String, redactionID: String, because: JSONValue?, roomID: String,
                             roomVersion: RoomVersion, retain: Bool) throws {
-        guard !retain, let text = try db.statement("SELECT json FROM room_state WHERE event_id = ? AND room_id = ?")
-            .firstRow(.text(target), .text(roomID), row: { $0.text(0) }) ?? nil else { return }
-        let event = try JSONCoding.decode(text)
-        let party = RedactionRights.Party(eventID: target, sender: event["sender"]?.stringValue ?? "")
-        guard try mayRedact(redactionID, target: party, roomID: roomID, roomVersion: roomVersion) else { return }
-        let stripped = JSONCoding.encode(Redactor.redact(event, roomVersion: roomVersion, because: because))
-        guard stripped != text else { return }
+        guard !retain, let copy = try redactedCopy(of: target, in: "room_state", redactionID: redactionID,
+                                                   because: because, roomID: roomID, roomVersion: roomVersion),
+              copy.stripped != copy.original
+        else { return }
         try db.statement("UPDATE room_state SET json = ? WHERE event_id = ? AND room_id = ?")
-            .run(.text(stripped), .text(target), .text(roomID))
+            .run(.text(copy.stripped), .text(target), .text(roomID))
         // Metadata comes from the state events with an empty key, and only from a state that holds the
         // create event (its room version): a room known from page state alone keeps the metadata it has.
         let state = try currentState(roomID: roomID)
-        guard event["state_key"]?.stringValue == "", state.contains(where: { $0.type == "m.room.create" }) else { return }
+        guard copy.event["state_key"]?.stringValue == "", state.contains(where: { $0.type == "m.room.create" })
+        else { return }
         try writeMetadata(RoomMetadata(roomID: roomID, state: state))
+    }
+
+    /// The copy of `target` kept in `table` (member_history or room_state, keyed by event and room), and
+    /// that copy redacted as the room version says, when the redaction's sender may redact it; nil when
+    /// the table holds no copy or the sender may not.
+    private func redactedCopy(of target: String, in table: String, redactionID: String, because: JSONValue?,
+                              roomID: String, roomVersion: RoomVersion) throws
+        -> (event: JSONValue, original: String, stripped: String)? {
+        guard let text = try db.statement("SELECT json FROM \(table) WHERE event_id = ? AND room_id = ?")
+            .firstRow(.text(target), .text(roomID), row: { $0.text(0) }) ?? nil else { return nil }
+        let event = try JSONCoding.decode(text)
+        let party = RedactionRights.Party(eventID: target, sender: event["sender"]?.stringValue ?? "")
+        guard try mayRedact(redactionID, target: party, roomID: roomID, roomVersion: roomVersion) else { return nil }
+        return (event, text, JSONCoding.encode(Redactor.redact(event, roomVersion: roomVersion, because: because)))
     }
 }

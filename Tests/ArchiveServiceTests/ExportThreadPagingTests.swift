@@ -17,6 +17,19 @@ import TestSupport
         try store.updateRoom(RoomMetadata(roomID: room.roomID, roomVersion: version, name: "Busy thread"), state: [])
     }
 
+    /// Stores `events` as one page and exports the room as HTML at two messages a page into a new folder
+    /// (checked by the export verifier); the caller removes its parent.
+    func exportAtTwoMessagesAPage(_ events: [RawEvent], _ name: String) throws -> URL {
+        _ = try store.ingest(PageIngest(roomID: room.roomID, roomVersion: version, events: events, placement: .after,
+                                        cursors: RoomCursors(backward: .complete, forward: "f"), retainRedacted: false))
+        let folder = uniqueTemporaryDirectory(name).appendingPathComponent("export")
+        var options = ExportOptions(format: .html, roomIDs: [room.roomID], exportTime: 0, toolVersion: "test")
+        options.pageMessages = 2
+        _ = try Exporter(store: store, options: options).run(to: .directory(folder.path))
+        #expect(try ExportVerifier.verify(path: folder.path).ok)
+        return folder
+    }
+
     @Test mutating func aThreadOfFiveRepliesAtTwoAPageIsThreePages() throws {
         var events = [room.message("the root", id: "$root")]
         for n in 1...5 {
@@ -28,14 +41,8 @@ import TestSupport
         events.append(room.event(id: "$quote", content: [
             "msgtype": "m.text", "body": "about reply 5", "m.relates_to": ["m.in_reply_to": ["event_id": "$reply5"]]]))
         events.append(room.message("last", id: "$last"))
-        _ = try store.ingest(PageIngest(roomID: room.roomID, roomVersion: version, events: events, placement: .after,
-                                        cursors: RoomCursors(backward: .complete, forward: "f"), retainRedacted: false))
-        let folder = uniqueTemporaryDirectory("mxa-thread-paging-out").appendingPathComponent("export")
+        let folder = try exportAtTwoMessagesAPage(events, "mxa-thread-paging-out")
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
-        var options = ExportOptions(format: .html, roomIDs: [room.roomID], exportTime: 0, toolVersion: "test")
-        options.pageMessages = 2
-        _ = try Exporter(store: store, options: options).run(to: .directory(folder.path))
-        #expect(try ExportVerifier.verify(path: folder.path).ok)
         let dir = folder.appendingPathComponent("rooms/" + ExportPath.component(forID: room.roomID))
         func read(_ path: String) -> String? {
             FileManager.default.contents(atPath: dir.appendingPathComponent(path).path).map { String(decoding: $0, as: UTF8.self) }
@@ -69,14 +76,8 @@ import TestSupport
         }
         events.append(room.redaction(of: "$reply3", id: "$redaction", v11: false))
         events.append(room.message("last", id: "$last"))
-        _ = try store.ingest(PageIngest(roomID: room.roomID, roomVersion: version, events: events, placement: .after,
-                                        cursors: RoomCursors(backward: .complete, forward: "f"), retainRedacted: false))
-        let folder = uniqueTemporaryDirectory("mxa-thread-redacted-out").appendingPathComponent("export")
+        let folder = try exportAtTwoMessagesAPage(events, "mxa-thread-redacted-out")
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
-        var options = ExportOptions(format: .html, roomIDs: [room.roomID], exportTime: 0, toolVersion: "test")
-        options.pageMessages = 2
-        _ = try Exporter(store: store, options: options).run(to: .directory(folder.path))
-        #expect(try ExportVerifier.verify(path: folder.path).ok)
         let dir = folder.appendingPathComponent("rooms/" + ExportPath.component(forID: room.roomID))
         let hash = ExportPath.component(forID: "$root")
         let threadFiles = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("threads").path).sorted()
