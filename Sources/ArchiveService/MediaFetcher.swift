@@ -73,15 +73,14 @@ struct MediaFetcher {
             for attachment in attachments {
                 try Task.checkCancellation()
                 let keyDigest = Self.keyDigest(attachment.encryptedFile)
-                if let known = refs[ArchiveStore.mediaKey(eventID, attachment.role)], known.status.isFinal,
+                let key = ArchiveStore.mediaKey(eventID, attachment.role)
+                if let known = refs[key], known.status.isFinal,
                    known.mxc == attachment.url, known.keyDigest == keyDigest,
                    known.status != .ok || store.mediaFiles.contains(sha256: known.sha256 ?? "") {
                     counts.skipped += 1
                 } else {
                     try await fetch(attachment, eventID: eventID, keyDigest: keyDigest,
-                                    previous: reported.contains(ArchiveStore.mediaKey(eventID, attachment.role))
-                                        ? refs[ArchiveStore.mediaKey(eventID, attachment.role)] : nil,
-                                    counts: &counts)
+                                    previous: reported.contains(key) ? refs[key] : nil, counts: &counts)
                 }
                 done += 1
                 progress(done, total)
