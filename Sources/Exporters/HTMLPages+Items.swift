@@ -148,7 +148,9 @@ extension HTMLPages {
     }
 
     static func plainHTML(_ text: String) -> String {
-        esc(text).replacingOccurrences(of: "\n", with: "<br>")
+        // Foundation's replace is slow on Linux and most messages are one line.
+        let escaped = esc(text)
+        return escaped.utf8.contains(0x0A) ? escaped.replacingOccurrences(of: "\n", with: "<br>") : escaped
     }
 
     static func byteCount(_ bytes: Int64) -> String {

@@ -115,19 +115,32 @@ public enum HTMLSanitizer {
     public static func escapeAttribute(_ text: String) -> String { escape(text, quotes: true) }
 
     private static func escape(_ text: String, quotes: Bool) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"" where quotes: result += "&quot;"
-            case "'" where quotes: result += "&#39;"
-            case "\0": result += "\u{FFFD}"
-            default: result.unicodeScalars.append(scalar)
+        // Every character escaped is ASCII, so the work is done on UTF-8 bytes (by scalars through
+        // String it was a twentieth of a large export), and text with none of them is returned as it is.
+        func needsEscape(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), 0: return true
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): return quotes
+            default: return false
             }
         }
-        return result
+        guard text.utf8.contains(where: needsEscape) else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            guard needsEscape(byte) else {
+                result.append(byte)
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "&"): result.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): result.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): result.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): result.append(contentsOf: "&quot;".utf8)
+            case UInt8(ascii: "'"): result.append(contentsOf: "&#39;".utf8)
+            default: result.append(contentsOf: "\u{FFFD}".utf8)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 }

@@ -5,7 +5,7 @@ import ArchiveCore
 ///
 /// Messages are numbered by rank, 0 the newest (`HTMLSearchIndexWriter`). The rank space is cut into
 /// segments of `segmentSize`: a term's postings in one segment live in the fragment file of the term's
-/// prefix (its first two characters) for that segment, so a query loads the newest segment's fragments of
+/// key (its first two characters, or more where that key was split by size) for that segment, so a query loads the newest segment's fragments of
 /// its terms first and older segments only while it needs more results. Message summaries are in chunks
 /// of `chunkSize` ranks, loaded only for the results shown.
 enum HTMLSearchLayout {
@@ -21,6 +21,10 @@ enum HTMLSearchLayout {
     /// `positionCap + 1` with `positionCap` positions after it, and search.js takes a phrase that may
     /// continue past the kept positions as matching (a candidate, never a lost result).
     static let positionCap = 64
+    /// Bytes of one fragment file past which its key is split by the next character
+    /// (`HTMLSearchFragmentWriter`): a rare word then fetches at most about this much per segment, and
+    /// the split list in meta.js (about one entry per this many bytes of index) stays small.
+    static let fragmentLimit = 64 << 10
 
     /// The fragment key of a term: the UTF-8 bytes of its first two Unicode scalars (all of a shorter
     /// term). Bytes, never `String`: Swift compares strings by canonical equivalence, Xapian by bytes.

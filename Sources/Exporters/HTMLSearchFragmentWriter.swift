@@ -2,22 +2,36 @@ import ArchiveCore
 import Foundation
 
 /// The second half of `HTMLSearchIndexWriter.finish`: merges the sorted temporary runs term by term,
-/// renumbers each term's messages by rank and writes one fragment file per (segment, term prefix):
+/// renumbers each term's messages by rank and writes the fragment files:
 /// `mxaSearch.fragment("<name>",["<term>","<postings>",...]);` (pairs in an array, not an object literal,
 /// in which a term `__proto__` would set the prototype instead of a key), the postings in
 /// `SearchNumberText`: for each message, the rank's distance from the previous one (the segment's first
 /// rank minus one to start with), the number of positions (`positionCap + 1`: more than the cap, of
 /// which `positionCap` follow), then the positions as distances from the previous one.
+///
+/// A fragment holds one segment's postings of the terms under one key: a term's first two Unicode
+/// scalars, and longer where a key was split. A key whose fragment in some segment would pass
+/// `fragmentLimit` bytes is split (in every segment alike) by the scalar that follows it: its own term
+/// (the term equal to the key) stays under it, every longer term goes under key + next scalar, and so on
+/// down until each fragment is under the limit or holds one term. So a rare word never downloads a
+/// frequent neighbour's postings ("messenger" beside "message"), a term no message has is known to be
+/// missing from the split list alone, and a sender posting a million distinct `zz…` words makes many
+/// small fragments instead of one of 50 MB. The splits are returned for `search/meta.js`.
 struct HTMLSearchFragmentWriter {
     let runs: [UnsafeMutablePointer<FILE>]
     let rankOfDoc: [UInt32]
+    let fragmentLimit: Int
 
-    func write(to writer: ExportWriter) throws {
+    /// A split key and the scalars that follow it in its terms, in byte order.
+    typealias Split = (key: [UInt8], next: [[UInt8]])
+
+    func write(to writer: ExportWriter) throws -> [Split] {
         var readers = runs.map(RunReader.init)
         var heads = try readers.indices.map { try readers[$0].next() }
+        var group = PrefixGroup()
         var prefix: [UInt8]?
-        var segments: [Int: [UInt8]] = [:]
-        while let term = heads.compactMap({ $0?.term }).min(by: { $0.lexicographicallyPrecedes($1) }) {
+        var splits: [Split] = []
+        while let term = Self.smallest(heads) {
             var positions: [UInt32] = []
             var spans: [Span] = []
             for index in heads.indices where heads[index]?.term == term {
@@ -25,21 +39,29 @@ struct HTMLSearchFragmentWriter {
                 heads[index] = try readers[index].next()
             }
             spans.sort { $0.rank < $1.rank }
-            let entries: [Entry] = spans.map { ($0.rank, positions[$0.start..<($0.start + $0.count)], $0.more) }
-            let text = String(decoding: term, as: UTF8.self)
-            // Compared as bytes: two canonically equivalent prefixes are two fragment files, as search.js names them.
+            // Compared as bytes: two canonically equivalent prefixes are two keys, as search.js names them.
             let termPrefix = HTMLSearchLayout.prefix(of: term)
             if termPrefix != prefix {
-                if let prefix { try flush(prefix, &segments, writer) }
+                if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits) }
+                group = PrefixGroup()
                 prefix = termPrefix
             }
-            append(text, entries, to: &segments)
+            try group.add(term, spans: spans, positions: positions)
         }
-        if let prefix { try flush(prefix, &segments, writer) }
+        if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits) }
+        return splits
+    }
+
+    /// The smallest head term, without building an array per term (the merge visits every term).
+    private static func smallest(_ heads: [(term: [UInt8], postings: [UInt8])?]) -> [UInt8]? {
+        var best: [UInt8]?
+        for case let head? in heads where best.map({ head.term.lexicographicallyPrecedes($0) }) ?? true {
+            best = head.term
+        }
+        return best
     }
 
     typealias Span = (rank: UInt32, start: Int, count: Int, more: Bool)
-    typealias Entry = (rank: UInt32, positions: ArraySlice<UInt32>, more: Bool)
 
     private func decode(_ bytes: [UInt8], into spans: inout [Span],
                         positions: inout [UInt32]) throws {
@@ -60,58 +82,151 @@ struct HTMLSearchFragmentWriter {
             spans.append((rankOfDoc[Int(doc)], start, count, written > count))
         }
     }
+}
 
-    /// Adds one term's postings (in rank order) to the fragments of its prefix, one per segment it has.
-    private func append(_ term: String, _ entries: [Entry],
-                        to segments: inout [Int: [UInt8]]) {
-        let key = Array(JSONCoding.encodeForScript(.string(term)).utf8)
+/// The terms of one two-scalar prefix with their encoded postings, per segment, until all of them are
+/// known and the prefix's keys can be chosen. Flat buffers with 32-bit ends: a hostile prefix of a
+/// million terms costs about 20 bytes per (term, segment) beyond its text, not an array each.
+private struct PrefixGroup {
+    /// The terms' UTF-8 bytes, one after another; `termEnds[i]` ends term i.
+    var termBytes: [UInt8] = []
+    var termEnds: [UInt32] = []
+    /// Each term's JSON key and its postings texts, one after another.
+    var text: [UInt8] = []
+    var keyEnds: [UInt32] = []
+    /// (segment, end in `text`) of each term's postings text in a segment, terms in order, segments
+    /// ascending; `pieceEnds[i]` ends term i's.
+    var pieces: [(segment: UInt32, end: UInt32)] = []
+    var pieceEnds: [UInt32] = []
+
+    mutating func add(_ term: [UInt8], spans: [HTMLSearchFragmentWriter.Span], positions: [UInt32]) throws {
+        termBytes.append(contentsOf: term)
+        termEnds.append(UInt32(termBytes.count))
+        text.append(contentsOf: JSONCoding.encodeForScript(.string(String(decoding: term, as: UTF8.self))).utf8)
+        keyEnds.append(UInt32(text.count))
         var segment = -1
-        var encoded: [UInt8] = []
         var previous: Int64 = 0
-        func close() {
-            guard segment >= 0 else { return }
-            // In place (the `default:` subscript passed inout): a copy taken out and written back would be a
-            // second reference to the buffer, so every append copied the whole fragment (quadratic in its terms).
-            func add(to fragment: inout [UInt8]) {
-                if !fragment.isEmpty { fragment.append(UInt8(ascii: ",")) }
-                fragment.append(contentsOf: key)
-                fragment.append(contentsOf: ",\"".utf8)
-                fragment.append(contentsOf: encoded)
-                fragment.append(UInt8(ascii: "\""))
-            }
-            add(to: &segments[segment, default: []])
-        }
-        for (rank, positions, more) in entries {
-            let entrySegment = Int(rank) / HTMLSearchLayout.segmentSize
+        for span in spans {
+            let entrySegment = Int(span.rank) / HTMLSearchLayout.segmentSize
             if entrySegment != segment {
-                close()
+                if segment >= 0 { pieces.append((UInt32(segment), UInt32(text.count))) }
                 segment = entrySegment
-                encoded = []
                 previous = Int64(segment * HTMLSearchLayout.segmentSize) - 1
             }
-            SearchNumberText.append(UInt64(Int64(rank) - previous), to: &encoded)
-            previous = Int64(rank)
-            SearchNumberText.append(UInt64(positions.count + (more ? 1 : 0)), to: &encoded)
+            SearchNumberText.append(UInt64(Int64(span.rank) - previous), to: &text)
+            previous = Int64(span.rank)
+            SearchNumberText.append(UInt64(span.count + (span.more ? 1 : 0)), to: &text)
             var last: UInt32 = 0
-            for position in positions {
-                SearchNumberText.append(UInt64(position &- last), to: &encoded)
+            for position in positions[span.start..<(span.start + span.count)] {
+                SearchNumberText.append(UInt64(position &- last), to: &text)
                 last = position
             }
         }
-        close()
+        if segment >= 0 { pieces.append((UInt32(segment), UInt32(text.count))) }
+        pieceEnds.append(UInt32(pieces.count))
+        // 32-bit ends: one prefix's postings past 4 GB would wrap them (and could not be held anyway).
+        guard text.count < Int(UInt32.max), termBytes.count < Int(UInt32.max) else {
+            throw ExportError.failure("search index: the terms of one prefix pass 4 GB")
+        }
     }
 
-    private func flush(_ prefix: [UInt8], _ segments: inout [Int: [UInt8]], _ writer: ExportWriter) throws {
+    var count: Int { termEnds.count }
+
+    func term(_ index: Int) -> ArraySlice<UInt8> {
+        termBytes[Int(index == 0 ? 0 : termEnds[index - 1])..<Int(termEnds[index])]
+    }
+
+    func pieceRange(_ index: Int) -> Range<Int> {
+        Int(index == 0 ? 0 : pieceEnds[index - 1])..<Int(pieceEnds[index])
+    }
+
+    /// Writes the fragments of `terms` (all starting with `key`) under `key`, splitting it when a
+    /// segment's fragment would pass `limit` and some term is longer than the key.
+    func write(key: [UInt8], limit: Int, to writer: ExportWriter,
+               splits: inout [HTMLSearchFragmentWriter.Split]) throws {
+        try write(key: key, terms: 0..<count, limit: limit, to: writer, splits: &splits)
+    }
+
+    private func write(key: [UInt8], terms: Range<Int>, limit: Int, to writer: ExportWriter,
+                       splits: inout [HTMLSearchFragmentWriter.Split]) throws {
+        guard terms.contains(where: { term($0).count > key.count }), largestFragment(terms) > limit else {
+            return try writeFragments(key: key, terms: terms, to: writer)
+        }
+        // The key's own term sorts before every longer one (a prefix precedes its extensions).
+        var index = terms.lowerBound
+        while index < terms.upperBound, term(index).count == key.count { index += 1 }
+        if index > terms.lowerBound { try writeFragments(key: key, terms: terms.lowerBound..<index, to: writer) }
+        var next: [[UInt8]] = []
+        while index < terms.upperBound {
+            let scalar = Self.firstScalar(of: term(index).dropFirst(key.count))
+            let child = key + scalar
+            var end = index + 1
+            while end < terms.upperBound, term(end).starts(with: child) { end += 1 }
+            next.append(scalar)
+            try write(key: child, terms: index..<end, limit: limit, to: writer, splits: &splits)
+            index = end
+        }
+        splits.append((key, next))
+    }
+
+    static func firstScalar(of bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var end = bytes.startIndex + 1
+        while end < bytes.endIndex, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return Array(bytes[bytes.startIndex..<end])
+    }
+
+    /// The size of the largest segment's fragment of these terms (roughly: key, postings, separators).
+    private func largestFragment(_ terms: Range<Int>) -> Int {
+        var sizes: [UInt32: Int] = [:]
+        for index in terms {
+            let key = Int(keyEnds[index]) - keyStart(index)
+            for piece in pieceRange(index) {
+                sizes[pieces[piece].segment, default: 0] += key + 4 + pieceTextRange(index, piece).count
+            }
+        }
+        return sizes.values.max() ?? 0
+    }
+
+    /// The postings text of a term's piece: the first starts after the term's key.
+    func pieceTextRange(_ index: Int, _ piece: Int) -> Range<Int> {
+        let first = pieceRange(index).lowerBound
+        let start = piece == first ? Int(keyEnds[index]) : Int(pieces[piece - 1].end)
+        return start..<Int(pieces[piece].end)
+    }
+
+    private func writeFragments(key: [UInt8], terms: Range<Int>, to writer: ExportWriter) throws {
+        var bodies: [UInt32: [UInt8]] = [:]
+        for index in terms {
+            let keyText = text[keyStart(index)..<Int(keyEnds[index])]
+            for piece in pieceRange(index) {
+                // In place (the `default:` subscript passed inout): a copy taken out and written back
+                // would be a second reference to the buffer, so every append would copy the fragment.
+                func add(to body: inout [UInt8]) {
+                    if !body.isEmpty { body.append(UInt8(ascii: ",")) }
+                    body.append(contentsOf: keyText)
+                    body.append(contentsOf: ",\"".utf8)
+                    body.append(contentsOf: text[pieceTextRange(index, piece)])
+                    body.append(UInt8(ascii: "\""))
+                }
+                add(to: &bodies[pieces[piece].segment, default: []])
+            }
+        }
         // In segment order, so that an export is the same file list every time (SOURCE_DATE_EPOCH).
-        for (segment, body) in segments.sorted(by: { $0.key < $1.key }) {
-            let name = HTMLSearchLayout.fragmentName(segment: segment, prefix: prefix)
+        for (segment, body) in bodies.sorted(by: { $0.key < $1.key }) {
+            let name = HTMLSearchLayout.fragmentName(segment: Int(segment), prefix: key)
             let file = ExportFile()
             file.append("mxaSearch.fragment(\"\(name)\",[")
             body.withUnsafeBytes { file.append($0) }
             file.append("]);\n")
-            try writer.add(HTMLSearchLayout.fragmentPath(segment: segment, prefix: prefix), file)
+            try writer.add(HTMLSearchLayout.fragmentPath(segment: Int(segment), prefix: key), file)
         }
-        segments = [:]
+    }
+
+    /// Where term i's key starts in `text`: after the previous term's last postings (or its key).
+    private func keyStart(_ index: Int) -> Int {
+        guard index > 0 else { return 0 }
+        let previous = pieceRange(index - 1)
+        return previous.isEmpty ? Int(keyEnds[index - 1]) : Int(pieces[previous.upperBound - 1].end)
     }
 }
 

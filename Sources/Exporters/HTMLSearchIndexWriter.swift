@@ -9,7 +9,7 @@ import Foundation
 /// summary line to another. Only a few numbers per message stay in memory (time, summary offset), so a
 /// million-message export stays bounded. `finish` ranks the messages newest first, merges the runs term by
 /// term (terms of one prefix are adjacent in byte order, so one prefix's postings are in memory at a time)
-/// and writes the fragment files, the summary chunks in rank order and `search/meta.js`.
+/// and writes the fragment files (split by size: `HTMLSearchFragmentWriter`), the summary chunks in rank order and `search/meta.js`.
 final class HTMLSearchIndexWriter {
     /// A term's postings in the current run: (message delta, position count, position deltas) as `VarInt`s.
     fileprivate struct RunPostings {
@@ -19,6 +19,7 @@ final class HTMLSearchIndexWriter {
 
     private let tokenizer: any TextTokenizer
     private let runLimit: Int
+    private let fragmentLimit: Int
     private var roomNames: [String] = []
     private var times: [Int64] = []
     /// Where each message's summary starts in `summaries`; one more entry at the end.
@@ -31,9 +32,11 @@ final class HTMLSearchIndexWriter {
     private var runBytes = 0
     private var runs: [UnsafeMutablePointer<FILE>] = []
 
-    init(tokenizer: any TextTokenizer, runLimit: Int = 24 << 20) throws {
+    init(tokenizer: any TextTokenizer, runLimit: Int = 24 << 20,
+         fragmentLimit: Int = HTMLSearchLayout.fragmentLimit) throws {
         self.tokenizer = tokenizer
         self.runLimit = runLimit
+        self.fragmentLimit = fragmentLimit
         summaries = try HTMLSearchSpillFile.create()
     }
 
@@ -129,13 +132,19 @@ final class HTMLSearchIndexWriter {
         let order = times.indices.sorted { times[$0] != times[$1] ? times[$0] > times[$1] : $0 > $1 }
         var rankOfDoc = [UInt32](repeating: 0, count: order.count)
         for (rank, doc) in order.enumerated() { rankOfDoc[doc] = UInt32(rank) }
-        try HTMLSearchFragmentWriter(runs: runs, rankOfDoc: rankOfDoc).write(to: writer)
+        let splits = try HTMLSearchFragmentWriter(runs: runs, rankOfDoc: rankOfDoc, fragmentLimit: fragmentLimit)
+            .write(to: writer)
         try writeChunks(order: order, writer: writer)
         let segments = (times.count + HTMLSearchLayout.segmentSize - 1) / HTMLSearchLayout.segmentSize
         let meta: JSONValue = [
             "messages": .int(Int64(times.count)), "segments": .int(Int64(segments)),
             "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "position_cap": .int(Int64(HTMLSearchLayout.positionCap)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
             "rooms": .array(roomNames.map(JSONValue.string)),
+            // [key, [the scalars after it]] of every split fragment key (HTMLSearchFragmentWriter).
+            "splits": .array(splits.map { split in
+                .array([.string(String(decoding: split.key, as: UTF8.self)),
+                        .array(split.next.map { .string(String(decoding: $0, as: UTF8.self)) })])
+            }),
         ]
         try writer.add(HTMLSearchLayout.metaPath, text: "window.mxaSearchMeta = " + JSONCoding.encodeForScript(meta) + ";\n")
         return HTMLSearchLayout.metaPath

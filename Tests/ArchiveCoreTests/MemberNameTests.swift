@@ -1,4 +1,4 @@
-import ArchiveCore
+@testable import ArchiveCore
 import Testing
 
 /// Issue 9.9: names that look the same to a reader are the same name, and a name that imitates a user id
@@ -25,5 +25,26 @@ import Testing
         #expect(MemberName.label(userID: bob, displayName: "\u{200B}\u{2063} ", ambiguous: false) == bob)
         #expect(MemberName.label(userID: bob, displayName: "Bob", ambiguous: false) == "Bob")
         #expect(MemberName.label(userID: bob, displayName: "alice@a.org", ambiguous: false) == "alice@a.org")
+    }
+
+    /// The ASCII shortcut must give the key Foundation's NFKC path gives: every ASCII character alone, in
+    /// pairs with a letter and white space around, and random ASCII strings.
+    @Test func theASCIIShortcutAgreesWithTheUnicodePath() throws {
+        var names: [String] = []
+        for value in 0..<128 {
+            let c = String(UnicodeScalar(UInt8(value)))
+            names += [c, "A" + c + "b", " " + c + " ", c + c + "Z", "a\t" + c + "\n"]
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let length = Int.random(in: 0...12, using: &generator)
+            names.append(String(decoding: (0..<length).map { _ in UInt8.random(in: 0..<128, using: &generator) }, as: UTF8.self))
+        }
+        for name in names {
+            let fast = try #require(MemberName.asciiComparisonKey(name))
+            #expect(fast == MemberName.unicodeComparisonKey(name), "\(Array(name.utf8))")
+        }
+        #expect(MemberName.asciiComparisonKey("Zoë") == nil)
+        #expect(MemberName.comparisonKey("Zoë  X") == MemberName.unicodeComparisonKey("Zoë  X"))
     }
 }

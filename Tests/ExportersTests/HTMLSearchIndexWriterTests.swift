@@ -33,11 +33,12 @@ struct SpaceTokenizer: TextTokenizer {
     }
 
     /// Writes the index of `items` with the given run limit; returns the files written (path → text).
-    static func write(_ items: [TimelineItem], runLimit: Int) throws -> [String: String] {
+    static func write(_ items: [TimelineItem], runLimit: Int,
+                      fragmentLimit: Int = HTMLSearchLayout.fragmentLimit) throws -> [String: String] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-ssearch-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
         let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
-        let index = try HTMLSearchIndexWriter(tokenizer: SpaceTokenizer(), runLimit: runLimit)
+        let index = try HTMLSearchIndexWriter(tokenizer: SpaceTokenizer(), runLimit: runLimit, fragmentLimit: fragmentLimit)
         let room = index.beginRoom(name: "Room")
         for item in items { try index.add(item, room: room, href: "rooms/x/2024-01.html#" + item.eventID) }
         #expect(try index.finish(writer: writer) == "search/meta.js")
@@ -161,7 +162,8 @@ struct SpaceTokenizer: TextTokenizer {
     }
 
     /// Indexes `count` distinct terms of one prefix ("zz…", 1,000 to a message) and times `finish` alone
-    /// (the fragment merge); checks the one fragment holds every term, first and last.
+    /// (the fragment merge, with its splits by size); checks the fragments of "zz" and the keys under it
+    /// hold every term once, first and last.
     static func timeOnePrefix(_ count: Int) throws -> Duration {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mxa-ssearch-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -180,10 +182,81 @@ struct SpaceTokenizer: TextTokenizer {
         _ = try index.finish(writer: writer)
         let elapsed = Self.threadCPUTime() - before
         try writer.finish()
-        let fragment = try String(contentsOf: base.appendingPathComponent("search/f/0-7a7a.js"), encoding: .utf8)
+        let folder = base.appendingPathComponent("search/f")
+        let fragment = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("0-7a7a") }
+            .map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }.joined()
         #expect(fragment.components(separatedBy: "\"zz1").count - 1 == count)
         #expect(fragment.contains("\"zz100000000\(padding)\"") && fragment.contains("\"zz\(100_000_000 + count - 1)\(padding)\""))
         return elapsed
+    }
+
+    /// The fragment keys a term is looked up under, as search.js finds them from meta.js's split list.
+    static func key(of term: String, splits: [String: Set<String>]) -> String? {
+        let scalars = Array(term.unicodeScalars).map { String($0) }
+        var length = min(2, scalars.count)
+        var key = scalars[0..<length].joined()
+        while length < scalars.count, let next = splits[key] {
+            guard next.contains(scalars[length]) else { return nil }
+            key += scalars[length]
+            length += 1
+        }
+        return key
+    }
+
+    static func splits(_ files: [String: String]) throws -> [String: Set<String>] {
+        let meta = try #require(files["search/meta.js"])
+        let json = String(meta.dropFirst("window.mxaSearchMeta = ".count).dropLast(2))
+        var result: [String: Set<String>] = [:]
+        for pair in try #require(try JSONCoding.decode(json)["splits"]?.arrayValue) {
+            let parts = try #require(pair.arrayValue)
+            result[try #require(parts[0].stringValue)] = Set(try #require(parts[1].arrayValue).compactMap(\.stringValue))
+        }
+        return result
+    }
+
+    /// M3: a key whose fragment passes the limit is split by the next character, so a rare word beside a
+    /// frequent one ("messenger", "message") fetches only its own small fragment. Every term is in the
+    /// fragment its key names (as search.js finds it from the split list) and nowhere else, with the same
+    /// postings as without splits; a fragment past the limit holds one term; a term no message has finds
+    /// no key under a split; the term equal to a split key ("me") stays under it. Fails on a writer that
+    /// does not split: "me" holds all of them.
+    @Test func aFragmentPastTheLimitIsSplitByTheNextCharacter() throws {
+        var items: [TimelineItem] = []
+        for i in 0..<400 {
+            var body = "message number\(i) me"
+            if i % 100 == 7 { body += " messenger" }
+            if i % 50 == 3 { body += " mess meal" }
+            items.append(Self.item("$m\(i)", ts: Int64(i), body: body))
+        }
+        let limit = 600
+        let split = try Self.write(items, runLimit: 1 << 30, fragmentLimit: limit)
+        let whole = try Self.write(items, runLimit: 1 << 30, fragmentLimit: 1 << 30)
+        let splits = try Self.splits(split)
+        #expect(try Self.splits(whole).isEmpty)
+        #expect(splits["me"] != nil && splits["mes"] != nil, "\(splits)")
+        let reference = try Self.postings(try #require(whole["search/f/0-6d65.js"]))
+        var found: [String: String] = [:]  // term -> the fragment that holds it
+        for (path, text) in split where path.hasPrefix("search/f/0-") {
+            let terms = try Self.postings(text)
+            #expect(text.utf8.count <= limit + 64 || terms.count == 1, "\(path): \(text.utf8.count) bytes, \(terms.count) terms")
+            for (term, list) in terms {
+                #expect(found[term] == nil, "\(term) in two fragments")
+                found[term] = path
+                if let expected = reference[term] {
+                    #expect(list.map(\.rank) == expected.map(\.rank) && list.map(\.positions) == expected.map(\.positions), "\(term)")
+                }
+                let key = try #require(Self.key(of: term, splits: splits), "\(term) has no key")
+                #expect(path == HTMLSearchLayout.fragmentPath(segment: 0, prefix: Array(key.utf8)), "\(term) in \(path), looked up under \(key)")
+            }
+        }
+        #expect(Set(found.keys) == Set(reference.keys).union(try Self.postings(try #require(whole["search/f/0-6e75.js"])).keys)
+            .union(try Self.postings(try #require(whole["search/f/0-4061.js"])).keys))
+        #expect(found["me"] == "search/f/0-6d65.js")
+        #expect(found["messenger"] != found["message"])
+        let messenger = try #require(found["messenger"])
+        #expect(try #require(split[messenger]).utf8.count < 200, "the rare word's fragment: \(split[messenger]!.utf8.count) bytes")
+        #expect(Self.key(of: "messy", splits: splits) == nil)
+        #expect(Self.key(of: "zebra", splits: splits) == "ze")
     }
 
     /// H1: the fragment of one (segment, prefix) grows in place. Copied out of the dictionary and written
@@ -248,7 +321,7 @@ struct SpaceTokenizer: TextTokenizer {
         defer { try? FileManager.default.removeItem(at: base) }
         let writer = try ExportWriter(destination: .directory(base.path), modificationTime: 0)
         #expect(throws: ExportError.self) {
-            try HTMLSearchFragmentWriter(runs: [appendOnly], rankOfDoc: [0]).write(to: writer)
+            try HTMLSearchFragmentWriter(runs: [appendOnly], rankOfDoc: [0], fragmentLimit: HTMLSearchLayout.fragmentLimit).write(to: writer)
         }
     }
 

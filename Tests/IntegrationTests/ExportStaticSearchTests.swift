@@ -319,7 +319,9 @@ final class LoggingFileServer {
             .all([.phrase(["needs", "another", "look"]), .word("ticket"), .sender(user)]), .from(user, word: "finally"),
         ]
         // The first page only: frequent words, a frequent prefix and phrase, one sender.
-        let frequent: [ReferenceWords.Query] = [.word("message"), .prefix("deplo"), .phrase(["needs", "another", "look"]), .cjk("日本"), .sender(user)]
+        // "me" and "mes*": a split fragment key's own term, and a prefix over the keys split under it.
+        let frequent: [ReferenceWords.Query] = [.word("message"), .prefix("deplo"), .phrase(["needs", "another", "look"]), .cjk("日本"), .sender(user),
+                                                .word("me"), .prefix("mes")]
         let server = try LoggingFileServer(root: out)
         defer { server.stop() }
         let file = out.appendingPathComponent("index.html").absoluteString
@@ -344,6 +346,19 @@ final class LoggingFileServer {
             let bytes = requests.reduce(0) { $0 + $1.bytes }
             #expect(bytes < 2_000_000, "\(query.typed): \(bytes) bytes")
             print("static search over 200,000 messages over HTTP, \(query.typed): \(expected.count) match, \(requests.count) requests, \(bytes) bytes")
+        }
+        // M3: fragments split by size, and the rarest group first. A word no message has, beside the
+        // most frequent one ("messenger", "message"), fetches no fragment at all (the split list says it
+        // is missing); before, it fetched the 220 KB fragment of "me" from every segment. "message 123456"
+        // fetches "message" only from the one segment where the rare number is, and the newest.
+        for (query, fragmentBytes) in [(ReferenceWords.Query.word("messenger"), 0), (.all([.word("message"), .word("123456")]), 500_000)] {
+            let expected = messages.filter { query.matches(sender: $0.sender, texts: $0.texts) }.map(\.id)
+            let (ids, status) = Self.results(try Chromium.dumpDOM(Self.url(http, query: query.typed, pageSize: 20)))
+            #expect(ids == expected, "\(query.typed) over HTTP: \(ids), expected \(expected) (\(status))")
+            let requests = try server.takeRequests()
+            let fetched = requests.filter { $0.path.hasPrefix("/search/f/") }.reduce(0) { $0 + $1.bytes }
+            #expect(fetched <= fragmentBytes, "\(query.typed): \(fetched) bytes of fragments")
+            print("static search over 200,000 messages over HTTP, \(query.typed): \(expected.count) match, \(fetched) bytes of fragments")
         }
         print("200,000-message test: \(Int(Date().timeIntervalSince(started))) s")
     }

@@ -1,7 +1,8 @@
 // mxarchive HTML export: search over the static index in search/ (written by HTMLSearchIndexWriter; the
 // layout is described in HTMLSearchEncoding.swift). index.html loads only search/meta.js; a query loads
-// the fragment files of its terms, newest segment first and older ones only while it needs more results,
-// then the summary chunks of the results it shows. Files are loaded as <script src> (works from file://
+// the fragment files of its terms, newest segment first and older ones only while it needs more results
+// (the rarest group of the query first, the others only in the segments where it has messages), then
+// the summary chunks of the results it shows. Files are loaded as <script src> (works from file://
 // under the page's CSP, script-src 'self'); results are built with createElement/textContent only, so
 // message text can never become markup. Nothing is fetched but the export's own files.
 //
@@ -237,14 +238,43 @@
 
   // MARK: The index
 
-  function prefixOf(term) { return Array.from(term).slice(0, 2).join(""); }
+  // A fragment's key is a term's first two characters, longer where the writer split a key that was too
+  // big (meta.splits: [key, [the characters that follow it]]): the term equal to a split key stays under
+  // it, longer ones go under key + their next character.
+  var splits = new Map();
+  (meta.splits || []).forEach(function (pair) { splits.set(pair[0], new Set(pair[1])); });
+
+  // The key of a term's fragment, or null when the split list shows that no message has the term.
+  function keyOf(term) {
+    var chars = Array.from(term);
+    var length = Math.min(2, chars.length);
+    var key = chars.slice(0, length).join("");
+    while (length < chars.length && splits.has(key)) {
+      if (!splits.get(key).has(chars[length])) return null;
+      key += chars[length++];
+    }
+    return key;
+  }
+
+  // The keys of every fragment that can hold a term starting with `stem` (the split key the stem ends
+  // at and all under it); empty when no term starts with it.
+  function keysWithPrefix(stem) {
+    var key = keyOf(stem);
+    if (key === null) return [];
+    var keys = [];
+    (function walk(k) {
+      keys.push(k);
+      if (splits.has(k)) splits.get(k).forEach(function (next) { walk(k + next); });
+    })(key);
+    return keys;
+  }
   function hex(text) {
     var bytes = new TextEncoder().encode(text);
     var result = "";
     for (var i = 0; i < bytes.length; i++) result += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
     return result;
   }
-  function fragmentName(segment, term) { return segment + "-" + hex(prefixOf(term)); }
+  function fragmentName(segment, key) { return segment + "-" + hex(key); }
 
   var alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   var digitValue = {};
@@ -281,7 +311,8 @@
   }
 
   function postings(segment, term) {
-    var fragment = fragments[fragmentName(segment, term)];
+    var key = keyOf(term);
+    var fragment = key !== null && fragments[fragmentName(segment, key)];
     var text = fragment && fragment.get(term);
     return text !== undefined ? decode(text, segment) : { ranks: [], positions: [] };
   }
@@ -293,11 +324,13 @@
     var i, t;
     if (group.kind === "prefix") {
       var union = new Set();
-      var fragment = fragments[fragmentName(segment, group.terms[0])] || new Map();
-      fragment.forEach(function (text, key) {
-        if (key.charAt(0) === "@" || key.lastIndexOf(group.terms[0], 0) !== 0) return;
-        var found = decode(text, segment).ranks;
-        for (var f = 0; f < found.length; f++) union.add(found[f]);
+      keysWithPrefix(group.terms[0]).forEach(function (key) {
+        var fragment = fragments[fragmentName(segment, key)] || new Map();
+        fragment.forEach(function (text, term) {
+          if (term.charAt(0) === "@" || term.lastIndexOf(group.terms[0], 0) !== 0) return;
+          var found = decode(text, segment).ranks;
+          for (var f = 0; f < found.length; f++) union.add(found[f]);
+        });
       });
       return union;
     }
@@ -363,9 +396,32 @@
     state = null;
     if (!parsed) { if (status) status.textContent = ""; return; }
     if (parsed.error) { if (status) status.textContent = parsed.error; return; }
-    state = { groups: parsed.groups, segment: 0, matches: [], shown: 0, busy: false };
+    state = { groups: parsed.groups, segment: 0, matches: [], shown: 0, busy: false, lead: null };
+    // A word no message has (the split list can tell) matches nothing: nothing to fetch.
+    if (parsed.groups.some(function (group) { return fragmentNames(group, 0).missing; })) state.segment = meta.segments;
     if (status) status.textContent = "Searching…";
     next(state);
+  }
+
+  // The fragment files of a group's terms in a segment; `missing` when one of its words is in no message.
+  function fragmentNames(group, segment) {
+    var keys = group.kind === "prefix" ? keysWithPrefix(group.terms[0]) : group.terms.map(keyOf);
+    var missing = keys.length === 0 || keys.indexOf(null) >= 0;
+    return { names: keys.filter(function (key) { return key !== null; }).map(function (key) { return fragmentName(segment, key); }), missing: missing };
+  }
+
+  function loadFragments(groups, segments, done) {
+    var names = {};
+    segments.forEach(function (segment) {
+      groups.forEach(function (group) { fragmentNames(group, segment).names.forEach(function (name) { names[name] = true; }); });
+    });
+    var files = Object.keys(names).map(function (name) {
+      return { path: "search/f/" + name + ".js", isLoaded: function () { return fragments[name] !== undefined; }, name: name };
+    });
+    loadAll(files, function () {
+      files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = new Map(); });
+      done();
+    });
   }
 
   // Searches older segments until a page of results is found (or none is left), then shows it.
@@ -375,27 +431,37 @@
     var step = function () {
       if (state !== current) return;
       if (current.matches.length >= current.shown + pageSize || current.segment >= meta.segments) { show(current); return; }
-      // The newest segment first (a frequent word fills a page there, and older segments are never
-      // fetched); when it does not, every remaining segment at once, one round trip rather than one per
-      // segment. Results are merged segment by segment, so still newest first.
-      var last = current.segment === 0 ? 1 : meta.segments;
-      var names = {};
-      for (var segment = current.segment; segment < last; segment++) {
-        current.groups.forEach(function (group) {
-          group.terms.forEach(function (term) { names[fragmentName(segment, term)] = true; });
+      // The newest segment first: a frequent word fills a page there, and older segments are never fetched.
+      if (current.segment === 0) {
+        loadFragments(current.groups, [0], function () {
+          if (state !== current) return;
+          current.matches = current.matches.concat(segmentMatches(0, current.groups));
+          current.segment = 1;
+          step();
         });
+        return;
       }
-      var files = Object.keys(names).map(function (name) {
-        var path = "search/f/" + name + ".js";
-        return { path: path, isLoaded: function () { return fragments[name] !== undefined; }, name: name };
-      });
-      loadAll(files, function () {
-        files.forEach(function (file) { if (fragments[file.name] === undefined) fragments[file.name] = new Map(); });
+      // Then every remaining segment at once (one round trip rather than one per segment), the group with
+      // the fewest messages in the newest segment first, and the other groups only in the segments where
+      // it has messages: "messenger message" never fetches the postings of "message" from segments
+      // where "messenger" is not. Results are merged segment by segment, so still newest first.
+      if (current.lead === null) {
+        var sizes = current.groups.map(function (group) { return groupRanks(0, group).size; });
+        current.lead = sizes.indexOf(Math.min.apply(null, sizes));
+      }
+      var lead = current.groups[current.lead];
+      var others = current.groups.filter(function (group, index) { return index !== current.lead; });
+      var rest = [];
+      for (var segment = current.segment; segment < meta.segments; segment++) rest.push(segment);
+      loadFragments([lead], rest, function () {
         if (state !== current) return;
-        for (; current.segment < last; current.segment++) {
-          current.matches = current.matches.concat(segmentMatches(current.segment, current.groups));
-        }
-        step();
+        var wanted = rest.filter(function (segment) { return groupRanks(segment, lead).size > 0; });
+        loadFragments(others, wanted, function () {
+          if (state !== current) return;
+          wanted.forEach(function (segment) { current.matches = current.matches.concat(segmentMatches(segment, current.groups)); });
+          current.segment = meta.segments;
+          step();
+        });
       });
     };
     step();
