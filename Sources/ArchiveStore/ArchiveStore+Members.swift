@@ -147,7 +147,15 @@ extension ArchiveStore {
 /// state it was given, and the room's current state for users it knows nothing earlier of.
 /// Remembers what it looked up: one instance serves one pass over a timeline.
 struct MemberNames {
-    private var snapshots: [String: MemberSnapshot] = [:]
+    /// Snapshots with and without the timestamp rule differ: each is remembered apart. A struct key, not
+    /// a joined string: this is looked up for every message of an export.
+    private struct SnapshotKey: Hashable {
+        let roomID: String
+        let userID: String
+        let clock: Bool
+    }
+
+    private var snapshots: [SnapshotKey: MemberSnapshot] = [:]
     private var named: [String: [String: Set<String>]] = [:]
 
     /// The sender's display name at `position` (nil: none known, or nothing visible in it), and whether it
@@ -202,8 +210,7 @@ struct MemberNames {
 
     private mutating func snapshot(of userID: String, at position: Int64, timestamp: Int64?, roomID: String,
                                    store: ArchiveStore) throws -> MemberSnapshot {
-        // Snapshots with and without the timestamp rule differ: each is remembered apart.
-        let key = roomID + "\u{0}" + userID + (timestamp == nil ? "\u{0}" : "\u{0}clock")
+        let key = SnapshotKey(roomID: roomID, userID: userID, clock: timestamp != nil)
         if let cached = snapshots[key], cached.holds(at: position) { return cached }
         let fresh = try store.memberSnapshot(of: userID, at: position, timestamp: timestamp, roomID: roomID)
         snapshots[key] = fresh

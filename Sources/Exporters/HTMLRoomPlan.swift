@@ -195,9 +195,13 @@ struct HTMLRoomPlan {
 
     /// Where an item's stored attachment and thumbnail are, from a page of this room.
     func media(for eventID: String, onThreadPage: Bool) -> HTMLPages.MediaLinks {
+        // Asked for every item: nothing to build when the export has no media (most exports, and every
+        // item without an attachment of its own).
+        let file = mediaPaths.isEmpty ? nil : mediaPaths[MediaRef.key(eventID, .file)]
+        let thumbnail = mediaPaths.isEmpty ? nil : mediaPaths[MediaRef.key(eventID, .thumbnail)]
+        guard file != nil || thumbnail != nil else { return .none }
         let root = ExportPath.rootPrefix(of: directory + "/page.html") + (onThreadPage ? "../" : "")
-        return HTMLPages.MediaLinks(file: mediaPaths[MediaRef.key(eventID, .file)].map { root + $0 },
-                                    thumbnail: mediaPaths[MediaRef.key(eventID, .thumbnail)].map { root + $0 })
+        return HTMLPages.MediaLinks(file: file.map { root + $0 }, thumbnail: thumbnail.map { root + $0 })
     }
 }
 

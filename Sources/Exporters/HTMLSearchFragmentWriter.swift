@@ -257,7 +257,8 @@ private struct RunReader {
         if buffer.count - index >= needed { return true }
         buffer.removeFirst(index)
         index = 0
-        var block = [UInt8](repeating: 0, count: max(needed, 1 << 20))
+        // 64 KB at a time (FILE buffers too): a merge of many runs holds one buffer per run.
+        var block = [UInt8](repeating: 0, count: max(needed, 64 << 10))
         while buffer.count < needed {
             let read = block.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
             if read == 0 {

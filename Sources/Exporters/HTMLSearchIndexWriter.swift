@@ -10,7 +10,12 @@ import Foundation
 /// million-message export stays bounded. `finish` ranks the messages newest first, merges the runs term by
 /// term (terms of one prefix are adjacent in byte order, so one prefix's postings are in memory at a time)
 /// and writes the fragment files (split by size: `HTMLSearchFragmentWriter`), the summary chunks in rank order and `search/meta.js`.
-final class HTMLSearchIndexWriter {
+///
+/// Messages are indexed on a worker queue of their own, in batches, while the caller renders pages: on
+/// two cores that takes the index (tokenising, postings, summaries: a fifth of a large export's CPU) off
+/// the export's critical path. Unchecked Sendable: everything but `roomNames` and `pending` is touched
+/// only on `queue` until `finish` has drained it; `roomNames` and `pending` only by the caller.
+final class HTMLSearchIndexWriter: @unchecked Sendable {
     /// A term's postings in the current run: (message delta, position count, position deltas) as `VarInt`s.
     fileprivate struct RunPostings {
         var bytes: [UInt8] = []
@@ -32,7 +37,18 @@ final class HTMLSearchIndexWriter {
     private var runBytes = 0
     private var runs: [UnsafeMutablePointer<FILE>] = []
 
-    init(tokenizer: any TextTokenizer, runLimit: Int = 24 << 20,
+    private let queue = DispatchQueue(label: "mxarchive.html-search-index")
+    /// Batches handed to `queue` and not yet indexed, at most `slots`' count: memory stays bounded when
+    /// the index is slower than the pages.
+    private let slots = DispatchSemaphore(value: 4)
+    private var pending: [(item: TimelineItem, room: Int, href: String)] = []
+    private static let batchSize = 256
+    /// The worker's first error, for the caller's next `add` or `finish` (read under `failureLock`).
+    private var failure: (any Error)?
+    private let failureLock = NSLock()
+
+    /// `runLimit` counts postings bytes and 64 per new term; the run's dictionary takes about twice that.
+    init(tokenizer: any TextTokenizer, runLimit: Int = 16 << 20,
          fragmentLimit: Int = HTMLSearchLayout.fragmentLimit) throws {
         self.tokenizer = tokenizer
         self.runLimit = runLimit
@@ -45,16 +61,38 @@ final class HTMLSearchIndexWriter {
         for file in runs { fclose(file) }
     }
 
-    var messageCount: Int { times.count }
-
     /// Starts a room; its messages are added with the number returned.
     func beginRoom(name: String) -> Int {
         roomNames.append(name)
         return roomNames.count - 1
     }
 
-    /// Adds one exported item when it is searched; `href` is its anchor from the export's root.
+    /// Adds one exported item when it is searched; `href` is its anchor from the export's root. Queued: an
+    /// error of an earlier item is thrown here or by `finish`.
     func add(_ item: TimelineItem, room: Int, href: String) throws {
+        pending.append((item, room, href))
+        if pending.count >= Self.batchSize { try submit() }
+    }
+
+    private func submit() throws {
+        if let failure = failureLock.withLock({ failure }) { throw failure }
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending = []
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failureLock.withLock({ failure == nil }) else { return }
+            do {
+                for entry in batch { try index(entry.item, room: entry.room, href: entry.href) }
+            } catch {
+                failureLock.withLock { failure = error }
+            }
+        }
+    }
+
+    /// Indexes one item (on `queue`).
+    private func index(_ item: TimelineItem, room: Int, href: String) throws {
         guard HTMLPages.showsContent(item), item.stateKey == nil,
               let parts = SearchDocument.searchedText(type: item.type, content: item.shownContent, stripped: false)
         else { return }
@@ -124,20 +162,28 @@ final class HTMLSearchIndexWriter {
 
     /// Writes the index's files; returns the script `index.html` loads (nil when no message is searched).
     func finish(writer: ExportWriter) throws -> String? {
+        try submit()
+        queue.sync {}  // every batch indexed; what the worker wrote is visible here from now on
+        if let failure = failureLock.withLock({ failure }) { throw failure }
         guard !times.isEmpty else { return nil }
         try flushRun()
         try flushSummaries()
         try HTMLSearchSpillFile.finish(summaries)
         // Newest first; of two at the same millisecond the later in the timeline first.
-        let order = times.indices.sorted { times[$0] != times[$1] ? times[$0] > times[$1] : $0 > $1 }
+        // 32-bit message numbers, sorted in place, and the times freed once ranked: this is the moment of
+        // the export's peak memory (8 bytes a message less than [Int] and a sorted copy).
+        let messages = times.count
+        var order = [UInt32](0..<UInt32(messages))
+        order.sort { times[Int($0)] != times[Int($1)] ? times[Int($0)] > times[Int($1)] : $0 > $1 }
+        times = []
         var rankOfDoc = [UInt32](repeating: 0, count: order.count)
-        for (rank, doc) in order.enumerated() { rankOfDoc[doc] = UInt32(rank) }
+        for (rank, doc) in order.enumerated() { rankOfDoc[Int(doc)] = UInt32(rank) }
         let splits = try HTMLSearchFragmentWriter(runs: runs, rankOfDoc: rankOfDoc, fragmentLimit: fragmentLimit)
             .write(to: writer)
         try writeChunks(order: order, writer: writer)
-        let segments = (times.count + HTMLSearchLayout.segmentSize - 1) / HTMLSearchLayout.segmentSize
+        let segments = (messages + HTMLSearchLayout.segmentSize - 1) / HTMLSearchLayout.segmentSize
         let meta: JSONValue = [
-            "messages": .int(Int64(times.count)), "segments": .int(Int64(segments)),
+            "messages": .int(Int64(messages)), "segments": .int(Int64(segments)),
             "segment_size": .int(Int64(HTMLSearchLayout.segmentSize)), "position_cap": .int(Int64(HTMLSearchLayout.positionCap)), "chunk_size": .int(Int64(HTMLSearchLayout.chunkSize)),
             "rooms": .array(roomNames.map(JSONValue.string)),
             // [key, [the scalars after it]] of every split fragment key (HTMLSearchFragmentWriter).
@@ -151,11 +197,12 @@ final class HTMLSearchIndexWriter {
     }
 
     /// The summaries in rank order, `chunkSize` to a file, read back from the temporary file by offset.
-    private func writeChunks(order: [Int], writer: ExportWriter) throws {
+    private func writeChunks(order: [UInt32], writer: ExportWriter) throws {
         let descriptor = fileno(summaries)
         var chunk: [UInt8] = []
         var line: [UInt8] = []
-        for (rank, doc) in order.enumerated() {
+        for (rank, number) in order.enumerated() {
+            let doc = Int(number)
             if rank % HTMLSearchLayout.chunkSize == 0 { chunk = Array("mxaSearch.chunk(\(rank / HTMLSearchLayout.chunkSize),[".utf8) }
             let start = summaryOffsets[doc]
             let length = Int(summaryOffsets[doc + 1] - start)

@@ -70,7 +70,11 @@ public enum MemberName {
     /// for the id clients put beside a shared name.
     public static func needsUserID(_ displayName: String) -> Bool {
         let key = comparisonKey(displayName)
-        return (key.hasPrefix("@") && key.contains(":")) || key.contains("(@")
+        // By bytes: String.contains(String) is Foundation's, through NSString on Linux, and this runs for
+        // every message of an export.
+        let bytes = key.utf8
+        return (bytes.first == UInt8(ascii: "@") && bytes.contains(UInt8(ascii: ":")))
+            || zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "(") && $1 == UInt8(ascii: "@") }
     }
 
     private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
