@@ -31,7 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export as export_bench  # noqa: E402  (the corpus and the RSS probe)
 
 QUERIES = [("rare", "654321"), ("frequent", "message"), ("two words", "backup finished"),
-           ("prefix", "deplo*"), ("phrase", '"needs another look"')]
+           ("prefix", "deplo*"), ("phrase", '"needs another look"'),
+           # A word no message has beside the most frequent one (its key's fragment would be "message"'s
+           # without the split by size), and a rare word with a frequent one (rarest group first).
+           ("absent, beside a frequent word", "messenger"), ("rare and frequent", "message 654321")]
 
 # Runs in the page after the archive's scripts: types the query from the URL's fragment into the box and
 # reports how long until the results list (or the status line saying nothing matches) changes.
