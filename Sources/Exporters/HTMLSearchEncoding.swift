@@ -22,9 +22,12 @@ enum HTMLSearchLayout {
     /// continue past the kept positions as matching (a candidate, never a lost result).
     static let positionCap = 64
     /// Bytes of one fragment file past which its key is split by the next character
-    /// (`HTMLSearchFragmentWriter`): a rare word then fetches at most about this much per segment, and
-    /// the split list in meta.js (about one entry per this many bytes of index) stays small.
+    /// (`HTMLSearchFragmentWriter`): a rare word then fetches at most about this much per segment.
     static let fragmentLimit = 64 << 10
+    /// Keys are split no longer than this many scalars, and the split list stops growing at about this
+    /// many bytes (`HTMLSearchFragmentWriter`): meta.js stays small whatever a room holds.
+    static let maxKeyScalars = 16
+    static let splitListBudget = 64 << 10
 
     /// The fragment key of a term: the UTF-8 bytes of its first two Unicode scalars (all of a shorter
     /// term). Bytes, never `String`: Swift compares strings by canonical equivalence, Xapian by bytes.

@@ -31,6 +31,7 @@ struct HTMLSearchFragmentWriter {
         var group = PrefixGroup()
         var prefix: [UInt8]?
         var splits: [Split] = []
+        var budget = HTMLSearchLayout.splitListBudget
         while let term = Self.smallest(heads) {
             var positions: [UInt32] = []
             var spans: [Span] = []
@@ -42,13 +43,13 @@ struct HTMLSearchFragmentWriter {
             // Compared as bytes: two canonically equivalent prefixes are two keys, as search.js names them.
             let termPrefix = HTMLSearchLayout.prefix(of: term)
             if termPrefix != prefix {
-                if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits) }
+                if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits, budget: &budget) }
                 group = PrefixGroup()
                 prefix = termPrefix
             }
             try group.add(term, spans: spans, positions: positions)
         }
-        if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits) }
+        if let prefix { try group.write(key: prefix, limit: fragmentLimit, to: writer, splits: &splits, budget: &budget) }
         return splits
     }
 
@@ -142,31 +143,49 @@ private struct PrefixGroup {
 
     /// Writes the fragments of `terms` (all starting with `key`) under `key`, splitting it when a
     /// segment's fragment would pass `limit` and some term is longer than the key.
+    /// `budget`: bytes the split list may still take in meta.js (loaded when index.html opens). Past it,
+    /// and past `maxKeyScalars`, a key is not split and its fragment stays big: slower, never wrong. Both
+    /// bounds are for hostile rooms: thousands of short words sized to split key after key, or a sender id
+    /// of 64 KB from a hostile server, which would split one scalar at a time down to its end.
     func write(key: [UInt8], limit: Int, to writer: ExportWriter,
-               splits: inout [HTMLSearchFragmentWriter.Split]) throws {
-        try write(key: key, terms: 0..<count, limit: limit, to: writer, splits: &splits)
+               splits: inout [HTMLSearchFragmentWriter.Split], budget: inout Int) throws {
+        try write(key: key, scalars: Self.scalarCount(key), terms: 0..<count, limit: limit, to: writer,
+                  splits: &splits, budget: &budget)
     }
 
-    private func write(key: [UInt8], terms: Range<Int>, limit: Int, to writer: ExportWriter,
-                       splits: inout [HTMLSearchFragmentWriter.Split]) throws {
-        guard terms.contains(where: { term($0).count > key.count }), largestFragment(terms) > limit else {
+    private func write(key: [UInt8], scalars: Int, terms: Range<Int>, limit: Int, to writer: ExportWriter,
+                       splits: inout [HTMLSearchFragmentWriter.Split], budget: inout Int) throws {
+        guard scalars < HTMLSearchLayout.maxKeyScalars, terms.contains(where: { term($0).count > key.count }),
+              largestFragment(terms) > limit else {
             return try writeFragments(key: key, terms: terms, to: writer)
         }
         // The key's own term sorts before every longer one (a prefix precedes its extensions).
-        var index = terms.lowerBound
-        while index < terms.upperBound, term(index).count == key.count { index += 1 }
-        if index > terms.lowerBound { try writeFragments(key: key, terms: terms.lowerBound..<index, to: writer) }
-        var next: [[UInt8]] = []
+        var own = terms.lowerBound
+        while own < terms.upperBound, term(own).count == key.count { own += 1 }
+        var children: [(scalar: [UInt8], terms: Range<Int>)] = []
+        var index = own
         while index < terms.upperBound {
             let scalar = Self.firstScalar(of: term(index).dropFirst(key.count))
             let child = key + scalar
             var end = index + 1
             while end < terms.upperBound, term(end).starts(with: child) { end += 1 }
-            next.append(scalar)
-            try write(key: child, terms: index..<end, limit: limit, to: writer, splits: &splits)
+            children.append((scalar, index..<end))
             index = end
         }
-        splits.append((key, next))
+        // About what the split takes in meta.js: the key and each next scalar, quoted, with separators.
+        let cost = key.count + 8 + children.reduce(0) { $0 + $1.scalar.count + 3 }
+        guard cost <= budget else { return try writeFragments(key: key, terms: terms, to: writer) }
+        budget -= cost
+        if own > terms.lowerBound { try writeFragments(key: key, terms: terms.lowerBound..<own, to: writer) }
+        for child in children {
+            try write(key: key + child.scalar, scalars: scalars + 1, terms: child.terms, limit: limit, to: writer,
+                      splits: &splits, budget: &budget)
+        }
+        splits.append((key, children.map(\.scalar)))
+    }
+
+    static func scalarCount(_ bytes: [UInt8]) -> Int {
+        bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
     }
 
     static func firstScalar(of bytes: ArraySlice<UInt8>) -> [UInt8] {

@@ -41,8 +41,23 @@ final class HTMLSearchIndexWriter: @unchecked Sendable {
     /// Batches handed to `queue` and not yet indexed, at most `slots`' count: memory stays bounded when
     /// the index is slower than the pages.
     private let slots = DispatchSemaphore(value: 4)
-    private var pending: [(item: TimelineItem, room: Int, href: String)] = []
+    /// What the worker needs of one searched message, taken from the item on the caller's side: the
+    /// item's content tree (a hostile event's can be many times its 64 KB) is never kept waiting.
+    private struct Entry: Sendable {
+        let parts: [String]
+        let sender: String
+        let senderName: String
+        let time: Int64
+        let text: String
+        let room: Int
+        let href: String
+    }
+
+    private var pending: [Entry] = []
+    private var pendingBytes = 0
+    /// A batch goes to the worker at this many messages or this many bytes of text, whichever first.
     private static let batchSize = 256
+    private static let batchBytes = 1 << 20
     /// The worker's first error, for the caller's next `add` or `finish` (read under `failureLock`).
     private var failure: (any Error)?
     private let failureLock = NSLock()
@@ -70,8 +85,18 @@ final class HTMLSearchIndexWriter: @unchecked Sendable {
     /// Adds one exported item when it is searched; `href` is its anchor from the export's root. Queued: an
     /// error of an earlier item is thrown here or by `finish`.
     func add(_ item: TimelineItem, room: Int, href: String) throws {
-        pending.append((item, room, href))
-        if pending.count >= Self.batchSize { try submit() }
+        guard HTMLPages.showsContent(item), item.stateKey == nil,
+              let parts = SearchDocument.searchedText(type: item.type, content: item.shownContent, stripped: false)
+        else { return }
+        let entry = Entry(parts: parts, sender: item.sender,
+                          // A display name is bounded only by the event size on a federated server (64 KiB):
+                          // cut, or a sender with a huge name makes every chunk holding their messages megabytes.
+                          senderName: Self.cut(item.senderName, to: HTMLSearchLayout.senderNameLength),
+                          time: item.originServerTS, text: Self.cut(EventText.body(item), to: HTMLSearchLayout.snippetLength),
+                          room: room, href: href)
+        pending.append(entry)
+        pendingBytes += parts.reduce(entry.sender.utf8.count + entry.href.utf8.count) { $0 + $1.utf8.count }
+        if pending.count >= Self.batchSize || pendingBytes >= Self.batchBytes { try submit() }
     }
 
     private func submit() throws {
@@ -79,12 +104,13 @@ final class HTMLSearchIndexWriter: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending = []
+        pendingBytes = 0
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
             guard failureLock.withLock({ failure == nil }) else { return }
             do {
-                for entry in batch { try index(entry.item, room: entry.room, href: entry.href) }
+                for entry in batch { try index(entry) }
             } catch {
                 failureLock.withLock { failure = error }
             }
@@ -92,18 +118,15 @@ final class HTMLSearchIndexWriter: @unchecked Sendable {
     }
 
     /// Indexes one item (on `queue`).
-    private func index(_ item: TimelineItem, room: Int, href: String) throws {
-        guard HTMLPages.showsContent(item), item.stateKey == nil,
-              let parts = SearchDocument.searchedText(type: item.type, content: item.shownContent, stripped: false)
-        else { return }
+    private func index(_ entry: Entry) throws {
         let doc = Int64(times.count)
-        for (term, positions) in try tokenizer.terms(of: parts) where !term.isEmpty {
+        for (term, positions) in try tokenizer.terms(of: entry.parts) where !term.isEmpty {
             addPosting(term, doc: doc, positions: positions)
         }
         // The sender as a term of its own (`from:`): no word term starts with "@".
-        addPosting(item.sender, doc: doc, positions: [])
-        times.append(item.originServerTS)
-        try appendSummary(item, room: room, href: href)
+        addPosting(entry.sender, doc: doc, positions: [])
+        times.append(entry.time)
+        try appendSummary(entry)
         if runBytes > runLimit { try flushRun() }
     }
 
@@ -111,14 +134,10 @@ final class HTMLSearchIndexWriter: @unchecked Sendable {
         run[Array(term.utf8), default: RunPostings()].append(doc: doc, positions: positions, counting: &runBytes)
     }
 
-    private func appendSummary(_ item: TimelineItem, room: Int, href: String) throws {
-        let text = Self.cut(EventText.body(item), to: HTMLSearchLayout.snippetLength)
-        // A display name is bounded only by the event size on a federated server (64 KiB): cut too, or a
-        // sender with a huge name makes every chunk holding their messages megabytes.
-        let name = Self.cut(item.senderName, to: HTMLSearchLayout.senderNameLength)
-        let time = UTCTime(millis: item.originServerTS)
-        let line = JSONCoding.encodeForScript([.string(href), .int(Int64(room)), .string(time.dayKey + " " + time.clock),
-                                      .string(name), .string(item.sender), .string(text)])
+    private func appendSummary(_ entry: Entry) throws {
+        let time = UTCTime(millis: entry.time)
+        let line = JSONCoding.encodeForScript([.string(entry.href), .int(Int64(entry.room)), .string(time.dayKey + " " + time.clock),
+                                               .string(entry.senderName), .string(entry.sender), .string(entry.text)])
         summaryBuffer.append(contentsOf: line.utf8)
         summaryOffsets.append(summaryOffsets[summaryOffsets.count - 1] + Int64(line.utf8.count))
         if summaryBuffer.count > 1 << 20 { try flushSummaries() }

@@ -259,6 +259,39 @@ struct SpaceTokenizer: TextTokenizer {
         #expect(Self.key(of: "zebra", splits: splits) == "ze")
     }
 
+    /// Every term of the written fragments is in the file its key names, as search.js finds it.
+    static func expectEveryTermFindable(_ files: [String: String], splits: [String: Set<String>]) throws {
+        for (path, text) in files where path.hasPrefix("search/f/0-") {
+            for term in try Self.postings(text).keys {
+                let key = try #require(Self.key(of: term, splits: splits), "\(term.prefix(40)) has no key")
+                #expect(path == HTMLSearchLayout.fragmentPath(segment: 0, prefix: Array(key.utf8)), "\(term.prefix(40)) in \(path)")
+            }
+        }
+    }
+
+    /// Hostile rooms cannot grow meta.js (loaded when index.html opens) or the split recursion without
+    /// bound: a 70 KB sender id (a hostile server's) splits no deeper than `maxKeyScalars`, and thousands of
+    /// short words sized to split key after key stop at the split list's budget; every term is still found.
+    @Test func splitsStayBoundedForHostileTerms() throws {
+        let longSender = "@" + String(repeating: "a", count: 70_000) + ":evil.example"
+        var items = (0..<40).map { Self.item("$s\($0)", ts: Int64($0), body: "hello", sender: longSender) }
+        items += (0..<40).map { Self.item("$t\($0)", ts: Int64(100 + $0), body: "hello", sender: longSender + "x") }
+        let deep = try Self.write(items, runLimit: 1 << 30, fragmentLimit: 200)
+        let deepSplits = try Self.splits(deep)
+        #expect(deepSplits.keys.allSatisfy { $0.unicodeScalars.count < HTMLSearchLayout.maxKeyScalars }, "\(deepSplits.keys.map(\.count).max() ?? 0)")
+        try Self.expectEveryTermFindable(deep, splits: deepSplits)
+
+        // 30,000 words of three letters after "zz", spread over 300 messages.
+        let letters = Array("abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ")
+        var words: [String] = []
+        for a in letters { for b in letters { for c in letters.prefix(10) where words.count < 30_000 { words.append("zz\(a)\(b)\(c)") } } }
+        let wide = (0..<300).map { Self.item("$w\($0)", ts: Int64($0), body: words[($0 * 100)..<($0 * 100 + 100)].joined(separator: " ")) }
+        let files = try Self.write(wide, runLimit: 1 << 30, fragmentLimit: 100)
+        let meta = try #require(files["search/meta.js"])
+        #expect(meta.utf8.count < HTMLSearchLayout.splitListBudget + 4_096, "meta.js: \(meta.utf8.count) bytes")
+        try Self.expectEveryTermFindable(files, splits: try Self.splits(files))
+    }
+
     /// H1: the fragment of one (segment, prefix) grows in place. Copied out of the dictionary and written
     /// back per term, it grew quadratically (a bot's 10^5 distinct ids in one prefix took minutes, 10^6
     /// about 17). Compared with a linear reference in this same run, not a wall-clock bound: 300k terms
