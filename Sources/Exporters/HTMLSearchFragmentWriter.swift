@@ -172,8 +172,12 @@ private struct PrefixGroup {
             children.append((scalar, index..<end))
             index = end
         }
-        // About what the split takes in meta.js: the key and each next scalar, quoted, with separators.
-        let cost = key.count + 8 + children.reduce(0) { $0 + $1.scalar.count + 3 }
+        // What the split takes in meta.js: the key and each next scalar as written there (escaped: a
+        // hostile server's control characters take 6 bytes each), quoted, with separators.
+        func written(_ bytes: [UInt8]) -> Int {
+            JSONCoding.encodeForScript(.string(String(decoding: bytes, as: UTF8.self))).utf8.count
+        }
+        let cost = written(key) + 6 + children.reduce(0) { $0 + written($1.scalar) + 1 }
         guard cost <= budget else { return try writeFragments(key: key, terms: terms, to: writer) }
         budget -= cost
         if own > terms.lowerBound { try writeFragments(key: key, terms: terms.lowerBound..<own, to: writer) }
