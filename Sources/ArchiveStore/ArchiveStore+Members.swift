@@ -167,7 +167,7 @@ struct MemberNames {
                                       store: store).displayName else { return (nil, false) }
         let key = MemberName.comparisonKey(name)
         guard !key.isEmpty else { return (nil, false) }
-        if MemberName.needsUserID(name) { return (name, true) }
+        if MemberName.needsUserID(key: key) { return (name, true) }
         // Another member shares the name when their place in the timeline says so, or the clock rule does
         // (a name they took in history the account could not see). Either is enough: the clock can only
         // add a sharer here, never make a real one count as renamed or gone, so a future-dated message

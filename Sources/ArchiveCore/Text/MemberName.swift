@@ -7,8 +7,10 @@ import Foundation
 /// (`DisplayText`).
 public enum MemberName {
     public static func label(userID: String, displayName: String?, ambiguous: Bool) -> String {
-        guard let displayName, !comparisonKey(displayName).isEmpty else { return userID }
-        return ambiguous || needsUserID(displayName) ? "\(displayName) (\(userID))" : displayName
+        guard let displayName else { return userID }
+        let key = comparisonKey(displayName)
+        guard !key.isEmpty else { return userID }
+        return ambiguous || needsUserID(key: key) ? "\(displayName) (\(userID))" : displayName
     }
 
     /// The form in which two display names count as the same: NFKC (so "Ａｌｉｃｅ" and "Alice" meet),
@@ -69,7 +71,11 @@ public enum MemberName {
     /// user id (`@name:server`) or carries a fake one ("Alice (@alice:a.org)"), which would otherwise pass
     /// for the id clients put beside a shared name.
     public static func needsUserID(_ displayName: String) -> Bool {
-        let key = comparisonKey(displayName)
+        needsUserID(key: comparisonKey(displayName))
+    }
+
+    /// `needsUserID` of a name whose `comparisonKey` the caller already has (the key is the costly part).
+    public static func needsUserID(key: String) -> Bool {
         // By bytes: String.contains(String) is Foundation's, through NSString on Linux, and this runs for
         // every message of an export.
         let bytes = key.utf8
