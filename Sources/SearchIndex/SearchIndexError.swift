@@ -10,6 +10,9 @@ public struct SearchIndexError: ReportableError {
 
     public var category: ErrorCategory { code == .missing ? .input : .failure }
 
+    /// Xapian refused its write lock: another writer holds it (or held it a moment ago, see `XapianWriter`).
+    var isLocked: Bool { code == .locked }
+
     static func xapian(step: String, message: String) -> SearchIndexError {
         if message.contains("DatabaseLockError") {
             return SearchIndexError(code: .locked, message: message,

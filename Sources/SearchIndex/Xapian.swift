@@ -52,13 +52,27 @@ final class XapianWriter: @unchecked Sendable {
     private let handle: OpaquePointer
     let path: String
 
+    /// Waits between attempts at a write lock that is refused (see `init`): about 1.3 s in all.
+    static let lockRetryDelays: [useconds_t] = [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 400_000, 500_000]
+
+    /// Opens the shard, trying again for about a second while its write lock is refused. Xapian's lock
+    /// is an open-file-description lock on `flintlock`: a child that any thread of this process spawns
+    /// holds a copy of that description from fork to exec, so a writer closed an instant ago can still
+    /// look locked (a Xapian-only loop beside posix_spawn saw it on two opens in three). A writer that
+    /// really holds the lock keeps it for longer than this, and the error then says so.
     init(path: String, overwrite: Bool, language: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        guard let handle = mxa_xwriter_open(path, overwrite ? 1 : 0, language, &error) else {
-            throw takeError(error, step: "open \(path)")
+        var delays = Self.lockRetryDelays[...]
+        while true {
+            var error: UnsafeMutablePointer<CChar>?
+            if let handle = mxa_xwriter_open(path, overwrite ? 1 : 0, language, &error) {
+                self.handle = handle
+                self.path = path
+                return
+            }
+            let failure = takeError(error, step: "open \(path)")
+            guard failure.isLocked, let delay = delays.popFirst() else { throw failure }
+            usleep(delay)
         }
-        self.handle = handle
-        self.path = path
     }
 
     deinit { mxa_xwriter_close(handle) }

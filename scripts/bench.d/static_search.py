@@ -7,11 +7,12 @@ query is run on a fresh profile: the bytes fetched to open index.html and run th
 from the query (typed into the box by a probe script the server adds to index.html) until the first
 result (or "no messages") is in the DOM.
 
-Beside it, the same for today's single-file search (main's writer: one search.js per room holding every
-message's [href, time, sender, first 500 characters], scanned by main's assets/search.js): main's writer
-gives a room of more than 200,000 messages no search data at all, so the bench writes that file itself,
-as main's writer would without its limit, from the same corpus, and takes main's search.js from git
-(`--old-ref`, default main).
+Beside it, the same for the single-file search the export had before the fragmented index (one search.js
+per room holding every message's [href, time, sender, first 500 characters], scanned by that version's
+assets/search.js): that writer gave a room of more than 200,000 messages no search data at all, so the
+bench writes that file itself, as that writer would without its limit, from the same corpus, and takes
+that version's search.js from git (`--old-ref`, default OLD_SEARCH_REF: the last commit before the
+fragmented index replaced it; `main` would now give the new script, which cannot read the old file).
 """
 import argparse
 import http.server
@@ -29,6 +30,9 @@ import sqlite3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export as export_bench  # noqa: E402  (the corpus and the RSS probe)
+
+# The parent of bd2c792, the commit that brought the fragmented index: its search.js is the last single-file one.
+OLD_SEARCH_REF = "bd2c792^"
 
 QUERIES = [("rare", "654321"), ("frequent", "message"), ("two words", "backup finished"),
            ("prefix", "deplo*"), ("phrase", '"needs another look"'),
@@ -143,7 +147,7 @@ class Server:
 
 
 def write_old_site(store, new_site, old_site, old_ref):
-    """Today's single-file search, as main's writer makes it (without its 200,000-message limit)."""
+    """The single-file search, as the writer before the fragmented index made it (without its 200,000-message limit)."""
     shutil.rmtree(old_site, ignore_errors=True)
     os.makedirs(os.path.join(old_site, "assets"))
     shutil.copy(os.path.join(new_site, "assets", "style.css"), os.path.join(old_site, "assets"))
@@ -182,7 +186,7 @@ def main():
     ap.add_argument("--cache", required=True)
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=24)
-    ap.add_argument("--old-ref", default="main")
+    ap.add_argument("--old-ref", default=OLD_SEARCH_REF)
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--keep", help="keep the exported sites in this folder")
     args = ap.parse_args()
@@ -202,7 +206,7 @@ def main():
     old_bytes = os.path.getsize(next(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(old_site, "rooms")) for f in fs))
 
     rows = []
-    for label, folder in [("static index", site), ("single file (main)", old_site)]:
+    for label, folder in [("static index", site), ("single file (before)", old_site)]:
         server = Server(os.path.realpath(folder))
         try:
             opened, sent, requests = server.measure("", args.chromium)
@@ -221,7 +225,7 @@ def main():
     print(f"static search benchmark: {args.messages:,} messages over {args.months} months, headless Chromium over "
           f"loopback HTTP, fresh profile per query, load average {load:.1f} on {os.cpu_count()} cores")
     print(f"export: {seconds:.1f} s, peak RSS {rss:.0f} MB; search/ holds {files} files, {search_bytes / 1e6:.1f} MB; "
-          f"main's single search.js would be {old_bytes / 1e6:.1f} MB")
+          f"the single search.js of before would be {old_bytes / 1e6:.1f} MB")
     print(f"{'search':20} {'query':32} {'KB fetched':>10} {'requests':>8} {'load ms':>8} {'first result ms':>15}  status")
     for label, query, sent, requests, opened, first, status in rows:
         first_text = f"{first:15.0f}" if isinstance(first, (int, float)) else f"{'-':>15}"
