@@ -226,11 +226,11 @@ def main():
           f"loopback HTTP, fresh profile per query, load average {load:.1f} on {os.cpu_count()} cores")
     print(f"export: {seconds:.1f} s, peak RSS {rss:.0f} MB; search/ holds {files} files, {search_bytes / 1e6:.1f} MB; "
           f"the single search.js of before would be {old_bytes / 1e6:.1f} MB")
-    print(f"{'search':20} {'query':32} {'KB fetched':>10} {'requests':>8} {'load ms':>8} {'first result ms':>15}  status")
+    print(f"{'search':20} {'query':48} {'KB fetched':>10} {'requests':>8} {'load ms':>8} {'first result ms':>15}  status")
     for label, query, sent, requests, opened, first, status in rows:
         first_text = f"{first:15.0f}" if isinstance(first, (int, float)) else f"{'-':>15}"
         opened_text = f"{opened:8.0f}" if isinstance(opened, (int, float)) else f"{'-':>8}"
-        print(f"{label:20} {query:32} {sent / 1024:10.1f} {requests:8} {opened_text} {first_text}  {status}")
+        print(f"{label:20} {query:48} {sent / 1024:10.1f} {requests:8} {opened_text} {first_text}  {status}")
     print("goals: index.html opens with < 200 KB fetched; any query < 2 MB and first results < 500 ms; export < 60 s, < 200 MB RSS")
 
 
