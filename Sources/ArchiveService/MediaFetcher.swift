@@ -29,6 +29,9 @@ public struct MediaSyncCounts: Sendable, Hashable {
     public var reused = 0
     /// Attachments settled by an earlier run (stored, or finally refused), not tried again.
     public var skipped = 0
+    /// Attachments the server answered `not_found` or `forbidden` for in the runs before, left alone by
+    /// this one until their next try is due (`MediaRef.retryAfter`).
+    public var deferred = 0
     /// Attachments that failed in this run, by status (never `ok`).
     public var failed: [MediaStatus: Int] = [:]
     /// Bytes downloaded (ciphertext for encrypted files).
@@ -51,8 +54,8 @@ public struct MediaSyncCounts: Sendable, Hashable {
 /// under its SHA-256, once however many events refer to it.
 ///
 /// Retries: `ok`, `hash_mismatch` and `invalid` are final for an (event, role) while its mxc and key stay
-/// the same (an edit that changes the file is a new attempt); every other failure is tried again by the
-/// next `sync --media`.
+/// the same (an edit that changes the file is a new attempt); `not_found` and `forbidden` are tried again
+/// less and less often (`MediaRef.retryAfter`); `too_large` and `failed` by the next `sync --media`.
 struct MediaFetcher {
     let client: MatrixClient
     let store: ArchiveStore
@@ -78,6 +81,11 @@ struct MediaFetcher {
                    known.mxc == attachment.url, known.keyDigest == keyDigest,
                    known.status != .ok || store.mediaFiles.contains(sha256: known.sha256 ?? "") {
                     counts.skipped += 1
+                } else if let known = refs[key], known.mxc == attachment.url, known.keyDigest == keyDigest,
+                          let due = known.retryAfter, store.clock.now().milliseconds < due,
+                          // A file another event brought since is reused at once (`fetch`), not deferred.
+                          try store.storedMedia(mxc: attachment.url, keyDigest: keyDigest) == nil {
+                    counts.deferred += 1
                 } else {
                     try await fetch(attachment, eventID: eventID, keyDigest: keyDigest,
                                     previous: reported.contains(key) ? refs[key] : nil, counts: &counts)

@@ -48,13 +48,13 @@ extension ArchiveStore {
     /// Every recorded attachment outcome of a room, keyed by event id and role.
     public func mediaRefs(roomID: String) throws -> [String: MediaRef] {
         let rows = try db.statement("""
-            SELECT r.event_id, r.role, r.mxc, r.key_digest, r.status, r.sha256
+            SELECT r.event_id, r.role, r.mxc, r.key_digest, r.status, r.sha256, r.attempts, r.attempted_at
             FROM media_refs r JOIN events e ON e.event_id = r.event_id WHERE e.room_id = ?
             """).rows(.text(roomID)) { row -> MediaRef? in
             guard let role = row.text(1).flatMap(Attachment.Role.init), let status = row.text(4).flatMap(MediaStatus.init)
             else { return nil }
             return MediaRef(eventID: row.text(0) ?? "", role: role, mxc: row.text(2) ?? "", keyDigest: row.text(3) ?? "",
-                            status: status, sha256: row.text(5))
+                            status: status, sha256: row.text(5), attempts: Int(row.int(6)), attemptedAt: row.int(7))
         }
         var refs: [String: MediaRef] = [:]
         for case let ref? in rows { refs[MediaRef.key(ref.eventID, ref.role)] = ref }
@@ -87,10 +87,17 @@ extension ArchiveStore {
         try upsert(ref, error: error)
     }
 
+    /// `attempts` goes up by one when the row already said the same (mxc, key and status), else starts at 1.
     private func upsert(_ ref: MediaRef, error: String?) throws {
         try db.statement("""
-            INSERT OR REPLACE INTO media_refs (event_id, role, mxc, key_digest, status, sha256, error, attempted_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO media_refs (event_id, role, mxc, key_digest, status, sha256, error, attempted_at, attempts)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+            ON CONFLICT (event_id, role) DO UPDATE SET
+                attempts = CASE WHEN media_refs.mxc = excluded.mxc AND media_refs.key_digest = excluded.key_digest
+                                     AND media_refs.status = excluded.status
+                                THEN media_refs.attempts + 1 ELSE 1 END,
+                mxc = excluded.mxc, key_digest = excluded.key_digest, status = excluded.status,
+                sha256 = excluded.sha256, error = excluded.error, attempted_at = excluded.attempted_at
             """).run(.text(ref.eventID), .text(ref.role.rawValue), .text(ref.mxc), .text(ref.keyDigest),
                      .text(ref.status.rawValue), .optional(ref.sha256), .optional(error.map { String($0.prefix(500)) }),
                      .int(clock.now().milliseconds))

@@ -252,5 +252,11 @@ enum Migrations {
         ALTER TABLE rooms ADD COLUMN waiting_unreported INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE rooms ADD COLUMN reported_at INTEGER;
         """,
+        // 15: how many runs in a row an attachment failed the same way (same mxc, key and status), so that
+        // a link the server answers 404 or 403 is tried less and less often (`MediaRef.retryAfter`) instead
+        // of every night. Rows from before count as one attempt.
+        """
+        ALTER TABLE media_refs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+        """,
     ]
 }

@@ -150,6 +150,7 @@ import TestSupport
             ALTER TABLE rooms DROP COLUMN left_at;
             ALTER TABLE rooms DROP COLUMN waiting_unreported;
             ALTER TABLE rooms DROP COLUMN reported_at;
+            ALTER TABLE media_refs DROP COLUMN attempts;
             """)
         let reopened = try ArchiveStore(directory: directory)
         #expect(reopened.schemaVersion == Migrations.all.count)

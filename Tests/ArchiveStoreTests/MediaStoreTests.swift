@@ -55,6 +55,38 @@ import TestSupport
         #expect(try store.mediaCandidates(roomID: factory.roomID, includeRedacted: true).map(\.eventID) == [file.eventID])
     }
 
+    /// A failure repeated for the same mxc, key and status counts up; anything else starts again at 1, and
+    /// not_found and forbidden wait longer after each repeat (20 h, 60 h, 180 h, 540 h, then 30 days).
+    @Test mutating func repeatedFailuresCountAndWaitLongerEachTime() throws {
+        let file = factory.event(content: ["msgtype": "m.file", "body": "gone", "url": "mxc://hs/gone"])
+        try ingest([file])
+        func record(_ status: MediaStatus, mxc: String = "mxc://hs/gone") throws -> MediaRef {
+            try store.recordMediaRef(MediaRef(eventID: file.eventID, role: .file, mxc: mxc, keyDigest: "",
+                                              status: status, sha256: nil), error: "test")
+            return try #require(try store.mediaRefs(roomID: factory.roomID)[MediaRef.key(file.eventID, .file)])
+        }
+        let hour: Int64 = 3_600_000
+        var ref = try record(.notFound)
+        #expect(ref.attempts == 1 && ref.retryAfter == nil)
+        ref = try record(.notFound)
+        #expect(ref.attempts == 2 && ref.retryAfter == ref.attemptedAt + 20 * hour)
+        ref = try record(.notFound)
+        #expect(ref.attempts == 3 && ref.retryAfter == ref.attemptedAt + 60 * hour)
+        ref = try record(.forbidden)
+        #expect(ref.attempts == 1 && ref.retryAfter == nil)
+        ref = try record(.forbidden)
+        #expect(ref.attempts == 2 && ref.retryAfter == ref.attemptedAt + 20 * hour)
+        ref = try record(.forbidden, mxc: "mxc://hs/edited")
+        #expect(ref.attempts == 1)
+        for _ in 0..<20 { ref = try record(.failed) }
+        #expect(ref.attempts == 20 && ref.retryAfter == nil)  // a server error is tried by every run
+        for (attempts, hours) in [(4, 180), (5, 540), (6, 720), (60, 720), (Int.max, 720)] as [(Int, Int64)] {
+            let old = MediaRef(eventID: "$e", role: .file, mxc: "mxc://hs/gone", keyDigest: "", status: .notFound,
+                               sha256: nil, attempts: attempts, attemptedAt: 1_000)
+            #expect(old.retryAfter == 1_000 + hours * hour)
+        }
+    }
+
     @Test mutating func filesAreContentAddressedAndPrivateAndRedactionsDeleteThem() throws {
         let first = factory.event(content: ["msgtype": "m.file", "body": "f", "url": "mxc://hs/one"])
         let second = factory.event(content: ["msgtype": "m.file", "body": "g", "url": "mxc://hs/one"])

@@ -154,10 +154,15 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
         #expect(second.status == 0, "\(second.stderr)")
         #expect(!second.stderr.contains("warning:"), "\(second.stderr)")
 
-        // Without the low limit the big file comes.
+        // Without the low limit the big file comes. The missing file, answered 404 by two runs in a row, is
+        // left alone until its next try is due (20 hours after the second answer).
         let third = try archive.sync(["--room", roomID, "--media"])
-        #expect(third.jsonLines.last?.value(at: "rooms")?.arrayValue?.first?.value(at: "media", "downloaded") == .int(1))
+        let thirdMedia = try #require(third.jsonLines.last?.value(at: "rooms")?.arrayValue?.first?["media"])
+        #expect(thirdMedia["downloaded"] == .int(1))
+        #expect(thirdMedia["deferred"] == .int(1))
+        #expect(thirdMedia["failed"] == [:])
         #expect(try Self.storedFiles(archive).contains(sha256Hex(big)))
+        #expect(try SchemaValidator.errors([third.lines.last ?? ""], schema: "sync-result.schema.json").isEmpty)
 
         let status = try archive.run(["status", "--json"])
         let room = status.jsonLines.first?["rooms"]?.arrayValue?.first { $0["room_id"] == .string(roomID) }
@@ -170,8 +175,22 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
 
         // The human summary names what happened.
         let human = try archive.run(["sync", "--room", roomID, "--media"])
-        #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 1 failed (1 not_found), "
-                                      + "1 of them as in the run before"), "\(human.stdout)")
+        #expect(human.stdout.contains("media: 0 downloaded (0 bytes), 0 reused, 7 already done, 0 failed, "
+                                      + "1 not found or forbidden before, left for a later run"), "\(human.stdout)")
+
+        // A day later (its last try moved back 21 hours in the store) the missing file is tried again, fails
+        // as before, and is not warned about.
+        try Self.moveMediaAttemptsBack(archive, hours: 21)
+        let later = try archive.sync(["--room", roomID, "--media"])
+        let laterMedia = try #require(later.jsonLines.last?.value(at: "rooms")?.arrayValue?.first?["media"])
+        #expect(laterMedia["deferred"] == .int(0))
+        #expect(laterMedia["failed"] == ["not_found": 1])
+        #expect(laterMedia["failed_as_before"] == ["not_found": 1])
+        #expect(later.status == 0, "\(later.stderr)")
+        // The third 404 in a row: the next try waits three times as long, so 21 hours are not enough now.
+        try Self.moveMediaAttemptsBack(archive, hours: 21)
+        let nextDay = try archive.sync(["--room", roomID, "--media"])
+        #expect(nextDay.jsonLines.last?.value(at: "rooms")?.arrayValue?.first?.value(at: "media", "deferred") == .int(1))
 
         // `export --include-media` hands the stored files over as media/<sha256>.<type>, listed in the
         // manifest; random bytes have no known signature, so they are all .bin.
@@ -310,6 +329,23 @@ func randomBytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.rando
     }
 
     /// The digests of the files under media/ (folder name + file name).
+    /// Moves every attachment's last try back in time, straight in the store's SQLite file (another
+    /// process, Python's sqlite3), as if the runs had been that much earlier.
+    static func moveMediaAttemptsBack(_ archive: Archive, hours: Int) throws {
+        let python = ProcessInfo.processInfo.environment["MXARCHIVE_TEST_PYTHON"] ?? "python3"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE media_refs SET attempted_at = attempted_at - ?", (int(sys.argv[2]) * 3600000,))
+            db.commit()
+            """, archive.store.appendingPathComponent("archive.sqlite").path, String(hours)]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     static func storedFiles(_ archive: Archive) throws -> Set<String> {
         let root = archive.store.appendingPathComponent("media")
         var names: Set<String> = []

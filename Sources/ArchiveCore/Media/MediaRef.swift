@@ -25,16 +25,38 @@ public struct MediaRef: Sendable, Hashable {
     public let keyDigest: String
     public let status: MediaStatus
     public let sha256: String?
+    /// Runs in a row that ended in this status for this mxc and key (1 for the first), and when the last
+    /// one was (milliseconds): as recorded, not as given when recording (the store counts).
+    public let attempts: Int
+    public let attemptedAt: Int64
 
     public init(eventID: String, role: Attachment.Role, mxc: String, keyDigest: String, status: MediaStatus,
-                sha256: String?) {
+                sha256: String?, attempts: Int = 1, attemptedAt: Int64 = 0) {
         self.eventID = eventID
         self.role = role
         self.mxc = mxc
         self.keyDigest = keyDigest
         self.status = status
         self.sha256 = sha256
+        self.attempts = attempts
+        self.attemptedAt = attemptedAt
     }
+
+    /// Until when (milliseconds) a later run leaves this attachment alone; nil: the next run tries it.
+    /// Only for answers that say the file is not there for us (`not_found`, `forbidden`): a link anyone
+    /// can post to a deleted or remote-only file otherwise costs a request (and for remote media the
+    /// homeserver's own federation attempt) every night. Tried again at the next run after the first such
+    /// answer; after the second in a row 20 hours later (a nightly run a day later tries it), then three
+    /// times as long after each further one, at most 30 days. `failed` (a server error or the connection)
+    /// and `too_large` (the limit may be raised) are tried by every run.
+    public var retryAfter: Int64? {
+        guard status == .notFound || status == .forbidden, attempts >= 2 else { return nil }
+        var hours: Int64 = 20
+        for _ in 2..<min(attempts, 8) { hours *= 3 }
+        return attemptedAt + min(hours, Self.longestWaitHours) * 3_600_000
+    }
+
+    static let longestWaitHours: Int64 = 30 * 24
 
     /// The key of an attachment's outcome in a room's table of refs: one per event and role.
     public static func key(_ eventID: String, _ role: Attachment.Role) -> String { "\(role.rawValue) \(eventID)" }

@@ -374,6 +374,7 @@ extension MediaSyncCounts {
             let asBefore = failedAsBefore.values.reduce(0, +)
             if asBefore > 0 { text += ", \(asBefore) of them as in the run before" }  // see failedAsBefore
         }
+        if deferred > 0 { text += ", \(deferred) not found or forbidden before, left for a later run" }
         if removed > 0 { text += ", \(removed) files of redacted events deleted" }
         return text
     }
@@ -388,6 +389,7 @@ extension MediaSyncCounts {
             "downloaded": .int(Int64(downloaded)),
             "reused": .int(Int64(reused)),
             "already_done": .int(Int64(skipped)),
+            "deferred": .int(Int64(deferred)),
             "failed": .object(failures),
             "failed_as_before": .object(failuresAsBefore),
             "bytes_downloaded": .int(bytes),
@@ -407,6 +409,7 @@ extension RoomSyncResult {
             counts["media_downloaded"] = media.downloaded
             counts["media_failed"] = media.failedTotal
             counts["media_failed_as_before"] = media.failedAsBefore.values.reduce(0, +)
+            counts["media_deferred"] = media.deferred
             counts["media_bytes"] = Int(media.bytes)
         }
         return LogFields(room: roomID, phase: "fetch", counts: counts, durations: ["room": seconds])
