@@ -71,6 +71,8 @@ struct MediaFetcher {
         let reported = try store.reportedMediaFailures(roomID: roomID)
         let candidates = try store.mediaCandidates(roomID: roomID, includeRedacted: options.retainRedacted)
         let total = candidates.reduce(0) { $0 + $1.attachments.count }
+        // A last try stamped after now (a clock set back since) is due: it must not stretch the wait.
+        let now = store.clock.now().milliseconds
         var done = 0
         for (eventID, attachments) in candidates {
             for attachment in attachments {
@@ -82,8 +84,11 @@ struct MediaFetcher {
                    known.status != .ok || store.mediaFiles.contains(sha256: known.sha256 ?? "") {
                     counts.skipped += 1
                 } else if let known = refs[key], known.mxc == attachment.url, known.keyDigest == keyDigest,
-                          let due = known.retryAfter, store.clock.now().milliseconds < due,
-                          // A file another event brought since is reused at once (`fetch`), not deferred.
+                          let due = known.retryAfter, known.attemptedAt <= now, now < due,
+                          // Deferred only once a finished run has warned about it (a run killed before its
+                          // report must not hide a new failure), and not when a file another event brought
+                          // since serves it (`fetch` reuses it at once).
+                          reported.contains(key),
                           try store.storedMedia(mxc: attachment.url, keyDigest: keyDigest) == nil {
                     counts.deferred += 1
                 } else {
@@ -145,12 +150,7 @@ struct MediaFetcher {
                 contentType = type
             }
         } catch let error as MatrixError where !error.endsRun {
-            let status: MediaStatus = switch error.status {
-            case 404: .notFound
-            case 403: .forbidden
-            default: .failed
-            }
-            return try record(status, error.description)
+            return try record(Self.status(of: error), error.description)
         }
         counts.bytes += Int64(body.count)
 
@@ -176,6 +176,18 @@ struct MediaFetcher {
         let mimetype = attachment.mimetype ?? (cipher == nil ? contentType : nil)
         try store.recordStoredMedia(sha256: digest, size: plaintext.count, mimetype: mimetype, ref: stored(digest))
         counts.downloaded += 1
+    }
+
+    /// What a refused download says of the file. Only the media repository's own answers about it are
+    /// `not_found` and `forbidden` (which later runs try less often, `MediaRef.retryAfter`): a bare 404 or
+    /// 403 (a proxy in front of the server), one about the account (`M_USER_SUSPENDED`) or any other
+    /// code is `failed`, tried by every run.
+    static func status(of error: MatrixError) -> MediaStatus {
+        switch (error.status, error.errcode) {
+        case (404, "M_NOT_FOUND"): .notFound
+        case (403, "M_FORBIDDEN"): .forbidden
+        default: .failed
+        }
     }
 
     /// Tells encrypted variants of one mxc apart without keeping the key a second time: SHA-256 over the

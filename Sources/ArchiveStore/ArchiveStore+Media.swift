@@ -87,17 +87,27 @@ extension ArchiveStore {
         try upsert(ref, error: error)
     }
 
-    /// `attempts` goes up by one when the row already said the same (mxc, key and status), else starts at 1.
+    /// `attempts` goes up by one when the row already said the same (mxc, key and status) at least
+    /// `repeatGap` before, else starts at 1. A same answer sooner (a rerun after a killed run, a cron that
+    /// runs every few hours) leaves both `attempts` and `attempted_at` as they were: it is the same answer
+    /// again, and keeping its time lets those runs still count up once `repeatGap` has passed.
     private func upsert(_ ref: MediaRef, error: String?) throws {
+        let same = """
+            media_refs.mxc = excluded.mxc AND media_refs.key_digest = excluded.key_digest
+            AND media_refs.status = excluded.status
+            """
+        let soon = "excluded.attempted_at - media_refs.attempted_at BETWEEN 0 AND \(MediaRef.repeatGap - 1)"
         try db.statement("""
             INSERT INTO media_refs (event_id, role, mxc, key_digest, status, sha256, error, attempted_at, attempts)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
             ON CONFLICT (event_id, role) DO UPDATE SET
-                attempts = CASE WHEN media_refs.mxc = excluded.mxc AND media_refs.key_digest = excluded.key_digest
-                                     AND media_refs.status = excluded.status
-                                THEN media_refs.attempts + 1 ELSE 1 END,
+                attempts = CASE WHEN \(same) THEN (CASE WHEN \(soon) THEN media_refs.attempts
+                                                        ELSE media_refs.attempts + 1 END)
+                                ELSE 1 END,
+                attempted_at = CASE WHEN \(same) AND \(soon) THEN media_refs.attempted_at
+                                    ELSE excluded.attempted_at END,
                 mxc = excluded.mxc, key_digest = excluded.key_digest, status = excluded.status,
-                sha256 = excluded.sha256, error = excluded.error, attempted_at = excluded.attempted_at
+                sha256 = excluded.sha256, error = excluded.error
             """).run(.text(ref.eventID), .text(ref.role.rawValue), .text(ref.mxc), .text(ref.keyDigest),
                      .text(ref.status.rawValue), .optional(ref.sha256), .optional(error.map { String($0.prefix(500)) }),
                      .int(clock.now().milliseconds))

@@ -14,7 +14,9 @@ public struct SearchIndexError: ReportableError {
     var isLocked: Bool { code == .locked }
 
     static func xapian(step: String, message: String) -> SearchIndexError {
-        if message.contains("DatabaseLockError") {
+        // Only "already locked" says another writer has it; Xapian raises the same exception class when the
+        // file system cannot lock or no descriptor is left, and those keep their own words.
+        if message.contains("DatabaseLockError"), message.contains("already locked") {
             return SearchIndexError(code: .locked, message: message,
                                     description: "the search index is being written by another mxarchive process")
         }

@@ -34,8 +34,8 @@ struct Sync: AsyncParsableCommand {
             With --media, each room's attachments and thumbnails are downloaded after its events
             (encrypted ones checked and decrypted) and kept once each under media/ in the store; failed
             downloads are tried again by the next sync --media, except files the server answered "not
-            found" or "forbidden" for twice in a row: those wait 20 hours, then longer after each answer
-            (at most 30 days).
+            found" or "forbidden" for on two days in a row: those wait 20 hours, then longer after each
+            answer (at most 30 days).
 
             Exit 3 (done with warnings) when some rooms failed while others were archived, encrypted
             events were stored that wait for keys, or attachments failed that had not failed the same

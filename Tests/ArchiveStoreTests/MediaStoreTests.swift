@@ -55,19 +55,26 @@ import TestSupport
         #expect(try store.mediaCandidates(roomID: factory.roomID, includeRedacted: true).map(\.eventID) == [file.eventID])
     }
 
-    /// A failure repeated for the same mxc, key and status counts up; anything else starts again at 1, and
-    /// not_found and forbidden wait longer after each repeat (20 h, 60 h, 180 h, 540 h, then 30 days).
+    /// A failure repeated for the same mxc, key and status at least 12 hours later counts up; anything else
+    /// starts again at 1, and not_found and forbidden wait longer after each repeat (20 h, 60 h, 180 h,
+    /// 540 h, then 30 days).
     @Test mutating func repeatedFailuresCountAndWaitLongerEachTime() throws {
         let file = factory.event(content: ["msgtype": "m.file", "body": "gone", "url": "mxc://hs/gone"])
         try ingest([file])
-        func record(_ status: MediaStatus, mxc: String = "mxc://hs/gone") throws -> MediaRef {
+        let hour: Int64 = 3_600_000
+        /// Records an answer; `aged` first moves the last one 13 hours back (a run on another day).
+        func record(_ status: MediaStatus, mxc: String = "mxc://hs/gone", aged: Bool = true) throws -> MediaRef {
+            if aged { try store.db.execute("UPDATE media_refs SET attempted_at = attempted_at - \(13 * hour)") }
             try store.recordMediaRef(MediaRef(eventID: file.eventID, role: .file, mxc: mxc, keyDigest: "",
                                               status: status, sha256: nil), error: "test")
             return try #require(try store.mediaRefs(roomID: factory.roomID)[MediaRef.key(file.eventID, .file)])
         }
-        let hour: Int64 = 3_600_000
         var ref = try record(.notFound)
         #expect(ref.attempts == 1 && ref.retryAfter == nil)
+        // The same answer again within 12 hours (a rerun): not another one in a row, and its time is kept.
+        let first = ref.attemptedAt
+        ref = try record(.notFound, aged: false)
+        #expect(ref.attempts == 1 && ref.attemptedAt == first)
         ref = try record(.notFound)
         #expect(ref.attempts == 2 && ref.retryAfter == ref.attemptedAt + 20 * hour)
         ref = try record(.notFound)

@@ -43,11 +43,12 @@ public struct MediaRef: Sendable, Hashable {
     }
 
     /// Until when (milliseconds) a later run leaves this attachment alone; nil: the next run tries it.
-    /// Only for answers that say the file is not there for us (`not_found`, `forbidden`): a link anyone
-    /// can post to a deleted or remote-only file otherwise costs a request (and for remote media the
-    /// homeserver's own federation attempt) every night. Tried again at the next run after the first such
-    /// answer; after the second in a row 20 hours later (a nightly run a day later tries it), then three
-    /// times as long after each further one, at most 30 days. `failed` (a server error or the connection)
+    /// Only for the media repository's answers that the file is not there for us (`not_found`,
+    /// `forbidden`: `MediaFetcher.status(of:)`): a link anyone can post to a deleted or remote-only file
+    /// otherwise costs a request (and for remote media the homeserver's own federation attempt) every
+    /// night. Tried again at the next run after the first such answer; after the second in a row (at
+    /// least `repeatGap` later) 20 hours later (a nightly run a day later tries it), then three times as
+    /// long after each further one, at most 30 days. `failed` (a server error or the connection)
     /// and `too_large` (the limit may be raised) are tried by every run.
     public var retryAfter: Int64? {
         guard status == .notFound || status == .forbidden, attempts >= 2 else { return nil }
@@ -57,6 +58,9 @@ public struct MediaRef: Sendable, Hashable {
     }
 
     static let longestWaitHours: Int64 = 30 * 24
+    /// The same answer counts as another one in a row only this long (ms) after the last: 12 hours, so
+    /// two nightly runs count twice, and reruns on one day once.
+    public static let repeatGap: Int64 = 12 * 3_600_000
 
     /// The key of an attachment's outcome in a room's table of refs: one per event and role.
     public static func key(_ eventID: String, _ role: Attachment.Role) -> String { "\(role.rawValue) \(eventID)" }
