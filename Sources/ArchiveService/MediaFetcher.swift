@@ -79,12 +79,12 @@ struct MediaFetcher {
                 try Task.checkCancellation()
                 let keyDigest = Self.keyDigest(attachment.encryptedFile)
                 let key = ArchiveStore.mediaKey(eventID, attachment.role)
-                if let known = refs[key], known.status.isFinal,
-                   known.mxc == attachment.url, known.keyDigest == keyDigest,
+                // The outcome recorded for this very file (an edit to another mxc or key is a new attempt).
+                let known = refs[key].flatMap { $0.mxc == attachment.url && $0.keyDigest == keyDigest ? $0 : nil }
+                if let known, known.status.isFinal,
                    known.status != .ok || store.mediaFiles.contains(sha256: known.sha256 ?? "") {
                     counts.skipped += 1
-                } else if let known = refs[key], known.mxc == attachment.url, known.keyDigest == keyDigest,
-                          let due = known.retryAfter, known.attemptedAt <= now, now < due,
+                } else if let known, let due = known.retryAfter, known.attemptedAt <= now, now < due,
                           // Deferred only once a finished run has warned about it (a run killed before its
                           // report must not hide a new failure), and not when a file another event brought
                           // since serves it (`fetch` reuses it at once).
