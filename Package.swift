@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // libolm (Debian: libolm-dev). Imported by MatrixCrypto/Olm.swift only.
         .systemLibrary(name: "COlm", pkgConfig: "olm", providers: [.apt(["libolm-dev"])]),
+        // glibc's <malloc.h> (mallopt), which the Glibc module lacks. Imported by Exporters/ExportFileQueue.swift only.
+        .systemLibrary(name: "CMalloc"),
         // Sans-I/O core: identifiers, events, pagination and normalisation rules as pure values.
         .target(name: "ArchiveCore"),
         // Typed Client-Server API over a transport (async-http-client in production).
@@ -58,7 +60,7 @@ let package = Package(
         // verification. Templates and assets are read at run time from exports/html/ (restyleable). They
         // read the archive through the `ExportSource` protocol, not the SQLite store.
         .target(name: "Exporters", dependencies: [
-            "ArchiveCore", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+            "ArchiveCore", "CArchive", "CMalloc", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The CLI: parses, validates, calls the service, prints. It imports nothing else
         // (scripts/check-layers fails the build otherwise).

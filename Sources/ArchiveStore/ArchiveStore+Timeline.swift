@@ -16,10 +16,14 @@ extension ArchiveStore {
             : "+room_id = ? AND is_timeline_item = 1 AND +origin_server_ts >= ? AND +origin_server_ts < ? "
                 + "AND rel_type = 'm.thread' AND rel_target = ? "
                 + "AND json_extract(raw_json, '$.content.\"m.relates_to\".rel_type') = 'm.thread'"
+        // Most messages have no reactions and no thread: two index probes inside this statement say which
+        // do, so that the two queries counting them run only there, not twice per message.
         let statement = try db.statement("""
             SELECT event_id, room_id, sender, type, state_key, origin_server_ts, raw_json, decryption,
                    redacted_by, current_content, replaced_by, valid_edits, position, decrypted_json,
-                   sender_key_status
+                   sender_key_status,
+                   EXISTS (SELECT 1 FROM events r WHERE r.rel_target = events.event_id AND r.rel_type = 'm.annotation'),
+                   EXISTS (SELECT 1 FROM events r WHERE r.rel_target = events.event_id AND r.rel_type = 'm.thread')
             FROM events
             WHERE \(filter)
             ORDER BY position
@@ -47,8 +51,9 @@ extension ArchiveStore {
                 eventID: eventID, roomID: roomID, sender: sender, senderDisplayName: name.displayName,
                 type: decrypted?["type"]?.stringValue ?? event.type, stateKey: event.stateKey, originServerTS: event.originServerTS,
                 content: content, edited: statement.text(10) != nil, replacedBy: statement.text(10), edits: edits,
-                reactions: stripped ? [:] : try reactions(to: eventID, roomID: roomID), inReplyTo: event.inReplyTo,
-                threadRoot: event.threadRoot, thread: try threadSummary(of: eventID, roomID: roomID),
+                reactions: stripped || statement.int(15) == 0 ? [:] : try reactions(to: eventID, roomID: roomID),
+                inReplyTo: event.inReplyTo, threadRoot: event.threadRoot,
+                thread: statement.int(16) == 0 ? nil : try threadSummary(of: eventID, roomID: roomID),
                 redacted: redactedBy != nil, redactedBy: redactedBy,
                 decryption: statement.text(7).flatMap(DecryptionStatus.init(rawValue:)) ?? DecryptionStatus.none,
                 senderNameIsAmbiguous: name.ambiguous, previousContent: raw.value(at: "unsigned", "prev_content"),

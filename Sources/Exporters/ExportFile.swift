@@ -19,6 +19,10 @@ public final class ExportFile {
 
     deinit { if let spill { fclose(spill) } }
 
+    /// The memory the contents hold (a spilled file's are on disk): what a queue of files waiting to be
+    /// written must count, since a small page still holds the capacity reserved for it.
+    var memoryFootprint: Int { memory.capacity }
+
     public func append(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }

@@ -27,7 +27,8 @@ public struct ExportedFile: Sendable, Hashable {
 }
 
 /// Writes files to the destination, hashing each as it goes. Every path is checked with
-/// `ExportPath.isSafe` first. Not thread-safe.
+/// `ExportPath.isSafe` first. The writing itself runs behind the caller, on `ExportFileQueue`'s thread;
+/// a write's failure is thrown by a later `add`, `writtenFiles` or `finish`. Not thread-safe otherwise.
 public final class ExportWriter {
     private enum Target {
         /// Files go to `staging` (`PATH.partial`), renamed to `final` when the export is complete.
@@ -35,11 +36,12 @@ public final class ExportWriter {
         case archive(ArchiveStreamWriter, finalPath: String?, partialPath: String?)
     }
 
-    private var target: Target
-    public private(set) var files: [ExportedFile] = []
-    /// Paths written so far, lower-cased: an export is also unpacked on case-insensitive file systems,
-    /// where `a.html` and `A.html` are one file.
-    private var paths: Set<String> = []
+    private let target: Target
+    /// The paths handed over so far, in order (written, or being written).
+    public private(set) var paths: [String] = []
+    /// `paths` lower-cased: an export is also unpacked on case-insensitive file systems, where `a.html`
+    /// and `A.html` are one file.
+    private var foldedPaths: Set<String> = []
     /// Files not written because their path (ignoring case) was already written; the exporter counts
     /// them, so that one odd name costs one file, not the export.
     public private(set) var skippedPaths: [String] = []
@@ -47,11 +49,10 @@ public final class ExportWriter {
     private var finished = false
     /// Every file's permission bits; folders get `ExportFileMode.directoryMode(for:)`.
     private let fileMode: UInt16
-    private var directoryMode: mode_t { mode_t(ExportFileMode.directoryMode(for: fileMode)) }
+    private let files = ExportFileQueue()
+    /// The manifest's records, appended by the queue's jobs in `paths` order (read after a drain).
+    private let records = RecordList()
 
-    /// `modificationTime` (seconds) is stamped on every archive entry. Files are created `fileMode` and
-    /// folders the matching folder mode, exactly (the umask does not apply): 0600/0700 by default, since
-    /// an export holds decrypted history.
     public init(destination: ExportDestination, modificationTime: Int64,
                 fileMode: UInt16 = ExportFileMode.privateDefault) throws {
         self.fileMode = fileMode
@@ -108,6 +109,8 @@ public final class ExportWriter {
     }
 
     deinit {
+        // Nothing may still be writing into what is removed below.
+        files.settle()
         guard !finished else { return }
         switch target {
         case .archive(_, _, let partial?): unlink(partial)
@@ -137,57 +140,78 @@ public final class ExportWriter {
         }
     }
 
-    /// Writes one file and records it for the manifest; nil (and counted in `skippedPaths`) when the path
-    /// was already written: the first file keeps it, as a folder or a tar could not hold both.
+    /// Hands one file over to be written and recorded for the manifest; false (and counted in
+    /// `skippedPaths`) when the path was already written: the first file keeps it, as a folder or a tar
+    /// could not hold both. `file` belongs to the writer from here on: it must not be appended to.
     @discardableResult
-    public func add(_ path: String, _ file: ExportFile) throws -> ExportedFile? {
+    public func add(_ path: String, _ file: ExportFile) throws -> Bool {
         guard ExportPath.isSafe(path) else { throw ExportError.failure("refusing unsafe export path \(path)") }
-        guard paths.insert(path.lowercased()).inserted else {
+        guard foldedPaths.insert(path.lowercased()).inserted else {
             skippedPaths.append(path)
-            return nil
+            return false
         }
-        var hasher = SHA256()
+        let write: () throws -> ExportedFile
         switch target {
         case .directory(let root, _):
-            let url = root.appendingPathComponent(path)
-            try makeFolders(for: path, in: root)
-            // O_EXCL | O_NOFOLLOW: a name is written once, and never through a link.
-            let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw ExportError.io("create", path: url.path, errno: errno) }
-            guard fchmod(fd, mode_t(fileMode)) == 0, let handle = fdopen(fd, "w") else {
-                let code = errno
-                close(fd)
-                throw ExportError.io("create", path: url.path, errno: code)
-            }
-            defer { fclose(handle) }
-            try file.forEachChunk { chunk in
-                hasher.update(bufferPointer: chunk)
-                if fwrite(chunk.baseAddress, 1, chunk.count, handle) != chunk.count {
-                    throw ExportError.io("write", path: url.path, errno: errno)
-                }
-            }
-            if fflush(handle) != 0 { throw ExportError.io("write", path: url.path, errno: errno) }
-        case .archive(let writer, _, _):
-            try writer.beginFile(path: path, size: file.size)
-            try file.forEachChunk { chunk in
-                hasher.update(bufferPointer: chunk)
-                try writer.write(chunk)
+            write = { [fileMode] in try Self.write(file, to: path, in: root, fileMode: fileMode) }
+        case .archive(let archive, _, _):
+            write = { try Self.write(file, to: path, in: archive) }
+        }
+        try files.submit(.init(bytes: Int64(file.memoryFootprint)) { [records] in records.append(try write()) })
+        paths.append(path)
+        bytesWritten += file.size
+        return true
+    }
+
+    /// Every file written, with its size and SHA-256, in the order handed over (waits for the writes).
+    public func writtenFiles() throws -> [ExportedFile] {
+        try files.drain()
+        return records.all
+    }
+
+    /// Writes `file` as `path` under the staging folder `root` (on the queue).
+    private static func write(_ file: ExportFile, to path: String, in root: URL, fileMode: UInt16) throws -> ExportedFile {
+        var hasher = SHA256()
+        let url = root.appendingPathComponent(path)
+        try makeFolders(for: path, in: root, mode: mode_t(ExportFileMode.directoryMode(for: fileMode)))
+        // O_EXCL | O_NOFOLLOW: a name is written once, and never through a link.
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ExportError.io("create", path: url.path, errno: errno) }
+        guard fchmod(fd, mode_t(fileMode)) == 0, let handle = fdopen(fd, "w") else {
+            let code = errno
+            close(fd)
+            throw ExportError.io("create", path: url.path, errno: code)
+        }
+        defer { fclose(handle) }
+        try file.forEachChunk { chunk in
+            hasher.update(bufferPointer: chunk)
+            if fwrite(chunk.baseAddress, 1, chunk.count, handle) != chunk.count {
+                throw ExportError.io("write", path: url.path, errno: errno)
             }
         }
-        bytesWritten += file.size
-        let record = ExportedFile(path: path, size: file.size, sha256: hasher.finalize().hexDigest)
-        files.append(record)
-        return record
+        if fflush(handle) != 0 { throw ExportError.io("write", path: url.path, errno: errno) }
+        return ExportedFile(path: path, size: file.size, sha256: hasher.finalize().hexDigest)
+    }
+
+    /// Writes `file` as the archive's next entry (on the queue).
+    private static func write(_ file: ExportFile, to path: String, in archive: ArchiveStreamWriter) throws -> ExportedFile {
+        var hasher = SHA256()
+        try archive.beginFile(path: path, size: file.size)
+        try file.forEachChunk { chunk in
+            hasher.update(bufferPointer: chunk)
+            try archive.write(chunk)
+        }
+        return ExportedFile(path: path, size: file.size, sha256: hasher.finalize().hexDigest)
     }
 
     /// Creates the folders above `path` that do not exist yet, each with the export's folder mode
     /// (FileManager would give them the umask's).
-    private func makeFolders(for path: String, in root: URL) throws {
+    private static func makeFolders(for path: String, in root: URL, mode: mode_t) throws {
         var folder = root
         for component in path.split(separator: "/").dropLast() {
             folder.appendPathComponent(String(component))
-            if mkdir(folder.path, directoryMode) == 0 {
-                guard chmod(folder.path, directoryMode) == 0 else { throw ExportError.io("set the mode of", path: folder.path, errno: errno) }
+            if mkdir(folder.path, mode) == 0 {
+                guard chmod(folder.path, mode) == 0 else { throw ExportError.io("set the mode of", path: folder.path, errno: errno) }
             } else if errno != EEXIST {
                 throw ExportError.io("create the folder", path: folder.path, errno: errno)
             }
@@ -196,7 +220,7 @@ public final class ExportWriter {
 
     /// Writes a file given as text.
     @discardableResult
-    public func add(_ path: String, text: String) throws -> ExportedFile? {
+    public func add(_ path: String, text: String) throws -> Bool {
         let file = ExportFile()
         file.append(text)
         return try add(path, file)
@@ -205,6 +229,7 @@ public final class ExportWriter {
     /// Closes the archive and moves it to its final name.
     public func finish() throws {
         guard !finished else { return }
+        try files.drain()
         switch target {
         case .archive(let writer, let final, let partial):
             try writer.close()
@@ -220,4 +245,13 @@ public final class ExportWriter {
         }
         finished = true
     }
+}
+
+/// The records the queue's jobs append, read by the caller once the queue is drained.
+private final class RecordList: @unchecked Sendable {
+    private var records: [ExportedFile] = []
+    private let lock = NSLock()
+
+    func append(_ record: ExportedFile) { lock.withLock { records.append(record) } }
+    var all: [ExportedFile] { lock.withLock { records } }
 }

@@ -234,7 +234,7 @@ public final class Exporter {
                                           canonicalAlias: room.metadata.canonicalAlias,
                                           roomType: room.metadata.roomType,
                                           path: directory + "/" + renderer.roomEntryName)
-            let before = writer.files.count
+            let before = writer.paths.count
             let skippedBefore = writer.skippedPaths.count
             // One snapshot per room: the HTML plan (counts, pages, where each event is) and the pages
             // must see the same events however a concurrent sync moves on; the next room sees its news.
@@ -243,7 +243,7 @@ public final class Exporter {
                     observer?.progress(events: events, bytes: writer.bytesWritten)
                 }
             }
-            result.files = writer.files[before...].map(\.path)
+            result.files = Array(writer.paths[before...])
             // A page that could not be written (its name was taken) is reported with the events that
             // could not be rendered, which the manifest and the summary already count.
             result.badEvents += writer.skippedPaths.count - skippedBefore
@@ -257,9 +257,9 @@ public final class Exporter {
         if options.format == .html || mediaFiles > 0 {
             for rule in WebServerRules.files(includesMedia: mediaFiles > 0) { try writer.add(rule.path, text: rule.text) }
         }
-        try writer.add(Self.manifestName, manifestFile(rooms: results, files: writer.files))
+        try writer.add(Self.manifestName, manifestFile(rooms: results, files: try writer.writtenFiles()))
         try writer.finish()
-        return ExportSummary(rooms: results, fileCount: writer.files.count, bytes: writer.bytesWritten,
+        return ExportSummary(rooms: results, fileCount: writer.paths.count, bytes: writer.bytesWritten,
                              missingRooms: missing, mediaFiles: mediaFiles, skippedFiles: writer.skippedPaths)
     }
 

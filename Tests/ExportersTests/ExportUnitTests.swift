@@ -25,8 +25,9 @@ import TestSupport
         let file = ExportFile(spillThreshold: 1000)
         let thousand = String(repeating: "a", count: 1000)
         for _ in 0..<1000 { file.append(thousand) }
-        #expect(try writer.add("a.txt", file)?.sha256 == Self.million)
-        #expect(try writer.add("abc.txt", text: "abc")?.sha256 == sha256Hex(Array("abc".utf8)))
+        #expect(try writer.add("a.txt", file))
+        #expect(try writer.add("abc.txt", text: "abc"))
+        #expect(try writer.writtenFiles().map(\.sha256) == [Self.million, sha256Hex(Array("abc".utf8))])
         try writer.finish()
         #expect(try ExportVerifier.hashFile(base.appendingPathComponent("a.txt").path) == (1_000_000, Self.million))
     }
@@ -240,6 +241,31 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
     }
 
+    /// Files are written on a thread of their own: a write that fails there (here a file standing where
+    /// a folder must be) is still the export's error, thrown by a later `add` or by `finish`, nothing
+    /// handed over after it is written, and no folder appears under the final name.
+    @Test func aFailedWriteBehindTheCallerFailsTheExport() throws {
+        let base = uniqueTemporaryDirectory("mxa-queue-fail")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let output = base.appendingPathComponent("site").path
+        var writer: ExportWriter? = try ExportWriter(destination: .directory(output), modificationTime: 0)
+        var thrown: (any Error)?
+        do {
+            try writer?.add("a", text: "a file\n")
+            try writer?.add("a/b.txt", text: "cannot be written: a is a file\n")
+            for n in 0..<50 { try writer?.add("later/\(n).txt", text: "after the failure\n") }
+            try writer?.finish()
+        } catch {
+            thrown = error
+        }
+        #expect("\(thrown.map { String(describing: $0) } ?? "no error")".contains("a/b.txt"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial/later"))
+        writer = nil
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+    }
+
     /// Issue 12.7: verify-export reports a symlink in an export folder (never reading through it) and a
     /// name that appears twice in an archive, instead of skipping them.
     @Test func verifyExportReportsSymlinksAndDuplicateNames() throws {
@@ -249,7 +275,7 @@ import TestSupport
         let folder = base.appendingPathComponent("export").path
         let writer = try ExportWriter(destination: .directory(folder), modificationTime: 1_700_000_000)
         try writer.add("a.txt", text: "hello\n")
-        try writer.add(Exporter.manifestName, text: JSONCoding.encode(["files": .array(writer.files.map {
+        try writer.add(Exporter.manifestName, text: JSONCoding.encode(["files": .array(try writer.writtenFiles().map {
             ["path": .string($0.path), "size": .int($0.size), "sha256": .string($0.sha256)]
         })]))
         try writer.finish()
@@ -332,13 +358,13 @@ import TestSupport
         let out = kind == nil ? base.path : base.path + ".zip"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let writer = try ExportWriter(destination: kind.map { .archive(out, $0) } ?? .directory(out), modificationTime: 0)
-        #expect(try writer.add("threads/abc.html", text: "first") != nil)
-        #expect(try writer.add("threads/abc.html", text: "again") == nil)
-        #expect(try writer.add("threads/ABC.html", text: "case") == nil)
-        #expect(try writer.add("threads/abd.html", text: "other") != nil)
+        #expect(try writer.add("threads/abc.html", text: "first"))
+        #expect(try !writer.add("threads/abc.html", text: "again"))
+        #expect(try !writer.add("threads/ABC.html", text: "case"))
+        #expect(try writer.add("threads/abd.html", text: "other"))
         try writer.finish()
         #expect(writer.skippedPaths == ["threads/abc.html", "threads/ABC.html"])
-        #expect(writer.files.map(\.path) == ["threads/abc.html", "threads/abd.html"])
+        #expect(writer.paths == ["threads/abc.html", "threads/abd.html"])
         if kind == nil {
             #expect(try String(contentsOfFile: out + "/threads/abc.html", encoding: .utf8) == "first")
         }
