@@ -19,9 +19,10 @@ public final class ExportFile {
 
     deinit { if let spill { fclose(spill) } }
 
-    /// The memory the contents hold (a spilled file's are on disk): what a queue of files waiting to be
-    /// written must count, since a small page still holds the capacity reserved for it.
-    var memoryFootprint: Int { memory.capacity }
+    /// What the contents hold while the file waits to be written: the memory reserved for them (a small
+    /// page still holds its whole reservation), or a spilled file's bytes in its temporary file (which
+    /// is on a tmpfs, so in memory, on many systems).
+    var heldBytes: Int64 { spill == nil ? Int64(memory.capacity) : size }
 
     public func append(_ text: String) {
         var text = text

@@ -7,8 +7,9 @@ import Foundation
 /// right after a folder of as many was deleted costs ext4 seconds of kernel time per thousand files, and
 /// a `.tar.zst` spends as long compressing as the pages take to render.
 ///
-/// Memory stays bounded: `submit` waits while the queued jobs hold more than `limit` bytes of memory (a
-/// job larger than the limit waits for an empty queue). The first failure is kept; every later `submit` and `drain`
+/// Memory stays bounded: `submit` waits while the queued jobs hold more than `limit` bytes (each counts
+/// at least `minimumJobBytes`, so a flood of tiny files is bounded too; a job larger than the limit, such
+/// as a spilled file or a large attachment, waits for an empty queue, so at most one of those is queued). The first failure is kept; every later `submit` and `drain`
 /// throws it, and no queued write runs after it.
 ///
 /// Unchecked Sendable: `queued` and `failure` are read and written only under `condition`; the jobs run
@@ -25,7 +26,10 @@ final class ExportFileQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var queued: Int64 = 0
     private var failure: (any Error)?
+    /// Set when the writer is torn down (a failed export): queued jobs are skipped.
+    private var abandoned = false
     private let limit: Int64
+    static let minimumJobBytes: Int64 = 4096
 
     init(limit: Int64 = 4 << 20) {
         self.limit = limit
@@ -42,24 +46,25 @@ final class ExportFileQueue: @unchecked Sendable {
     /// Queues `job` (waiting while the queue is full); throws an earlier job's failure instead.
     func submit(_ job: Job) throws {
         condition.lock()
-        while failure == nil && queued > 0 && queued + job.bytes > limit { condition.wait() }
+        let bytes = max(job.bytes, Self.minimumJobBytes)
+        while failure == nil && queued > 0 && queued + bytes > limit { condition.wait() }
         if let failure {
             condition.unlock()
             throw failure
         }
-        queued += job.bytes
+        queued += bytes
         condition.unlock()
         queue.async { [self] in
             condition.lock()
-            let failed = failure != nil
+            let skipped = failure != nil || abandoned
             condition.unlock()
             var error: (any Error)?
-            if !failed {
+            if !skipped {
                 do { try job.run() } catch let thrown { error = thrown }
             }
             condition.lock()
             if let error, failure == nil { failure = error }
-            queued -= job.bytes
+            queued -= bytes
             condition.broadcast()
             condition.unlock()
         }
@@ -74,8 +79,12 @@ final class ExportFileQueue: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Waits for the queue without throwing (a writer being torn down).
-    func settle() {
+    /// Skips every job not yet started and waits for the one running (a writer being torn down: the
+    /// export failed, and what is queued would only be removed again).
+    func abandon() {
+        condition.lock()
+        abandoned = true
+        condition.unlock()
         queue.sync {}
     }
 }

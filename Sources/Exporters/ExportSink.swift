@@ -109,8 +109,8 @@ public final class ExportWriter {
     }
 
     deinit {
-        // Nothing may still be writing into what is removed below.
-        files.settle()
+        // Nothing may still be writing into what is removed below; what is still queued is not written.
+        files.abandon()
         guard !finished else { return }
         switch target {
         case .archive(_, _, let partial?): unlink(partial)
@@ -157,7 +157,7 @@ public final class ExportWriter {
         case .archive(let archive, _, _):
             write = { try Self.write(file, to: path, in: archive) }
         }
-        try files.submit(.init(bytes: Int64(file.memoryFootprint)) { [records] in records.append(try write()) })
+        try files.submit(.init(bytes: file.heldBytes) { [records] in records.append(try write()) })
         paths.append(path)
         bytesWritten += file.size
         return true

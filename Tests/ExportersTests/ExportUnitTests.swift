@@ -266,6 +266,27 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
     }
 
+    /// The write queue's bound: while a job larger than the limit (a spilled page, an attachment) is
+    /// queued, the next file waits for it instead of piling up beside it.
+    @Test func theWriteQueueHoldsOneLargeJobAtATime() throws {
+        let queue = ExportFileQueue(limit: 1 << 20)
+        let release = DispatchSemaphore(value: 0)
+        try queue.submit(.init(bytes: 50 << 20) { release.wait() })
+        let secondQueued = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? queue.submit(.init(bytes: 1 << 10) {})
+            secondQueued.signal()
+        }
+        #expect(secondQueued.wait(timeout: .now() + 0.3) == .timedOut)
+        release.signal()
+        #expect(secondQueued.wait(timeout: .now() + 10) == .success)
+        try queue.drain()
+        // A spilled file counts its bytes (its temporary file may be on a tmpfs), not its empty buffer.
+        let spilled = ExportFile(spillThreshold: 1000)
+        for _ in 0..<50 { spilled.append(String(repeating: "x", count: 100)) }
+        #expect(spilled.heldBytes == 5000)
+    }
+
     /// Issue 12.7: verify-export reports a symlink in an export folder (never reading through it) and a
     /// name that appears twice in an archive, instead of skipping them.
     @Test func verifyExportReportsSymlinksAndDuplicateNames() throws {
