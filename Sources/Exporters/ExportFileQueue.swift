@@ -9,11 +9,12 @@ import Foundation
 ///
 /// Memory stays bounded: `submit` waits while the queued jobs hold more than `limit` bytes (each counts
 /// at least `minimumJobBytes`, so a flood of tiny files is bounded too; a job larger than the limit, such
-/// as a spilled file or a large attachment, waits for an empty queue, so at most one of those is queued). The first failure is kept; every later `submit` and `drain`
-/// throws it, and no queued write runs after it.
+/// as a spilled file or a large attachment, waits for an empty queue, so at most one of those is
+/// queued). The first failure is kept; every later `submit` and `drain` throws it, and no queued write
+/// runs after it.
 ///
-/// Unchecked Sendable: `queued` and `failure` are read and written only under `condition`; the jobs run
-/// only on `queue`.
+/// Unchecked Sendable: `queued`, `failure` and `abandoned` are read and written only under `condition`;
+/// the jobs run only on `queue`.
 final class ExportFileQueue: @unchecked Sendable {
     /// One write, with what it holds (an `ExportFile` the caller no longer touches) and the memory that
     /// is.

@@ -287,6 +287,28 @@ import TestSupport
         #expect(spilled.heldBytes == 5000)
     }
 
+    /// A writer torn down (a failed export) waits for the write in flight and skips what is queued
+    /// behind it: nothing is written into a staging folder that is about to be removed.
+    @Test func anAbandonedQueueSkipsWhatIsQueued() throws {
+        let queue = ExportFileQueue()
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let finished = ThreadFlag()
+        let ran = ThreadFlag()
+        try queue.submit(.init(bytes: 1) {
+            started.signal()
+            release.wait()
+            finished.set()
+        })
+        try queue.submit(.init(bytes: 1) { ran.set() })
+        #expect(started.wait(timeout: .now() + 10) == .success)
+        // Released a second later: by then abandon() has long set its flag and waits for this job.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { release.signal() }
+        queue.abandon()
+        #expect(finished.isSet)
+        #expect(!ran.isSet)
+    }
+
     /// Issue 12.7: verify-export reports a symlink in an export folder (never reading through it) and a
     /// name that appears twice in an archive, instead of skipping them.
     @Test func verifyExportReportsSymlinksAndDuplicateNames() throws {
@@ -455,4 +477,12 @@ import TestSupport
         let entry = try #require(try reader.next())
         #expect(Int(entry.permissions) == expected)
     }
+}
+
+/// A flag set on one thread and read on another.
+private final class ThreadFlag: @unchecked Sendable {
+    private var value = false
+    private let lock = NSLock()
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
