@@ -53,6 +53,9 @@ public final class ExportWriter {
     /// The manifest's records, appended by the queue's jobs in `paths` order (read after a drain).
     private let records = RecordList()
 
+    /// `modificationTime` (seconds) is stamped on every archive entry. Files are created `fileMode` and
+    /// folders the matching folder mode, exactly (the umask does not apply): 0600/0700 by default, since
+    /// an export holds decrypted history.
     public init(destination: ExportDestination, modificationTime: Int64,
                 fileMode: UInt16 = ExportFileMode.privateDefault) throws {
         self.fileMode = fileMode
